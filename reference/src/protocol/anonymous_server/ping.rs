@@ -1,0 +1,7 @@
+//! Server-level `ping`.
+
+crate::protocol::command! {
+    cmd = "ping";
+    req { ping: String }
+    rep { Ok = "ok" { pong: String } }
+}

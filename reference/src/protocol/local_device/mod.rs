@@ -1,0 +1,9 @@
+//! What a device keeps on disk: the device keys (`LocalDevice`) encrypted
+//! in a password-protected device file (`DeviceFilePassword`), optionally
+//! wrapped a second time by a server-held TOTP opaque key.
+
+mod device_file_password;
+mod local_device;
+
+pub use device_file_password::{DeviceFilePassword, PasswordAlgorithm};
+pub use local_device::LocalDevice;

@@ -1,0 +1,422 @@
+//! Identifiers and value types shared by the commands, certificates and
+//! device files, with their exact wire encodings.
+
+use super::codec::{Wire, bin_array, ext_payload, kind_of};
+use rmpv::Value;
+use std::fmt;
+use std::str::FromStr;
+
+/// msgpack extension type of `DateTime` (8 bytes, big-endian microseconds).
+pub const EXT_DATETIME: i8 = 1;
+/// msgpack extension type of every UUID-based ID (16 raw bytes).
+pub const EXT_UUID: i8 = 2;
+
+macro_rules! uuid_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(pub uuid::Uuid);
+
+        impl $name {
+            pub fn new() -> Self {
+                $name(uuid::Uuid::from_bytes(crate::crypto::random_array()))
+            }
+            pub fn from_bytes(bytes: [u8; 16]) -> Self {
+                $name(uuid::Uuid::from_bytes(bytes))
+            }
+            pub fn as_bytes(&self) -> &[u8; 16] {
+                self.0.as_bytes()
+            }
+            /// 32 lowercase hex digits, the form used in tokens and JSON.
+            pub fn hex(&self) -> String {
+                self.0.simple().to_string()
+            }
+            /// Accepts 32 hex digits, and the dashed or upper-case UUID forms
+            /// the official parser also takes.
+            pub fn from_hex(s: &str) -> Result<Self, String> {
+                uuid::Uuid::try_parse(s)
+                    .map($name)
+                    .map_err(|_| format!("Invalid {}: `{s}`", stringify!($name)))
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}({})", stringify!($name), self.hex())
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.hex())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                Self::from_hex(s)
+            }
+        }
+
+        impl Wire for $name {
+            fn to_wire(&self) -> Value {
+                Value::Ext(EXT_UUID, self.as_bytes().to_vec())
+            }
+            fn from_wire(value: &Value) -> Result<Self, String> {
+                ext_payload::<16>(value, EXT_UUID).map(Self::from_bytes)
+            }
+        }
+    };
+}
+
+uuid_id!(
+    /// A user of an organization.
+    UserID
+);
+uuid_id!(
+    /// One device (one set of keys) of a user.
+    DeviceID
+);
+uuid_id!(
+    /// The server-side key protecting one MFA-enabled device file.
+    TOTPOpaqueKeyID
+);
+uuid_id!(
+    /// A realm (the user's own realm in `LocalDevice`).
+    VlobID
+);
+
+/// An instant, microseconds since the UNIX epoch (UTC).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct DateTime(i64);
+
+impl DateTime {
+    pub const fn from_micros(micros: i64) -> Self {
+        DateTime(micros)
+    }
+    pub const fn from_unix_seconds(seconds: i64) -> Self {
+        DateTime(seconds.saturating_mul(1_000_000))
+    }
+    pub const fn as_micros(&self) -> i64 {
+        self.0
+    }
+    /// Whole seconds, rounded down.
+    pub const fn unix_seconds(&self) -> i64 {
+        self.0.div_euclid(1_000_000)
+    }
+    pub fn add_seconds(&self, seconds: i64) -> Self {
+        DateTime(self.0.saturating_add(seconds.saturating_mul(1_000_000)))
+    }
+    pub fn add_micros(&self, micros: i64) -> Self {
+        DateTime(self.0.saturating_add(micros))
+    }
+
+    /// RFC 3339 in UTC with microseconds, e.g. `2000-01-02T01:00:00.000000Z`.
+    pub fn to_rfc3339(&self) -> String {
+        let secs = self.0.div_euclid(1_000_000);
+        let micros = self.0.rem_euclid(1_000_000);
+        let days = secs.div_euclid(86_400);
+        let sod = secs.rem_euclid(86_400);
+        let (y, m, d) = civil_from_days(days);
+        format!(
+            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}Z",
+            sod / 3600,
+            (sod / 60) % 60,
+            sod % 60
+        )
+    }
+
+    /// Parses `YYYY-MM-DDTHH:MM:SS[.ffffff]Z`.
+    pub fn parse_rfc3339(s: &str) -> Result<Self, String> {
+        let bad = || format!("invalid UTC timestamp `{s}`");
+        let s2 = s.strip_suffix('Z').ok_or_else(bad)?;
+        let (date, time) = s2.split_once('T').ok_or_else(bad)?;
+        let num = |t: &str| t.parse::<i64>().map_err(|_| bad());
+        let dp: Vec<&str> = date.split('-').collect();
+        if dp.len() != 3 {
+            return Err(bad());
+        }
+        let (time, frac) = time.split_once('.').unwrap_or((time, ""));
+        let tp: Vec<&str> = time.split(':').collect();
+        if tp.len() != 3 || frac.len() > 6 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad());
+        }
+        let micros = if frac.is_empty() {
+            0
+        } else {
+            num(frac)? * 10i64.pow(6 - frac.len() as u32)
+        };
+        let days = days_from_civil(num(dp[0])?, num(dp[1])?, num(dp[2])?);
+        let secs = days * 86_400 + num(tp[0])? * 3600 + num(tp[1])? * 60 + num(tp[2])?;
+        Ok(DateTime(secs * 1_000_000 + micros))
+    }
+}
+
+// Gregorian calendar conversions (H. Hinnant's algorithms), so that no date
+// crate is needed for a UTC timestamp.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = if m > 2 { m - 3 } else { m + 9 };
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+impl fmt::Debug for DateTime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DateTime({})", self.to_rfc3339())
+    }
+}
+
+impl fmt::Display for DateTime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_rfc3339())
+    }
+}
+
+impl Wire for DateTime {
+    fn to_wire(&self) -> Value {
+        Value::Ext(EXT_DATETIME, self.0.to_be_bytes().to_vec())
+    }
+    fn from_wire(value: &Value) -> Result<Self, String> {
+        ext_payload::<8>(value, EXT_DATETIME).map(|b| DateTime(i64::from_be_bytes(b)))
+    }
+}
+
+/// A 16-byte random token: bootstrap token, TOTP reset token.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AccessToken(pub [u8; 16]);
+
+impl AccessToken {
+    pub fn new() -> Self {
+        AccessToken(crate::crypto::random_array())
+    }
+    pub fn hex(&self) -> String {
+        hex::encode(self.0)
+    }
+    pub fn from_hex(s: &str) -> Result<Self, String> {
+        let bytes = hex::decode(s).map_err(|_| format!("invalid token `{s}`"))?;
+        bytes
+            .try_into()
+            .map(AccessToken)
+            .map_err(|_| format!("invalid token `{s}`: expected 16 bytes"))
+    }
+}
+
+impl Default for AccessToken {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "AccessToken({})", self.hex())
+    }
+}
+
+impl Wire for AccessToken {
+    fn to_wire(&self) -> Value {
+        Value::Binary(self.0.to_vec())
+    }
+    fn from_wire(value: &Value) -> Result<Self, String> {
+        bin_array::<16>(value).map(AccessToken)
+    }
+}
+
+/// An organization name: 1 to 32 characters, Unicode word characters or `-`.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct OrganizationID(String);
+
+impl OrganizationID {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for OrganizationID {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let count = s.chars().count();
+        let valid = (1..=32).contains(&count)
+            && s.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-');
+        if valid {
+            Ok(OrganizationID(s.to_owned()))
+        } else {
+            Err(format!("Invalid OrganizationID: `{s}`"))
+        }
+    }
+}
+
+impl fmt::Debug for OrganizationID {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "OrganizationID({:?})", self.0)
+    }
+}
+
+impl fmt::Display for OrganizationID {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Wire for OrganizationID {
+    fn to_wire(&self) -> Value {
+        Value::from(self.0.as_str())
+    }
+    fn from_wire(value: &Value) -> Result<Self, String> {
+        String::from_wire(value)?.parse()
+    }
+}
+
+/// A person: email address and display label, encoded `[email, label]`.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub struct HumanHandle {
+    pub email: String,
+    pub label: String,
+}
+
+impl HumanHandle {
+    pub fn new(email: &str, label: &str) -> Result<Self, String> {
+        let email_ok = matches!(email.split_once('@'), Some((l, d)) if !l.is_empty() && !d.is_empty())
+            && email.len() <= 254
+            && !email.chars().any(char::is_whitespace);
+        if !email_ok {
+            return Err(format!("Invalid email address: `{email}`"));
+        }
+        if label.trim().is_empty() || label.chars().count() > 254 {
+            return Err(format!("Invalid human label: `{label}`"));
+        }
+        Ok(HumanHandle {
+            email: email.to_owned(),
+            label: label.to_owned(),
+        })
+    }
+}
+
+impl Wire for HumanHandle {
+    fn to_wire(&self) -> Value {
+        Value::Array(vec![
+            Value::from(self.email.as_str()),
+            Value::from(self.label.as_str()),
+        ])
+    }
+    fn from_wire(value: &Value) -> Result<Self, String> {
+        match value {
+            Value::Array(items) if items.len() == 2 => {
+                HumanHandle::new(&String::from_wire(&items[0])?, &String::from_wire(&items[1])?)
+            }
+            other => Err(format!(
+                "expected [email, label], found {}",
+                kind_of(other)
+            )),
+        }
+    }
+}
+
+/// Generates a string-encoded enum with its exact wire names.
+macro_rules! wire_enum {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident = $wire:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            pub fn as_str(&self) -> &'static str {
+                match self { $($name::$variant => $wire),+ }
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                match s {
+                    $($wire => Ok($name::$variant),)+
+                    other => Err(format!("unknown {} `{other}`", stringify!($name))),
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl $crate::protocol::codec::Wire for $name {
+            fn to_wire(&self) -> rmpv::Value {
+                rmpv::Value::from(self.as_str())
+            }
+            fn from_wire(value: &rmpv::Value) -> Result<Self, String> {
+                <String as $crate::protocol::codec::Wire>::from_wire(value)?.parse()
+            }
+        }
+    };
+}
+pub(crate) use wire_enum;
+
+wire_enum!(
+    /// What a user may do in an organization.
+    UserProfile {
+        Admin = "ADMIN",
+        Standard = "STANDARD",
+        Outsider = "OUTSIDER",
+    }
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn datetime_renders_and_parses_rfc3339() {
+        let t = DateTime::from_micros(946_774_800_000_000);
+        assert_eq!(t.to_rfc3339(), "2000-01-02T01:00:00.000000Z");
+        assert_eq!(DateTime::parse_rfc3339("2000-01-02T01:00:00Z"), Ok(t));
+        let t = DateTime::from_micros(1_795_421_521_392_102);
+        assert_eq!(t.to_rfc3339(), "2026-11-23T08:12:01.392102Z");
+        assert_eq!(DateTime::parse_rfc3339(&t.to_rfc3339()), Ok(t));
+        assert!(DateTime::parse_rfc3339("2000-01-02 01:00:00").is_err());
+    }
+
+    #[test]
+    fn organization_ids_follow_the_official_rule() {
+        for ok in ["Org", "Orgé", "a-b_c", "康熙帝", &"x".repeat(32)] {
+            assert!(ok.parse::<OrganizationID>().is_ok(), "{ok}");
+        }
+        for bad in ["", "Org.1", "Org 1", "<>", &"x".repeat(33)] {
+            assert!(bad.parse::<OrganizationID>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn ids_accept_the_official_hex_forms() {
+        let id = UserID::from_hex("389ab0087aa04688a8b732d430a86213").unwrap();
+        assert_eq!(UserID::from_hex("389AB008-7AA0-4688-A8B7-32D430A86213"), Ok(id));
+        assert_eq!(id.hex(), "389ab0087aa04688a8b732d430a86213");
+        assert!(UserID::from_hex("<>").is_err());
+    }
+}
