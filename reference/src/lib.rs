@@ -7,4 +7,5 @@
 
 pub mod crypto;
 pub mod protocol;
+pub mod server;
 pub mod totp;

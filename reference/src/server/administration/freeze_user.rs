@@ -1,0 +1,70 @@
+//! `POST /administration/organizations/{org}/users/freeze`: a frozen user's
+//! authenticated requests get 462 and their anonymous MFA commands fail.
+
+use super::{BOTH_SELECTORS, NO_SELECTOR, UserSelector, authenticate_and_parse, organization_in_path, user_selector};
+use crate::protocol::admin::{FreezeUserRep, FreezeUserReq};
+use crate::server::AppState;
+use crate::server::http::{json_detail, json_response};
+use crate::server::store::Change;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use std::sync::Arc;
+
+pub async fn handle(
+    State(state): State<Arc<AppState>>,
+    Path(raw_organization_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let req: FreezeUserReq = match authenticate_and_parse(&state, &headers, &body) {
+        Ok(req) => req,
+        Err(response) => return response,
+    };
+    let selector = match user_selector(&req.user_id, &req.user_email) {
+        Ok(selector) => selector,
+        Err(response) => return response,
+    };
+    let organization_id = match organization_in_path(&raw_organization_id) {
+        Ok(id) => id,
+        Err(response) => return response,
+    };
+    let outcome = state.store.write(|orgs| {
+        let Some(org) = orgs.get(&organization_id) else {
+            return (Err((404, "Organization not found")), vec![]);
+        };
+        let user = match &selector {
+            None if req.user_id.is_some() => return (Err((400, BOTH_SELECTORS)), vec![]),
+            None => return (Err((400, NO_SELECTOR)), vec![]),
+            Some(UserSelector::Email(email)) => match org.active_user_by_email(email) {
+                Some(user) => user,
+                None => return (Err((404, "User not found")), vec![]),
+            },
+            Some(UserSelector::Id(id)) => match org.users.get(id) {
+                Some(user) if user.is_revoked() => return (Err((404, "User has been revoked")), vec![]),
+                Some(user) => user,
+                None => return (Err((404, "User not found")), vec![]),
+            },
+        };
+        let rep = FreezeUserRep {
+            user_id: user.user_id.hex(),
+            user_email: user.human_handle.email.clone(),
+            user_name: user.human_handle.label.clone(),
+            frozen: req.frozen,
+        };
+        let changes = if user.frozen == req.frozen {
+            vec![]
+        } else {
+            let mut updated = user.clone();
+            updated.frozen = req.frozen;
+            vec![Change::User(organization_id.clone(), updated)]
+        };
+        (Ok(rep), changes)
+    });
+    match outcome {
+        Err(_) => json_detail(500, "Internal Server Error"),
+        Ok(Err((status, detail))) => json_detail(status, detail),
+        Ok(Ok(rep)) => json_response(200, &serde_json::to_value(rep).expect("plain values")),
+    }
+}

@@ -1,0 +1,115 @@
+//! The administration REST API (JSON), as the official FastAPI one answers:
+//! (a) a JSON body that does not parse: 422, before authentication;
+//! (b) no or bad bearer token: 403; (c) body validation: 422;
+//! (d) invalid organization in the path: 404; (e) the business errors.
+
+pub mod create_organization;
+pub mod freeze_user;
+pub mod reset_totp;
+
+use super::AppState;
+use super::http::{json_detail, json_response};
+use crate::protocol::{OrganizationID, UserID};
+use axum::http::{HeaderMap, header};
+use axum::response::Response;
+use serde::de::DeserializeOwned;
+
+/// Bodies larger than this are refused before parsing.
+const MAX_BODY: usize = 64 * 1024;
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| {
+            let v = v.trim().to_ascii_lowercase();
+            v == "application/json" || (v.starts_with("application/") && v.ends_with("+json"))
+        })
+        .unwrap_or(false)
+}
+
+/// A FastAPI-shaped validation error.
+pub fn unprocessable(kind: &str, msg: &str) -> Response {
+    json_response(
+        422,
+        &serde_json::json!({ "detail": [{ "type": kind, "loc": ["body"], "msg": msg }] }),
+    )
+}
+
+/// Steps (a) to (c): returns the typed body or the answer to send.
+pub fn authenticate_and_parse<T: DeserializeOwned>(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<T, Response> {
+    let json = is_json(headers);
+    if body.len() > MAX_BODY {
+        return Err(json_detail(413, "Request Entity Too Large"));
+    }
+    let parsed: Option<Result<serde_json::Value, _>> =
+        (json && !body.is_empty()).then(|| serde_json::from_slice::<serde_json::Value>(body));
+    if let Some(Err(e)) = &parsed {
+        return Err(unprocessable("json_invalid", &format!("JSON decode error: {e}")));
+    }
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, token)| scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty())
+        .map(|(_, token)| token.trim());
+    match bearer {
+        None => return Err(json_detail(403, "Not authenticated")),
+        Some(token) if token != state.config.administration_token => {
+            return Err(json_detail(403, "Bad authorization token"));
+        }
+        Some(_) => {}
+    }
+    match parsed {
+        None if !json => Err(unprocessable("model_attributes_type", "Input should be a valid JSON object")),
+        None => Err(unprocessable("missing", "Field required")),
+        Some(Ok(value)) => {
+            serde_json::from_value(value).map_err(|e| unprocessable("value_error", &e.to_string()))
+        }
+        Some(Err(_)) => unreachable!("handled in step (a)"),
+    }
+}
+
+/// Step (d).
+pub fn organization_in_path(raw: &str) -> Result<OrganizationID, Response> {
+    percent_encoding::percent_decode_str(raw)
+        .decode_utf8()
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| json_detail(404, "Invalid organization ID"))
+}
+
+/// Which user an administrator's request is about.
+pub enum UserSelector {
+    Id(UserID),
+    Email(String),
+}
+
+/// `user_id` xor `user_email`, validated as the official models do (a bad
+/// id or email is a 422). `Ok(None)`: neither or both, decided later (after
+/// the organization lookup).
+pub fn user_selector(user_id: &Option<String>, user_email: &Option<String>) -> Result<Option<UserSelector>, Response> {
+    let id = user_id
+        .as_deref()
+        .map(UserID::from_hex)
+        .transpose()
+        .map_err(|e| unprocessable("value_error", &e))?;
+    if let Some(email) = user_email
+        && crate::protocol::HumanHandle::new(email, "x").is_err()
+    {
+        return Err(unprocessable("value_error", "Invalid email address"));
+    }
+    Ok(match (id, user_email) {
+        (Some(id), None) => Some(UserSelector::Id(id)),
+        (None, Some(email)) => Some(UserSelector::Email(email.clone())),
+        _ => None,
+    })
+}
+
+pub const BOTH_SELECTORS: &str = "Both `user_id` and `user_email` fields are provided";
+pub const NO_SELECTOR: &str = "Missing either `user_id` or `user_email` field";

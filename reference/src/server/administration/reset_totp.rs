@@ -1,0 +1,96 @@
+//! `POST /administration/organizations/{org}/users/reset_totp` (BEHAVIORS.md
+//! §4.1): forgets the secret, issues a single-use reset token, clears the
+//! throttle of every opaque key of the user (keys are kept), and optionally
+//! emails the link. The reset is stored before the email is sent.
+
+use super::{BOTH_SELECTORS, NO_SELECTOR, UserSelector, authenticate_and_parse, organization_in_path, user_selector};
+use crate::protocol::AccessToken;
+use crate::protocol::addr::TotpResetAddr;
+use crate::protocol::admin::{EmailSentStatus, ResetTotpRep, ResetTotpReq};
+use crate::server::AppState;
+use crate::server::http::{json_detail, json_response};
+use crate::server::mailer::totp_reset_email;
+use crate::server::store::{Change, User};
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use std::sync::Arc;
+
+pub async fn handle(
+    State(state): State<Arc<AppState>>,
+    Path(raw_organization_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let req: ResetTotpReq = match authenticate_and_parse(&state, &headers, &body) {
+        Ok(req) => req,
+        Err(response) => return response,
+    };
+    let selector = match user_selector(&req.user_id, &req.user_email) {
+        Ok(selector) => selector,
+        Err(response) => return response,
+    };
+    let organization_id = match organization_in_path(&raw_organization_id) {
+        Ok(id) => id,
+        Err(response) => return response,
+    };
+    let token = AccessToken::new();
+    let outcome = state.store.write(|orgs| {
+        // The organization's expiry is deliberately not checked.
+        let Some(org) = orgs.get(&organization_id) else {
+            return (Err((404, "Organization not found")), vec![]);
+        };
+        let user: &User = match &selector {
+            None if req.user_id.is_some() => return (Err((400, BOTH_SELECTORS)), vec![]),
+            None => return (Err((400, NO_SELECTOR)), vec![]),
+            Some(UserSelector::Email(email)) => match org.active_user_by_email(email) {
+                Some(user) => user,
+                None => return (Err((404, "User not found")), vec![]),
+            },
+            Some(UserSelector::Id(id)) => match org.users.get(id) {
+                Some(user) if user.is_revoked() => return (Err((404, "User has been revoked")), vec![]),
+                Some(user) => user,
+                None => return (Err((404, "User not found")), vec![]),
+            },
+        };
+        let mut reset = user.clone();
+        reset.totp.setup_completed = false;
+        reset.totp.secret = state.faults.secret_after_reset(&user.totp.secret);
+        reset.totp.reset_token = Some(token);
+        let mut changes = vec![Change::User(organization_id.clone(), reset)];
+        changes.extend(
+            state
+                .faults
+                .opaque_key_changes_on_reset(org, user.user_id)
+                .into_iter()
+                .map(|key| Change::OpaqueKey(organization_id.clone(), key)),
+        );
+        (Ok((user.user_id, user.human_handle.email.clone())), changes)
+    });
+    let (user_id, user_email) = match outcome {
+        Err(_) => return json_detail(500, "Internal Server Error"),
+        Ok(Err((status, detail))) => return json_detail(status, detail),
+        Ok(Ok(found)) => found,
+    };
+    let addr = TotpResetAddr {
+        server: state.config.server_addr.clone(),
+        organization_id: organization_id.clone(),
+        user_id,
+        token,
+    };
+    let email_sent_status = if req.send_email {
+        let email = totp_reset_email(&user_email, organization_id.as_str(), &addr.to_http_redirection_url());
+        state.config.email.send(&email).await
+    } else {
+        EmailSentStatus::NotSentAsRequested
+    };
+    let rep = ResetTotpRep {
+        user_id: user_id.hex(),
+        user_email,
+        totp_reset_url: addr.to_string(),
+        totp_reset_url_as_http_redirection: addr.to_http_redirection_url(),
+        email_sent_status,
+    };
+    json_response(200, &serde_json::to_value(rep).expect("plain strings"))
+}

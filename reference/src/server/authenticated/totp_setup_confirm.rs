@@ -1,0 +1,32 @@
+//! Authenticated `totp_setup_confirm` (BEHAVIORS.md §2.2). Success also
+//! cancels a pending reset link. Failures here are not throttled.
+
+use super::author;
+use crate::protocol::authenticated::totp_setup_confirm::{Rep, Req};
+use crate::server::http::Abort;
+use crate::server::rpc::AuthenticatedContext;
+use crate::server::store::Change;
+
+pub fn handle(ctx: &AuthenticatedContext<'_>, req: Req) -> Result<Rep, Abort> {
+    ctx.state.store.write(|orgs| {
+        let (_, user) = match author(orgs, ctx) {
+            Ok(found) => found,
+            Err(abort) => return (Err(abort), vec![]),
+        };
+        if user.totp.setup_completed {
+            return (Ok(Rep::AlreadySetup {}), vec![]);
+        }
+        let code_ok = user
+            .totp
+            .secret
+            .as_deref()
+            .is_some_and(|secret| ctx.state.verify_code(secret, &req.one_time_password, ctx.now));
+        if !code_ok {
+            return (Ok(Rep::InvalidOneTimePassword {}), vec![]);
+        }
+        let mut updated = user.clone();
+        updated.totp.setup_completed = true;
+        updated.totp.reset_token = None;
+        (Ok(Rep::Ok {}), vec![Change::User(ctx.organization_id.clone(), updated)])
+    })?
+}

@@ -1,0 +1,254 @@
+//! The RPC endpoints and their handshake.
+//!
+//! The checks run in the official order (BEHAVIORS.md §1.3) and the first
+//! failing one decides the answer: API version (422), organization in the
+//! path (404), content type (415), authorization header (401), body size
+//! (413, read before the authentication lookup for authenticated requests
+//! and after it for anonymous ones), authentication lookup (404, 460, 403,
+//! 461, 462, 403, 498), body decoding (415), then the command.
+
+use super::http::{Abort, json_response, msgpack_response};
+use super::{AppState, anonymous, anonymous_server, authenticated};
+use crate::protocol::token::AuthenticatedToken;
+use crate::protocol::{
+    API_VERSION, API_VERSION_STR, CONTENT_TYPE_MSGPACK, DateTime, DeviceID, MAX_CONTENT_LENGTH, OrganizationID, UserID,
+};
+use crate::protocol::{anonymous::AnyCmdReq as AnonymousReq, authenticated::AnyCmdReq as AuthenticatedReq};
+use crate::protocol::anonymous_server::AnyCmdReq as ServerReq;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use percent_encoding::percent_decode_str;
+use std::sync::Arc;
+
+/// Who sent an anonymous request, as the commands see it.
+pub struct AnonymousContext<'a> {
+    pub state: &'a AppState,
+    pub organization_id: OrganizationID,
+    /// Read once when the request arrives.
+    pub now: DateTime,
+}
+
+/// Who sent an authenticated request, once the handshake has proven it.
+pub struct AuthenticatedContext<'a> {
+    pub state: &'a AppState,
+    pub organization_id: OrganizationID,
+    pub user_id: UserID,
+    pub device_id: DeviceID,
+    pub now: DateTime,
+}
+
+fn check_api_version(headers: &HeaderMap) -> Result<(), Response> {
+    let supported = headers
+        .get("api-version")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            let (major, minor) = v.split_once('.')?;
+            let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+            (digits(major) && digits(minor)).then(|| major.parse::<u32>().ok())?
+        })
+        == Some(API_VERSION.0);
+    if supported {
+        return Ok(());
+    }
+    let mut response = json_response(422, &serde_json::json!({ "detail": "Unprocessable Entity" }));
+    response
+        .headers_mut()
+        .insert("supported-api-versions", HeaderValue::from_static(API_VERSION_STR));
+    Err(response)
+}
+
+/// The organization part of `/<prefix>/<org>`, percent-decoded.
+fn organization_in_path(uri: &Uri, prefix: &str) -> Result<OrganizationID, Abort> {
+    uri.path()
+        .strip_prefix(prefix)
+        .and_then(|raw| percent_decode_str(raw).decode_utf8().ok())
+        .and_then(|s| s.parse().ok())
+        .ok_or(Abort::ORGANIZATION_NOT_FOUND)
+}
+
+fn check_content_type(headers: &HeaderMap) -> Result<(), Abort> {
+    // A plain comparison: `application/msgpack; charset=...` is refused too.
+    match headers.get(header::CONTENT_TYPE) {
+        Some(v) if v.as_bytes() == CONTENT_TYPE_MSGPACK.as_bytes() => Ok(()),
+        _ => Err(Abort::BAD_CONTENT),
+    }
+}
+
+fn parse_authorization(headers: &HeaderMap) -> Result<AuthenticatedToken, Abort> {
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or(Abort::MISSING_AUTHENTICATION)?;
+    let mut parts = value.split_whitespace();
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(scheme), Some(token), None) if scheme.eq_ignore_ascii_case("bearer") => {
+            AuthenticatedToken::parse(token).map_err(|_| Abort::MISSING_AUTHENTICATION)
+        }
+        _ => Err(Abort::MISSING_AUTHENTICATION),
+    }
+}
+
+/// Reads the body, refusing more than 1 MiB (declared or actual) with 413.
+async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, Abort> {
+    if let Some(declared) = headers.get(header::CONTENT_LENGTH) {
+        let declared = declared
+            .to_str()
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .ok_or(Abort::TOO_LARGE)?;
+        if declared > MAX_CONTENT_LENGTH as u64 {
+            return Err(Abort::TOO_LARGE);
+        }
+    }
+    axum::body::to_bytes(body, MAX_CONTENT_LENGTH)
+        .await
+        .map_err(|_| Abort::TOO_LARGE)
+}
+
+/// `GET|POST /anonymous/{organization_id}`.
+pub async fn anonymous_endpoint(
+    State(state): State<Arc<AppState>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    if let Err(response) = check_api_version(&headers) {
+        return response;
+    }
+    let run = async {
+        let organization_id = organization_in_path(&uri, "/anonymous/")?;
+        check_content_type(&headers)?;
+        let now = state.clock.now();
+        anonymous_auth(&state, &organization_id, method == Method::POST)?;
+        if method == Method::GET {
+            return Ok(msgpack_response(Vec::new()));
+        }
+        let bytes = read_body(&headers, body).await?;
+        let req = AnonymousReq::load(&bytes).map_err(|_| Abort::BAD_CONTENT)?;
+        let ctx = AnonymousContext {
+            state: &state,
+            organization_id,
+            now,
+        };
+        anonymous::dispatch(&ctx, req).await.map(msgpack_response)
+    };
+    run.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// Unknown organization: 404, or created on the fly (not bootstrapped) for
+/// a POST when spontaneous bootstrap is on. Expired: 460.
+fn anonymous_auth(state: &AppState, organization_id: &OrganizationID, is_post: bool) -> Result<(), Abort> {
+    let spontaneous = state.config.spontaneous_organization_bootstrap && is_post;
+    let now = state.clock.now();
+    state
+        .store
+        .write(|orgs| match orgs.get(organization_id) {
+            Some(org) if org.row.is_expired => (Err(Abort::ORGANIZATION_EXPIRED), vec![]),
+            Some(_) => (Ok(()), vec![]),
+            None if spontaneous => (
+                Ok(()),
+                vec![super::administration::create_organization::new_organization_row(
+                    organization_id.clone(),
+                    None,
+                    now,
+                )],
+            ),
+            None => (Err(Abort::ORGANIZATION_NOT_FOUND), vec![]),
+        })
+        .map_err(|_| Abort::INTERNAL)?
+}
+
+/// `POST /authenticated/{organization_id}`.
+pub async fn authenticated_endpoint(
+    State(state): State<Arc<AppState>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    if let Err(response) = check_api_version(&headers) {
+        return response;
+    }
+    let run = async {
+        let organization_id = organization_in_path(&uri, "/authenticated/")?;
+        check_content_type(&headers)?;
+        let token = parse_authorization(&headers)?;
+        let bytes = read_body(&headers, body).await?;
+        let now = state.clock.now();
+        let user_id = authenticated_auth(&state, &organization_id, &token, now)?;
+        let req = AuthenticatedReq::load(&bytes).map_err(|_| Abort::BAD_CONTENT)?;
+        let ctx = AuthenticatedContext {
+            state: &state,
+            organization_id,
+            user_id,
+            device_id: token.device_id,
+            now,
+        };
+        authenticated::dispatch(&ctx, req).await.map(msgpack_response)
+    };
+    run.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// The official order: organization, expiry, device, revoked, frozen, then
+/// (only then) signature and token age.
+fn authenticated_auth(
+    state: &AppState,
+    organization_id: &OrganizationID,
+    token: &AuthenticatedToken,
+    now: DateTime,
+) -> Result<UserID, Abort> {
+    let (user_id, verify_key) = state.store.read(|orgs| {
+        let org = orgs.get(organization_id).ok_or(Abort::ORGANIZATION_NOT_FOUND)?;
+        if org.row.is_expired {
+            return Err(Abort::ORGANIZATION_EXPIRED);
+        }
+        let device = org.devices.get(&token.device_id).ok_or(Abort::BAD_AUTHENTICATION)?;
+        let user = org.users.get(&device.user_id).ok_or(Abort::BAD_AUTHENTICATION)?;
+        if user.is_revoked() {
+            return Err(Abort::USER_REVOKED);
+        }
+        if user.frozen {
+            return Err(Abort::USER_FROZEN);
+        }
+        Ok((user.user_id, device.verify_key.clone()))
+    })?;
+    if !token.verify(&verify_key) {
+        return Err(Abort::BAD_AUTHENTICATION);
+    }
+    if !token.in_ballpark(now.unix_seconds()) {
+        return Err(Abort::TOKEN_EXPIRED);
+    }
+    Ok(user_id)
+}
+
+/// `POST /anonymous_server`.
+pub async fn anonymous_server_endpoint(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    if let Err(response) = check_api_version(&headers) {
+        return response;
+    }
+    let run = async {
+        check_content_type(&headers)?;
+        let bytes = read_body(&headers, body).await?;
+        let req = ServerReq::load(&bytes).map_err(|_| Abort::BAD_CONTENT)?;
+        Ok::<_, Abort>(msgpack_response(anonymous_server::dispatch(&state, req)))
+    };
+    run.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// A storage failure inside a command: 500, nothing applied.
+impl From<super::store::StorageError> for Abort {
+    fn from(_: super::store::StorageError) -> Self {
+        Abort::INTERNAL
+    }
+}
+
+/// Unknown paths: 404 with a JSON detail, as FastAPI answers.
+pub async fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, axum::Json(serde_json::json!({"detail": "Not Found"}))).into_response()
+}
