@@ -12,7 +12,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 #[derive(Parser)]
-#[command(name = "parsec-mfa", version, about = "Conformance harness for Parsec multi-factor authentication")]
+#[command(
+    name = "parsec-mfa",
+    version,
+    about = "Conformance harness for Parsec multi-factor authentication"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -88,13 +92,18 @@ fn storage_config(db: Option<&str>) -> StorageConfig {
 
 async fn serve(args: ServeArgs) -> Result<(), String> {
     if args.test_clock && !args.host.is_loopback() {
-        return Err(format!("--test-clock is refused on a non-loopback address ({})", args.host));
+        return Err(format!(
+            "--test-clock is refused on a non-loopback address ({})",
+            args.host
+        ));
     }
     if args.administration_token.is_empty() {
         return Err("--administration-token must not be empty".into());
     }
     let server_addr = match &args.server_addr {
-        Some(addr) => addr.parse::<ServerAddr>().map_err(|e| format!("--server-addr `{addr}`: {e}"))?,
+        Some(addr) => addr
+            .parse::<ServerAddr>()
+            .map_err(|e| format!("--server-addr `{addr}`: {e}"))?,
         None => format!("parsec3://{}:{}?no_ssl=true", args.host, args.port)
             .parse()
             .map_err(|e| format!("cannot build the server address: {e}"))?,

@@ -36,7 +36,13 @@ impl Server {
             http: reqwest::Client::new(),
         };
         let deadline = Instant::now() + Duration::from_secs(20);
-        while server.http.get(format!("{}/testing/clock", server.base)).send().await.is_err() {
+        while server
+            .http
+            .get(format!("{}/testing/clock", server.base))
+            .send()
+            .await
+            .is_err()
+        {
             assert!(Instant::now() < deadline, "server did not start");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -44,18 +50,33 @@ impl Server {
     }
 
     async fn now(&self) -> DateTime {
-        let v: serde_json::Value = self.http.get(format!("{}/testing/clock", self.base)).send().await.unwrap().json().await.unwrap();
+        let v: serde_json::Value = self
+            .http
+            .get(format!("{}/testing/clock", self.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         DateTime::from_micros(v["now_us"].as_i64().unwrap())
     }
 
     async fn advance(&self, seconds: i64) {
-        let r = self.http.post(format!("{}/testing/clock", self.base))
-            .json(&serde_json::json!({ "advance_seconds": seconds })).send().await.unwrap();
+        let r = self
+            .http
+            .post(format!("{}/testing/clock", self.base))
+            .json(&serde_json::json!({ "advance_seconds": seconds }))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 200);
     }
 
     async fn rpc(&self, path: &str, body: Vec<u8>, auth: Option<String>) -> Vec<u8> {
-        let mut r = self.http.post(format!("{}{path}", self.base))
+        let mut r = self
+            .http
+            .post(format!("{}{path}", self.base))
             .header("Api-Version", "5.5")
             .header("Content-Type", "application/msgpack");
         if let Some(token) = auth {
@@ -80,7 +101,11 @@ impl Drop for Server {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 #[tokio::test]
@@ -123,23 +148,51 @@ async fn state_survives_a_sigkill_restart_on_the_same_sqlite_file() {
         sequester_authority_certificate: None,
     };
     let rep = server.rpc("/anonymous/RestartOrg", req.dump(), None).await;
-    assert_eq!(organization_bootstrap::Rep::load(&rep).unwrap(), organization_bootstrap::Rep::Ok {});
+    assert_eq!(
+        organization_bootstrap::Rep::load(&rep).unwrap(),
+        organization_bootstrap::Rep::Ok {}
+    );
 
     // Enable MFA and protect a device.
     let token = |at: DateTime| Some(AuthenticatedToken::build(device_id, &device_key, at.unix_seconds()));
-    let rep = server.rpc("/authenticated/RestartOrg", get_secret::Req {}.dump(), token(now)).await;
-    let get_secret::Rep::Ok { totp_secret } = get_secret::Rep::load(&rep).unwrap() else { panic!("no secret") };
+    let rep = server
+        .rpc("/authenticated/RestartOrg", get_secret::Req {}.dump(), token(now))
+        .await;
+    let get_secret::Rep::Ok { totp_secret } = get_secret::Rep::load(&rep).unwrap() else {
+        panic!("no secret")
+    };
     let secret = totp_secret.0;
     let code = totp::code_at(&secret, now.unix_seconds() as u64);
-    let rep = server.rpc("/authenticated/RestartOrg", confirm::Req { one_time_password: code }.dump(), token(now)).await;
+    let rep = server
+        .rpc(
+            "/authenticated/RestartOrg",
+            confirm::Req {
+                one_time_password: code,
+            }
+            .dump(),
+            token(now),
+        )
+        .await;
     assert_eq!(confirm::Rep::load(&rep).unwrap(), confirm::Rep::Ok {});
-    let rep = server.rpc("/authenticated/RestartOrg", create_key::Req {}.dump(), token(now)).await;
-    let create_key::Rep::Ok { opaque_key, opaque_key_id } = create_key::Rep::load(&rep).unwrap() else { panic!() };
+    let rep = server
+        .rpc("/authenticated/RestartOrg", create_key::Req {}.dump(), token(now))
+        .await;
+    let create_key::Rep::Ok {
+        opaque_key,
+        opaque_key_id,
+    } = create_key::Rep::load(&rep).unwrap()
+    else {
+        panic!()
+    };
 
     // Five wrong codes, each after the previous wait: the next wait is 16 s.
     for wait in [0, 1, 2, 4, 8] {
         server.advance(wait + 1).await;
-        let req = fetch::Req { user_id, opaque_key_id, one_time_password: "000000".into() };
+        let req = fetch::Req {
+            user_id,
+            opaque_key_id,
+            one_time_password: "000000".into(),
+        };
         let rep = server.rpc("/anonymous/RestartOrg", req.dump(), None).await;
         assert_eq!(fetch::Rep::load(&rep).unwrap(), fetch::Rep::InvalidOneTimePassword {});
     }
@@ -150,17 +203,29 @@ async fn state_survives_a_sigkill_restart_on_the_same_sqlite_file() {
     // The restarted test clock starts from the real time, before the
     // simulated one: move it to just after the last failure.
     let restart_now = server.now().await;
-    server.advance(last_failure.unix_seconds() - restart_now.unix_seconds() + 1).await;
+    server
+        .advance(last_failure.unix_seconds() - restart_now.unix_seconds() + 1)
+        .await;
     let now = server.now().await;
     let valid = |at: DateTime| totp::code_at(&secret, at.unix_seconds() as u64);
-    let req = fetch::Req { user_id, opaque_key_id, one_time_password: valid(now) };
+    let req = fetch::Req {
+        user_id,
+        opaque_key_id,
+        one_time_password: valid(now),
+    };
     let rep = fetch::Rep::load(&server.rpc("/anonymous/RestartOrg", req.dump(), None).await).unwrap();
-    let fetch::Rep::Throttled { wait_until } = rep else { panic!("throttle lost in the restart: {rep:?}") };
+    let fetch::Rep::Throttled { wait_until } = rep else {
+        panic!("throttle lost in the restart: {rep:?}")
+    };
     assert_eq!(wait_until, last_failure.add_seconds(16));
 
     server.advance(17).await;
     let now = server.now().await;
-    let req = fetch::Req { user_id, opaque_key_id, one_time_password: valid(now) };
+    let req = fetch::Req {
+        user_id,
+        opaque_key_id,
+        one_time_password: valid(now),
+    };
     let rep = fetch::Rep::load(&server.rpc("/anonymous/RestartOrg", req.dump(), None).await).unwrap();
     assert_eq!(rep, fetch::Rep::Ok { opaque_key });
     server.kill();

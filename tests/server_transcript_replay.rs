@@ -84,9 +84,8 @@ async fn the_official_lifecycle_replays_with_the_recorded_outcomes() {
         }
         // Substitute what the reference server generated in place of the
         // official server's values.
-        let code_for = |offset: i64, learnt: &Learnt| {
-            totp::code_at(learnt.secret.as_deref().unwrap(), (now + offset) as u64)
-        };
+        let code_for =
+            |offset: i64, learnt: &Learnt| totp::code_at(learnt.secret.as_deref().unwrap(), (now + offset) as u64);
         if path.starts_with("/anonymous/") && !body.is_empty() && name != "handshake_body_too_large" {
             let req = AnonReq::load(&body).unwrap_or_else(|err| panic!("{name}: {err}"));
             body = match req {
@@ -133,7 +132,10 @@ async fn the_official_lifecycle_replays_with_the_recorded_outcomes() {
             body = r.dump();
         }
 
-        let mut request = http.request(e["method"].as_str().unwrap().parse().unwrap(), format!("http://127.0.0.1:{port}{path}"));
+        let mut request = http.request(
+            e["method"].as_str().unwrap().parse().unwrap(),
+            format!("http://127.0.0.1:{port}{path}"),
+        );
         for (header, value) in e["request_headers"].as_object().unwrap() {
             let mut value = value.as_str().unwrap().to_owned();
             if header == "Authorization" && value.starts_with("Bearer PARSEC-SIGN-ED25519.") {
@@ -156,7 +158,11 @@ async fn the_official_lifecycle_replays_with_the_recorded_outcomes() {
 
         if name == "authenticated_ping" {
             assert_eq!(e["status"], 500, "the recording shows the official 500");
-            assert_eq!((status, reply_status(&bytes).as_str()), (200, "ok"), "{name}: reference answers ping");
+            assert_eq!(
+                (status, reply_status(&bytes).as_str()),
+                (200, "ok"),
+                "{name}: reference answers ping"
+            );
             continue;
         }
         assert_eq!(status, e["status"].as_u64().unwrap() as u16, "{name}: HTTP status");
@@ -174,21 +180,27 @@ async fn the_official_lifecycle_replays_with_the_recorded_outcomes() {
             if name == "anonymous_totp_fetch_opaque_key_throttled" {
                 // One failure at the previous exchange: wait 1 s from it.
                 let failure = at(&exchanges[25]);
-                assert_eq!(fields.required::<DateTime>("wait_until").unwrap(), failure.add_seconds(1));
+                assert_eq!(
+                    fields.required::<DateTime>("wait_until").unwrap(),
+                    failure.add_seconds(1)
+                );
             }
             if name == "anonymous_server_server_config" {
                 assert_eq!(bytes.as_ref(), recorded.as_slice(), "server_config is byte-identical");
             }
         } else {
             let json: Json = serde_json::from_slice(&bytes).unwrap_or_else(|_| panic!("{name}: JSON body"));
-            let recorded: Json = serde_json::from_slice(&hex::decode(e["response_body_hex"].as_str().unwrap()).unwrap()).unwrap();
+            let recorded: Json =
+                serde_json::from_slice(&hex::decode(e["response_body_hex"].as_str().unwrap()).unwrap()).unwrap();
             if let Some(detail) = recorded.get("detail") {
                 assert_eq!(json.get("detail"), Some(detail), "{name}: detail");
             }
             if name == "admin_create_organization" {
                 let url = json["bootstrap_url"].as_str().unwrap();
                 learnt.bootstrap_token = BootstrapAddr::parse_any(url).unwrap().token;
-                assert!(url.starts_with(&format!("parsec3://127.0.0.1:{port}/GoldenOrg21520?no_ssl=true&a=bootstrap_organization&p=")));
+                assert!(url.starts_with(&format!(
+                    "parsec3://127.0.0.1:{port}/GoldenOrg21520?no_ssl=true&a=bootstrap_organization&p="
+                )));
             }
             if name.starts_with("admin_reset_totp_by") {
                 assert_eq!(json["user_id"], recorded["user_id"]);

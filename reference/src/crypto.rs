@@ -113,9 +113,7 @@ impl SigningKey {
 
     /// The detached 64-byte signature.
     pub fn sign_only_signature(&self, data: &[u8]) -> [u8; SIGNATURE_SIZE] {
-        ed25519_dalek::SigningKey::from_bytes(&self.0)
-            .sign(data)
-            .to_bytes()
+        ed25519_dalek::SigningKey::from_bytes(&self.0).sign(data).to_bytes()
     }
 
     /// libsodium `crypto_sign` combined mode: signature then data.
@@ -129,15 +127,13 @@ impl SigningKey {
 
 impl VerifyKey {
     fn dalek(&self) -> Result<ed25519_dalek::VerifyingKey, CryptoError> {
-        ed25519_dalek::VerifyingKey::from_bytes(&self.0)
-            .map_err(|e| CryptoError::InvalidKey(e.to_string()))
+        ed25519_dalek::VerifyingKey::from_bytes(&self.0).map_err(|e| CryptoError::InvalidKey(e.to_string()))
     }
 
     /// Verifies a detached signature. Strict, as libsodium: small-order and
     /// non-canonical points are refused.
     pub fn verify_signature(&self, signature: &[u8], data: &[u8]) -> Result<(), CryptoError> {
-        let signature = ed25519_dalek::Signature::from_slice(signature)
-            .map_err(|_| CryptoError::BadSignature)?;
+        let signature = ed25519_dalek::Signature::from_slice(signature).map_err(|_| CryptoError::BadSignature)?;
         self.dalek()?
             .verify_strict(data, &signature)
             .map_err(|_| CryptoError::BadSignature)
@@ -157,9 +153,7 @@ impl VerifyKey {
 /// Splits combined-mode signed data without verifying it (to find out who the
 /// author is before choosing the key).
 pub fn unsecure_unwrap_signed(signed: &[u8]) -> Result<&[u8], CryptoError> {
-    signed
-        .get(SIGNATURE_SIZE..)
-        .ok_or(CryptoError::SignedDataTooShort)
+    signed.get(SIGNATURE_SIZE..).ok_or(CryptoError::SignedDataTooShort)
 }
 
 impl PrivateKey {

@@ -29,7 +29,9 @@ fn totp(secret: &[u8], algorithm: Algorithm, digits: u8, skew: u16) -> Totp {
 
 /// The code for the step containing `unix_seconds`.
 pub fn code_at(secret: &[u8], unix_seconds: u64) -> String {
-    totp(secret, Algorithm::SHA1, DIGITS, 1).generate(unix_seconds).to_string()
+    totp(secret, Algorithm::SHA1, DIGITS, 1)
+        .generate(unix_seconds)
+        .to_string()
 }
 
 /// Any RFC 6238 variant (used by the RFC test vectors).
@@ -40,7 +42,9 @@ pub fn code_with(secret: &[u8], algorithm: Algorithm, digits: u8, unix_seconds: 
 /// Exact string match against the codes of steps N-1, N and N+1: no
 /// trimming, and a code of the wrong length never matches.
 pub fn verify(secret: &[u8], code: &str, unix_seconds: u64) -> bool {
-    totp(secret, Algorithm::SHA1, DIGITS, 1).check(code, unix_seconds).is_some()
+    totp(secret, Algorithm::SHA1, DIGITS, 1)
+        .check(code, unix_seconds)
+        .is_some()
 }
 
 /// RFC 4226 HOTP (the counter-based code TOTP is built on).
@@ -114,7 +118,10 @@ mod tests {
     fn base32_and_uri() {
         let secret = hex::decode("faf1f0e8d0e77bec44c82e17251ed7db755210ce").unwrap();
         assert_eq!(base32(&secret), "7LY7B2GQ4556YRGIFYLSKHWX3N2VEEGO");
-        assert_eq!(secret_from_base32("7ly7 b2gq 4556 yrgi fyls khwx 3n2v eego").unwrap(), secret);
+        assert_eq!(
+            secret_from_base32("7ly7 b2gq 4556 yrgi fyls khwx 3n2v eego").unwrap(),
+            secret
+        );
         assert_eq!(
             otpauth_uri(&secret, "MyOrg"),
             "otpauth://totp/parsec.cloud:MyOrg?secret=7LY7B2GQ4556YRGIFYLSKHWX3N2VEEGO&issuer=parsec.cloud"

@@ -100,9 +100,9 @@ impl UrlParts {
     /// The organization in the path (after `/redirect` for redirections).
     fn organization(&self, redirection: bool) -> Result<OrganizationID, AddrError> {
         let path = if redirection {
-            self.path.strip_prefix("/redirect").ok_or_else(|| {
-                AddrError::InvalidUrl("a redirection URL path must start with `/redirect/`".into())
-            })?
+            self.path
+                .strip_prefix("/redirect")
+                .ok_or_else(|| AddrError::InvalidUrl("a redirection URL path must start with `/redirect/`".into()))?
         } else {
             &self.path
         };
@@ -163,7 +163,9 @@ fn split_host_port(authority: &str) -> Result<(String, Option<u16>), AddrError> 
 }
 
 fn decode_component(s: &str) -> String {
-    percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned()
+    percent_decode_str(&s.replace('+', " "))
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// Where a Parsec server is.
@@ -322,7 +324,11 @@ impl BootstrapAddr {
 
 impl fmt::Display for BootstrapAddr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.server.to_parsec_url(&encode_org(&self.organization_id), &self.query()))
+        f.write_str(
+            &self
+                .server
+                .to_parsec_url(&encode_org(&self.organization_id), &self.query()),
+        )
     }
 }
 
@@ -390,7 +396,11 @@ fn decode_reset_payload(p: &str) -> Option<(UserID, AccessToken)> {
 
 impl fmt::Display for TotpResetAddr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.server.to_parsec_url(&encode_org(&self.organization_id), &self.query()))
+        f.write_str(
+            &self
+                .server
+                .to_parsec_url(&encode_org(&self.organization_id), &self.query()),
+        )
     }
 }
 
@@ -489,30 +499,51 @@ mod tests {
         let mut addr = example();
         addr.server = "parsec3://example.com".parse().unwrap();
         addr.organization_id = "Org-é_1".parse().unwrap();
-        assert!(addr.to_string().starts_with("parsec3://example.com/Org-%C3%A9_1?a=totp_reset&p="));
+        assert!(
+            addr.to_string()
+                .starts_with("parsec3://example.com/Org-%C3%A9_1?a=totp_reset&p=")
+        );
         assert_eq!(TotpResetAddr::parse_any(&addr.to_string()), Ok(addr));
     }
 
     #[test]
     fn bad_reset_addresses_are_refused_with_the_official_reasons() {
         let base = "parsec3://parsec.example.com/MyOrg";
-        for p in ["", "<dummy>", "ZHVtbXk", "xAA", "xAEA", "xBEAAAAAAAAAAAAAAAAAAAAAAA",
-            "ksQQ5uBlC2PtSROERx5RQj3gmMQQM0csV0obtCB37VuV6O3X+w=="] {
+        for p in [
+            "",
+            "<dummy>",
+            "ZHVtbXk",
+            "xAA",
+            "xAEA",
+            "xBEAAAAAAAAAAAAAAAAAAAAAAA",
+            "ksQQ5uBlC2PtSROERx5RQj3gmMQQM0csV0obtCB37VuV6O3X+w==",
+        ] {
             assert_eq!(
                 TotpResetAddr::parse_any(&format!("{base}?a=totp_reset&p={p}")),
-                Err(AddrError::InvalidParamValue { param: "p", help: "Invalid `p` parameter" }),
+                Err(AddrError::InvalidParamValue {
+                    param: "p",
+                    help: "Invalid `p` parameter"
+                }),
                 "{p}"
             );
         }
-        assert_eq!(TotpResetAddr::parse_any(&format!("{base}?p=x")), Err(AddrError::MissingParam("a")));
+        assert_eq!(
+            TotpResetAddr::parse_any(&format!("{base}?p=x")),
+            Err(AddrError::MissingParam("a"))
+        );
         assert!(matches!(
             TotpResetAddr::parse_any(&format!("{base}?a=dummy&p=x")),
             Err(AddrError::InvalidParamValue { param: "a", .. })
         ));
         assert_eq!(
-            TotpResetAddr::parse_any("parsec3://parsec.example.com?a=totp_reset&p=ktgC5uBlC2PtSROERx5RQj3gmMQQM0csV0obtCB37VuV6O3X-w"),
+            TotpResetAddr::parse_any(
+                "parsec3://parsec.example.com?a=totp_reset&p=ktgC5uBlC2PtSROERx5RQj3gmMQQM0csV0obtCB37VuV6O3X-w"
+            ),
             Err(AddrError::InvalidOrganizationID)
         );
-        assert_eq!(ServerAddr::from_str("https://parsec.example.com"), Err(AddrError::BadScheme));
+        assert_eq!(
+            ServerAddr::from_str("https://parsec.example.com"),
+            Err(AddrError::BadScheme)
+        );
     }
 }

@@ -120,6 +120,9 @@ mod tests {
         let r: CreateOrganizationReq =
             serde_json::from_str(r#"{"organization_id":"O","active_users_limit":null}"#).unwrap();
         assert_eq!(r.active_users_limit, Some(None));
-        assert!(serde_json::from_str::<CreateOrganizationReq>(r#"{"organization_id":"O","active_users_limit":-1}"#).is_err());
+        assert!(
+            serde_json::from_str::<CreateOrganizationReq>(r#"{"organization_id":"O","active_users_limit":-1}"#)
+                .is_err()
+        );
     }
 }

@@ -51,8 +51,7 @@ impl DecodeError {
 /// decoder (`rmp_serde::from_slice`) ignores them.
 pub fn decode_value(bytes: &[u8]) -> Result<Value, DecodeError> {
     let mut cursor = Cursor::new(bytes);
-    rmpv::decode::read_value_with_max_depth(&mut cursor, MAX_DEPTH)
-        .map_err(|e| DecodeError::Msgpack(e.to_string()))
+    rmpv::decode::read_value_with_max_depth(&mut cursor, MAX_DEPTH).map_err(|e| DecodeError::Msgpack(e.to_string()))
 }
 
 pub fn encode_value(value: &Value) -> Vec<u8> {
@@ -252,7 +251,11 @@ impl<'a> Fields<'a> {
                 if items.len() > schema_order.len() {
                     return Err(DecodeError::invalid(
                         "structure",
-                        format!("{} positional items, at most {} expected", items.len(), schema_order.len()),
+                        format!(
+                            "{} positional items, at most {} expected",
+                            items.len(),
+                            schema_order.len()
+                        ),
                     ));
                 }
                 schema_order.iter().copied().zip(items.iter()).collect()
@@ -416,10 +419,7 @@ mod tests {
 
     #[test]
     fn duplicate_keys_are_refused() {
-        let v = MapBuilder::new()
-            .field("a", &1u64)
-            .field("a", &2u64)
-            .build();
+        let v = MapBuilder::new().field("a", &1u64).field("a", &2u64).build();
         assert_eq!(
             Fields::new(&v, &[]).err(),
             Some(DecodeError::DuplicateField("a".into()))

@@ -107,9 +107,14 @@ mod tests {
 
     #[test]
     fn malformed_tokens_are_errors() {
-        for bad in ["", "<dummy>", "PARSEC-SIGN-ED25519.x.1.AA==", "OTHER.bb72f09cc8954b3fbd891a4944cb1dfb.1.AA==",
+        for bad in [
+            "",
+            "<dummy>",
+            "PARSEC-SIGN-ED25519.x.1.AA==",
+            "OTHER.bb72f09cc8954b3fbd891a4944cb1dfb.1.AA==",
             "PARSEC-SIGN-ED25519.bb72f09cc8954b3fbd891a4944cb1dfb.soon.AA==",
-            "PARSEC-SIGN-ED25519.bb72f09cc8954b3fbd891a4944cb1dfb.1.AA"] {
+            "PARSEC-SIGN-ED25519.bb72f09cc8954b3fbd891a4944cb1dfb.1.AA",
+        ] {
             assert!(AuthenticatedToken::parse(bad).is_err(), "{bad}");
         }
     }

@@ -260,8 +260,7 @@ impl FromStr for OrganizationID {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         let count = s.chars().count();
-        let valid = (1..=32).contains(&count)
-            && s.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-');
+        let valid = (1..=32).contains(&count) && s.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-');
         if valid {
             Ok(OrganizationID(s.to_owned()))
         } else {
@@ -318,20 +317,14 @@ impl HumanHandle {
 
 impl Wire for HumanHandle {
     fn to_wire(&self) -> Value {
-        Value::Array(vec![
-            Value::from(self.email.as_str()),
-            Value::from(self.label.as_str()),
-        ])
+        Value::Array(vec![Value::from(self.email.as_str()), Value::from(self.label.as_str())])
     }
     fn from_wire(value: &Value) -> Result<Self, String> {
         match value {
             Value::Array(items) if items.len() == 2 => {
                 HumanHandle::new(&String::from_wire(&items[0])?, &String::from_wire(&items[1])?)
             }
-            other => Err(format!(
-                "expected [email, label], found {}",
-                kind_of(other)
-            )),
+            other => Err(format!("expected [email, label], found {}", kind_of(other))),
         }
     }
 }

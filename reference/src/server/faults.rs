@@ -33,7 +33,9 @@ impl Faults {
             "wide-clock-window" => self.wide_clock_window = true,
             "reset-keeps-old-secret" => self.reset_keeps_old_secret = true,
             "reset-deletes-opaque-keys" => self.reset_deletes_opaque_keys = true,
-            other => return Err(format!("unknown fault `{other}` (known: {})", Self::NAMES.join(", "))),
+            other => {
+                return Err(format!("unknown fault `{other}` (known: {})", Self::NAMES.join(", ")));
+            }
         }
         Ok(())
     }

@@ -20,7 +20,11 @@ pub enum EmailConfig {
     /// Emails are printed, never sent (and count as sent), like the official
     /// server's mocked email configuration.
     Mocked,
-    Smtp { host: String, port: u16, sender: String },
+    Smtp {
+        host: String,
+        port: u16,
+        sender: String,
+    },
 }
 
 const SMTP_TIMEOUT: Duration = Duration::from_secs(10);
@@ -42,11 +46,15 @@ async fn send_smtp(host: &str, port: u16, sender: &str, email: &Email) -> EmailS
     let (Ok(from), Ok(to)) = (sender.parse::<Mailbox>(), email.to.parse::<Mailbox>()) else {
         return EmailSentStatus::BadSmtpConfig;
     };
-    let Ok(message) = Message::builder()
-        .from(from)
-        .to(to)
-        .subject(&email.subject)
-        .multipart(MultiPart::alternative_plain_html(email.text.clone(), email.html.clone()))
+    let Ok(message) =
+        Message::builder()
+            .from(from)
+            .to(to)
+            .subject(&email.subject)
+            .multipart(MultiPart::alternative_plain_html(
+                email.text.clone(),
+                email.html.clone(),
+            ))
     else {
         return EmailSentStatus::BadSmtpConfig;
     };

@@ -9,12 +9,12 @@
 
 use super::http::{Abort, json_response, msgpack_response};
 use super::{AppState, anonymous, anonymous_server, authenticated};
+use crate::protocol::anonymous_server::AnyCmdReq as ServerReq;
 use crate::protocol::token::AuthenticatedToken;
 use crate::protocol::{
     API_VERSION, API_VERSION_STR, CONTENT_TYPE_MSGPACK, DateTime, DeviceID, MAX_CONTENT_LENGTH, OrganizationID, UserID,
 };
 use crate::protocol::{anonymous::AnyCmdReq as AnonymousReq, authenticated::AnyCmdReq as AuthenticatedReq};
-use crate::protocol::anonymous_server::AnyCmdReq as ServerReq;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
@@ -40,15 +40,11 @@ pub struct AuthenticatedContext<'a> {
 }
 
 fn check_api_version(headers: &HeaderMap) -> Result<(), Response> {
-    let supported = headers
-        .get("api-version")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            let (major, minor) = v.split_once('.')?;
-            let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-            (digits(major) && digits(minor)).then(|| major.parse::<u32>().ok())?
-        })
-        == Some(API_VERSION.0);
+    let supported = headers.get("api-version").and_then(|v| v.to_str().ok()).and_then(|v| {
+        let (major, minor) = v.split_once('.')?;
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        (digits(major) && digits(minor)).then(|| major.parse::<u32>().ok())?
+    }) == Some(API_VERSION.0);
     if supported {
         return Ok(());
     }
@@ -224,11 +220,7 @@ fn authenticated_auth(
 }
 
 /// `POST /anonymous_server`.
-pub async fn anonymous_server_endpoint(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
+pub async fn anonymous_server_endpoint(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
     if let Err(response) = check_api_version(&headers) {
         return response;
     }
@@ -250,5 +242,9 @@ impl From<super::store::StorageError> for Abort {
 
 /// Unknown paths: 404 with a JSON detail, as FastAPI answers.
 pub async fn not_found() -> Response {
-    (StatusCode::NOT_FOUND, axum::Json(serde_json::json!({"detail": "Not Found"}))).into_response()
+    (
+        StatusCode::NOT_FOUND,
+        axum::Json(serde_json::json!({"detail": "Not Found"})),
+    )
+        .into_response()
 }

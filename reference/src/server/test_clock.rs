@@ -46,9 +46,17 @@ async fn move_clock(State(state): State<Arc<AppState>>, body: Bytes) -> Response
         return json_detail(404, "Not Found");
     };
     match serde_json::from_slice::<Move>(&body) {
-        Ok(Move { set_us: Some(us), advance_seconds: None }) => clock.set(DateTime::from_micros(us)),
-        Ok(Move { set_us: None, advance_seconds: Some(s) }) => clock.advance_seconds(s),
-        _ => return json_detail(422, "expected {\"set_us\": <int>} or {\"advance_seconds\": <int>}"),
+        Ok(Move {
+            set_us: Some(us),
+            advance_seconds: None,
+        }) => clock.set(DateTime::from_micros(us)),
+        Ok(Move {
+            set_us: None,
+            advance_seconds: Some(s),
+        }) => clock.advance_seconds(s),
+        _ => {
+            return json_detail(422, "expected {\"set_us\": <int>} or {\"advance_seconds\": <int>}");
+        }
     }
     now_response(&state)
 }

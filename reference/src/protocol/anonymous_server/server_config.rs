@@ -299,7 +299,14 @@ mod tests {
 
     #[test]
     fn advisory_parsing_matches_the_official_rules() {
-        for ok in ["PASSWORD", "PASSWORD+TOTP", "KEYRING+TOTP", "PKI", "OPENBAO+TOTP", "ACCOUNT_VAULT"] {
+        for ok in [
+            "PASSWORD",
+            "PASSWORD+TOTP",
+            "KEYRING+TOTP",
+            "PKI",
+            "OPENBAO+TOTP",
+            "ACCOUNT_VAULT",
+        ] {
             let parsed: AdvisoryDeviceFileProtection = ok.parse().unwrap();
             assert_eq!(parsed.to_string(), ok);
         }

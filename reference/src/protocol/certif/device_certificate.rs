@@ -44,7 +44,15 @@ impl DeviceCertificate {
 impl Certificate for DeviceCertificate {
     const TYPE: &'static str = "device_certificate";
     const FIELDS: &'static [&'static str] = &[
-        "type", "purpose", "author", "timestamp", "user_id", "device_id", "device_label", "verify_key", "algorithm",
+        "type",
+        "purpose",
+        "author",
+        "timestamp",
+        "user_id",
+        "device_id",
+        "device_label",
+        "verify_key",
+        "algorithm",
     ];
 
     fn to_value(&self) -> rmpv::Value {

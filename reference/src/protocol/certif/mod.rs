@@ -55,8 +55,7 @@ pub fn format_v0_decompress(serialized: &[u8]) -> Result<Vec<u8>, CertificateErr
     if format != 0 {
         return Err(CertificateError::UnknownFormat(format));
     }
-    let decoder =
-        zstd::stream::read::Decoder::new(compressed).map_err(|e| CertificateError::Zstd(e.to_string()))?;
+    let decoder = zstd::stream::read::Decoder::new(compressed).map_err(|e| CertificateError::Zstd(e.to_string()))?;
     let mut out = Vec::new();
     decoder
         .take(MAX_DECOMPRESSED + 1)

@@ -32,7 +32,14 @@ impl UserCertificate {
 impl Certificate for UserCertificate {
     const TYPE: &'static str = "user_certificate";
     const FIELDS: &'static [&'static str] = &[
-        "type", "author", "timestamp", "user_id", "human_handle", "public_key", "algorithm", "profile",
+        "type",
+        "author",
+        "timestamp",
+        "user_id",
+        "human_handle",
+        "public_key",
+        "algorithm",
+        "profile",
     ];
 
     fn to_value(&self) -> rmpv::Value {

@@ -1,9 +1,7 @@
 //! The `password` device file (libparsec's `DeviceFilePassword`).
 
 use crate::crypto::{CryptoError, SecretKey};
-use crate::protocol::codec::{
-    Bytes, DecodeError, Fields, MapBuilder, Wire, bin_array, decode_value, encode_value,
-};
+use crate::protocol::codec::{Bytes, DecodeError, Fields, MapBuilder, Wire, bin_array, decode_value, encode_value};
 use crate::protocol::{DateTime, DeviceID, HumanHandle, OrganizationID, TOTPOpaqueKeyID, UserID};
 use rmpv::Value;
 

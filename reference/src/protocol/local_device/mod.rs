@@ -3,6 +3,8 @@
 //! wrapped a second time by a server-held TOTP opaque key.
 
 mod device_file_password;
+// One file per official schema, named like it.
+#[allow(clippy::module_inception)]
 mod local_device;
 
 pub use device_file_password::{DeviceFilePassword, PasswordAlgorithm};

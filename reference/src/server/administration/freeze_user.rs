@@ -42,7 +42,9 @@ pub async fn handle(
                 None => return (Err((404, "User not found")), vec![]),
             },
             Some(UserSelector::Id(id)) => match org.users.get(id) {
-                Some(user) if user.is_revoked() => return (Err((404, "User has been revoked")), vec![]),
+                Some(user) if user.is_revoked() => {
+                    return (Err((404, "User has been revoked")), vec![]);
+                }
                 Some(user) => user,
                 None => return (Err((404, "User not found")), vec![]),
             },

@@ -66,11 +66,12 @@ pub fn authenticate_and_parse<T: DeserializeOwned>(
         Some(_) => {}
     }
     match parsed {
-        None if !json => Err(unprocessable("model_attributes_type", "Input should be a valid JSON object")),
+        None if !json => Err(unprocessable(
+            "model_attributes_type",
+            "Input should be a valid JSON object",
+        )),
         None => Err(unprocessable("missing", "Field required")),
-        Some(Ok(value)) => {
-            serde_json::from_value(value).map_err(|e| unprocessable("value_error", &e.to_string()))
-        }
+        Some(Ok(value)) => serde_json::from_value(value).map_err(|e| unprocessable("value_error", &e.to_string())),
         Some(Err(_)) => unreachable!("handled in step (a)"),
     }
 }

@@ -1,9 +1,9 @@
 //! Anonymous `organization_bootstrap`: the first user (an administrator) and
 //! device, signed by the new root key.
 
+use crate::protocol::UserProfile;
 use crate::protocol::anonymous::organization_bootstrap::{Rep, Req};
 use crate::protocol::certif::{CertificateSigner, DeviceCertificate, UserCertificate};
-use crate::protocol::{UserProfile};
 use crate::server::certificates::{Refused, check_ballpark, refused_reply, verify};
 use crate::server::http::Abort;
 use crate::server::rpc::AnonymousContext;
@@ -23,8 +23,7 @@ fn check_certificates(req: &Req, ctx: &AnonymousContext<'_>) -> Result<Checked, 
     let user: UserCertificate = verify(&req.user_certificate.0, root, CertificateSigner::Root)?;
     let device: DeviceCertificate = verify(&req.device_certificate.0, root, CertificateSigner::Root)?;
     let redacted_user: UserCertificate = verify(&req.redacted_user_certificate.0, root, CertificateSigner::Root)?;
-    let redacted_device: DeviceCertificate =
-        verify(&req.redacted_device_certificate.0, root, CertificateSigner::Root)?;
+    let redacted_device: DeviceCertificate = verify(&req.redacted_device_certificate.0, root, CertificateSigner::Root)?;
     let consistent = user.profile == UserProfile::Admin
         && user.human_handle.is_some()
         && device.device_label.is_some()

@@ -42,7 +42,12 @@ pub fn handle(ctx: &AnonymousContext<'_>, req: Req) -> Result<Rep, Abort> {
             } else {
                 vec![]
             };
-            (Ok(Rep::Ok { opaque_key: key.key.clone() }), changes)
+            (
+                Ok(Rep::Ok {
+                    opaque_key: key.key.clone(),
+                }),
+                changes,
+            )
         } else {
             let failed = OpaqueKey {
                 failed_attempts: key.failed_attempts.saturating_add(1),

@@ -23,7 +23,12 @@ pub fn handle(ctx: &AnonymousContext<'_>, req: Req) -> Result<Rep, Abort> {
             return (Ok(Rep::BadToken {}), vec![]);
         }
         let (secret, changes) = secret_or_create(organization_id, user);
-        (Ok(Rep::Ok { totp_secret: secret.into() }), changes)
+        (
+            Ok(Rep::Ok {
+                totp_secret: secret.into(),
+            }),
+            changes,
+        )
     })?
 }
 

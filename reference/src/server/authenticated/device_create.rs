@@ -38,7 +38,12 @@ pub fn handle(ctx: &AuthenticatedContext<'_>, req: Req) -> Result<Rep, Abort> {
         if let Some(last) = org.row.last_certificate_timestamp
             && device.timestamp <= last
         {
-            return (Ok(Rep::RequireGreaterTimestamp { strictly_greater_than: last }), vec![]);
+            return (
+                Ok(Rep::RequireGreaterTimestamp {
+                    strictly_greater_than: last,
+                }),
+                vec![],
+            );
         }
         let mut row = org.row.clone();
         row.last_certificate_timestamp = Some(device.timestamp);

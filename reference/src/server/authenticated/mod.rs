@@ -11,8 +11,8 @@ mod user_revoke;
 use super::http::Abort;
 use super::rpc::AuthenticatedContext;
 use super::store::{Organization, User};
-use crate::protocol::authenticated::AnyCmdReq;
 use crate::protocol::OrganizationID;
+use crate::protocol::authenticated::AnyCmdReq;
 use std::collections::HashMap;
 
 pub async fn dispatch(ctx: &AuthenticatedContext<'_>, req: AnyCmdReq) -> Result<Vec<u8>, Abort> {

@@ -17,6 +17,11 @@ pub fn handle(ctx: &AuthenticatedContext<'_>, _req: Req) -> Result<Rep, Abort> {
             return (Ok(Rep::AlreadySetup {}), vec![]);
         }
         let (secret, changes) = secret_or_create(&ctx.organization_id, user);
-        (Ok(Rep::Ok { totp_secret: secret.into() }), changes)
+        (
+            Ok(Rep::Ok {
+                totp_secret: secret.into(),
+            }),
+            changes,
+        )
     })?
 }

@@ -2,9 +2,9 @@
 //! first device, both certificates signed by the administrator's device.
 
 use super::author;
+use crate::protocol::UserProfile;
 use crate::protocol::authenticated::user_create::{Rep, Req};
 use crate::protocol::certif::{CertificateSigner, DeviceCertificate, UserCertificate};
-use crate::protocol::UserProfile;
 use crate::server::certificates::{Refused, check_ballpark, refused_reply, verify};
 use crate::server::http::Abort;
 use crate::server::rpc::AuthenticatedContext;
@@ -52,13 +52,22 @@ pub fn handle(ctx: &AuthenticatedContext<'_>, req: Req) -> Result<Rep, Abort> {
         if org.active_user_by_email(&human_handle.email).is_some() {
             return (Ok(Rep::HumanHandleAlreadyTaken {}), vec![]);
         }
-        if org.row.active_users_limit.is_some_and(|limit| org.active_users() as u64 >= limit) {
+        if org
+            .row
+            .active_users_limit
+            .is_some_and(|limit| org.active_users() as u64 >= limit)
+        {
             return (Ok(Rep::ActiveUsersLimitReached {}), vec![]);
         }
         if let Some(last) = org.row.last_certificate_timestamp
             && user.timestamp <= last
         {
-            return (Ok(Rep::RequireGreaterTimestamp { strictly_greater_than: last }), vec![]);
+            return (
+                Ok(Rep::RequireGreaterTimestamp {
+                    strictly_greater_than: last,
+                }),
+                vec![],
+            );
         }
         let mut row = org.row.clone();
         row.last_certificate_timestamp = Some(user.timestamp);

@@ -35,10 +35,20 @@ pub fn handle(ctx: &AuthenticatedContext<'_>, req: Req) -> Result<Rep, Abort> {
         };
         let last = org.row.last_certificate_timestamp.unwrap_or_default();
         if target.is_revoked() {
-            return (Ok(Rep::UserAlreadyRevoked { last_common_certificate_timestamp: last }), vec![]);
+            return (
+                Ok(Rep::UserAlreadyRevoked {
+                    last_common_certificate_timestamp: last,
+                }),
+                vec![],
+            );
         }
         if cert.timestamp <= last {
-            return (Ok(Rep::RequireGreaterTimestamp { strictly_greater_than: last }), vec![]);
+            return (
+                Ok(Rep::RequireGreaterTimestamp {
+                    strictly_greater_than: last,
+                }),
+                vec![],
+            );
         }
         let mut row = org.row.clone();
         row.last_certificate_timestamp = Some(cert.timestamp);
@@ -46,7 +56,10 @@ pub fn handle(ctx: &AuthenticatedContext<'_>, req: Req) -> Result<Rep, Abort> {
         revoked.revoked_on = Some(cert.timestamp);
         (
             Ok(Rep::Ok {}),
-            vec![Change::Organization(row), Change::User(ctx.organization_id.clone(), revoked)],
+            vec![
+                Change::Organization(row),
+                Change::User(ctx.organization_id.clone(), revoked),
+            ],
         )
     })?
 }

@@ -195,8 +195,11 @@ impl Database {
             let org: String = r.get(0).map_err(err)?;
             let user = User {
                 user_id: UserID::from_bytes(array(r.get(1).map_err(err)?)?),
-                human_handle: HumanHandle::new(&r.get::<_, String>(2).map_err(err)?, &r.get::<_, String>(3).map_err(err)?)
-                    .map_err(StorageError)?,
+                human_handle: HumanHandle::new(
+                    &r.get::<_, String>(2).map_err(err)?,
+                    &r.get::<_, String>(3).map_err(err)?,
+                )
+                .map_err(StorageError)?,
                 profile: r.get::<_, String>(4).map_err(err)?.parse().map_err(StorageError)?,
                 created_on: DateTime::from_micros(r.get(5).map_err(err)?),
                 revoked_on: r.get::<_, Option<i64>>(6).map_err(err)?.map(DateTime::from_micros),
