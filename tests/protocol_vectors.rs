@@ -28,7 +28,7 @@
 
 mod common;
 
-use common::{Vector, assert_same_map_other_order, msgpack, to_msgpack, unhex, unhex_array};
+use common::{Message, Vector, assert_same_map_other_order, msgpack, to_msgpack, unhex, unhex_array};
 use parsec_mfa_reference as reference;
 use reference::crypto::{SecretKey, VerifyKey};
 use reference::protocol::anonymous_server::server_config::{
@@ -40,7 +40,6 @@ use reference::protocol::{
     AccessToken, Bytes, DateTime, DecodeError, TOTPOpaqueKeyID, UserID, anonymous, anonymous_server, authenticated,
 };
 use std::collections::BTreeSet;
-use std::fmt::Debug;
 
 const PROTOCOL: &str = "vectors/libparsec-protocol.json";
 
@@ -80,57 +79,6 @@ const COVERED_FILES: &[&str] = &[
 
 // ---------------------------------------------------------------------------
 // Harness
-
-/// What every message type offers: the generated types have these as
-/// inherent functions; the trait lets one generic check handle them all.
-trait Message: Sized + PartialEq + Debug + Clone {
-    fn load(bytes: &[u8]) -> Result<Self, DecodeError>;
-    fn dump(&self) -> Vec<u8>;
-}
-
-macro_rules! message {
-    ($($t:ty),+ $(,)?) => {$(
-        impl Message for $t {
-            fn load(bytes: &[u8]) -> Result<Self, DecodeError> {
-                <$t>::load(bytes)
-            }
-            fn dump(&self) -> Vec<u8> {
-                <$t>::dump(self)
-            }
-        }
-    )+};
-}
-
-message!(
-    anonymous::AnyCmdReq,
-    anonymous::organization_bootstrap::Req,
-    anonymous::organization_bootstrap::Rep,
-    anonymous::ping::Req,
-    anonymous::ping::Rep,
-    anonymous::totp_fetch_opaque_key::Req,
-    anonymous::totp_fetch_opaque_key::Rep,
-    anonymous::totp_setup_confirm::Req,
-    anonymous::totp_setup_confirm::Rep,
-    anonymous::totp_setup_get_secret::Req,
-    anonymous::totp_setup_get_secret::Rep,
-    authenticated::AnyCmdReq,
-    authenticated::device_create::Req,
-    authenticated::device_create::Rep,
-    authenticated::ping::Req,
-    authenticated::ping::Rep,
-    authenticated::totp_create_opaque_key::Req,
-    authenticated::totp_create_opaque_key::Rep,
-    authenticated::totp_setup_confirm::Req,
-    authenticated::totp_setup_confirm::Rep,
-    authenticated::totp_setup_get_secret::Req,
-    authenticated::totp_setup_get_secret::Rep,
-    authenticated::user_revoke::Req,
-    authenticated::user_revoke::Rep,
-    anonymous_server::AnyCmdReq,
-    anonymous_server::ping::Req,
-    anonymous_server::ping::Rep,
-    anonymous_server::server_config::Rep,
-);
 
 /// The vectors of one command file; every one must be checked exactly once.
 struct File {

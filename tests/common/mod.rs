@@ -3,6 +3,8 @@
 //! every helper is used everywhere.
 #![allow(dead_code)]
 
+use parsec_mfa_reference::protocol::{DecodeError, anonymous, anonymous_server, authenticated};
+use std::fmt::Debug;
 use std::path::PathBuf;
 
 /// `fixtures/<relative>` of the root package.
@@ -133,3 +135,56 @@ pub fn assert_same_map_other_order(expected: &[u8], actual: &[u8], what: &str) {
     a.sort_by(|x, y| x.0.cmp(&y.0));
     assert_eq!(e, a, "{what}: the key/value pairs differ");
 }
+
+/// What every message type offers: the generated types have these as
+/// inherent functions; the trait lets one generic check handle them all.
+pub trait Message: Sized + PartialEq + Debug + Clone {
+    fn load(bytes: &[u8]) -> Result<Self, DecodeError>;
+    fn dump(&self) -> Vec<u8>;
+}
+
+macro_rules! message {
+    ($($t:ty),+ $(,)?) => {$(
+        impl Message for $t {
+            fn load(bytes: &[u8]) -> Result<Self, DecodeError> {
+                <$t>::load(bytes)
+            }
+            fn dump(&self) -> Vec<u8> {
+                <$t>::dump(self)
+            }
+        }
+    )+};
+}
+
+message!(
+    anonymous::AnyCmdReq,
+    anonymous::organization_bootstrap::Req,
+    anonymous::organization_bootstrap::Rep,
+    anonymous::ping::Req,
+    anonymous::ping::Rep,
+    anonymous::totp_fetch_opaque_key::Req,
+    anonymous::totp_fetch_opaque_key::Rep,
+    anonymous::totp_setup_confirm::Req,
+    anonymous::totp_setup_confirm::Rep,
+    anonymous::totp_setup_get_secret::Req,
+    anonymous::totp_setup_get_secret::Rep,
+    authenticated::AnyCmdReq,
+    authenticated::device_create::Req,
+    authenticated::device_create::Rep,
+    authenticated::ping::Req,
+    authenticated::ping::Rep,
+    authenticated::totp_create_opaque_key::Req,
+    authenticated::totp_create_opaque_key::Rep,
+    authenticated::totp_setup_confirm::Req,
+    authenticated::totp_setup_confirm::Rep,
+    authenticated::totp_setup_get_secret::Req,
+    authenticated::totp_setup_get_secret::Rep,
+    authenticated::user_create::Req,
+    authenticated::user_create::Rep,
+    authenticated::user_revoke::Req,
+    authenticated::user_revoke::Rep,
+    anonymous_server::AnyCmdReq,
+    anonymous_server::ping::Req,
+    anonymous_server::ping::Rep,
+    anonymous_server::server_config::Rep,
+);
