@@ -153,9 +153,25 @@ impl DateTime {
         } else {
             num(frac)? * 10i64.pow(6 - frac.len() as u32)
         };
-        let days = days_from_civil(num(dp[0])?, num(dp[1])?, num(dp[2])?);
-        let secs = days * 86_400 + num(tp[0])? * 3600 + num(tp[1])? * 60 + num(tp[2])?;
-        Ok(DateTime(secs * 1_000_000 + micros))
+        let (year, month, day) = (num(dp[0])?, num(dp[1])?, num(dp[2])?);
+        let (hour, minute, second) = (num(tp[0])?, num(tp[1])?, num(tp[2])?);
+        // Out-of-range fields are errors, not overflows (a panic in debug
+        // builds) nor silently shifted instants. The year bound keeps the
+        // arithmetic below in range; the last step is checked.
+        let in_range = (-300_000..=300_000).contains(&year)
+            && (1..=12).contains(&month)
+            && (1..=31).contains(&day)
+            && (0..24).contains(&hour)
+            && (0..60).contains(&minute)
+            && (0..60).contains(&second);
+        if !in_range {
+            return Err(bad());
+        }
+        let secs = days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second;
+        secs.checked_mul(1_000_000)
+            .and_then(|us| us.checked_add(micros))
+            .map(DateTime)
+            .ok_or_else(bad)
     }
 }
 
@@ -393,6 +409,22 @@ mod tests {
         assert_eq!(t.to_rfc3339(), "2026-11-23T08:12:01.392102Z");
         assert_eq!(DateTime::parse_rfc3339(&t.to_rfc3339()), Ok(t));
         assert!(DateTime::parse_rfc3339("2000-01-02 01:00:00").is_err());
+        // Out of range: an error, neither a panic nor a shifted instant.
+        for bad in [
+            "2000-13-01T00:00:00Z",
+            "2000-01-32T00:00:00Z",
+            "2000-01-01T24:00:00Z",
+            "2000-01-01T00:60:00Z",
+            "9223372036854775807-01-01T00:00:00Z",
+            "2000-01-01T9223372036854775807:00:00Z",
+            "295000-01-01T00:00:00Z", // beyond i64 microseconds
+        ] {
+            assert!(DateTime::parse_rfc3339(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            DateTime::parse_rfc3339("1970-01-01T00:00:00.000001Z"),
+            Ok(DateTime::from_micros(1))
+        );
     }
 
     #[test]
