@@ -963,6 +963,17 @@ proptest! {
         let _ = RevokedUserCertificate::load_serialized(&serialized);
     }
 
+    /// Whatever parses is canonical: at most 32 bytes, and parsing its own
+    /// rendering gives it back (NFC is idempotent).
+    #[test]
+    fn organization_ids_are_canonical(text in prop_oneof![any::<String>(), "[\\w\\-\u{301}\u{300}]{1,20}"]) {
+        if let Ok(id) = OrganizationID::from_str(&text) {
+            prop_assert!((1..=32).contains(&id.as_str().len()));
+            prop_assert_eq!(OrganizationID::from_str(id.as_str()), Ok(id.clone()));
+            prop_assert_eq!(OrganizationID::from_str(&id.to_string()), Ok(id));
+        }
+    }
+
     #[test]
     fn string_decoders_never_panic(text in any::<String>()) {
         parse_everything(&text);

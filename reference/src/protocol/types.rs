@@ -262,7 +262,12 @@ impl Wire for AccessToken {
     }
 }
 
-/// An organization name: 1 to 32 characters, Unicode word characters or `-`.
+/// An organization name: NFC-normalized, 1 to 32 **bytes** of UTF-8, every
+/// character a Unicode word character (`\w`: letters, marks, decimal
+/// digits, connector punctuation, joiners) or `-`. This is the official rule
+/// (checked against the 3.9.3 bindings): `"é" * 16` is valid and
+/// `"é" * 17` (34 bytes) is not, `²` and `①` are not word characters,
+/// combining marks and `‿` are, and `a` + U+0301 is stored as `á`.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct OrganizationID(String);
 
@@ -275,10 +280,10 @@ impl OrganizationID {
 impl FromStr for OrganizationID {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        let count = s.chars().count();
-        let valid = (1..=32).contains(&count) && s.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-');
+        let id = icu_normalizer::ComposingNormalizerBorrowed::new_nfc().normalize(s);
+        let valid = (1..=32).contains(&id.len()) && id.chars().all(|c| c == '-' || regex_syntax::is_word_character(c));
         if valid {
-            Ok(OrganizationID(s.to_owned()))
+            Ok(OrganizationID(id.into_owned()))
         } else {
             Err(format!("Invalid OrganizationID: `{s}`"))
         }
@@ -435,6 +440,27 @@ mod tests {
         for bad in ["", "Org.1", "Org 1", "<>", &"x".repeat(33)] {
             assert!(bad.parse::<OrganizationID>().is_err(), "{bad}");
         }
+        // Cases answered by the official 3.9.3 bindings (OrganizationID).
+        for ok in [
+            "é".repeat(16).as_str(),
+            "a\u{203f}b",
+            "a\u{200d}b",
+            "x\u{301}",
+            "\u{663}",
+            "\u{216b}",
+            "_",
+            "-",
+        ] {
+            assert!(ok.parse::<OrganizationID>().is_ok(), "{ok:?}");
+        }
+        for bad in ["é".repeat(17).as_str(), "\u{b2}", "\u{2460}", "a\u{ad}b"] {
+            assert!(bad.parse::<OrganizationID>().is_err(), "{bad:?}");
+        }
+        // NFC: stored composed, so both spellings are the same organization,
+        // and the length counts the composed bytes.
+        let composed: OrganizationID = "\u{e1}".parse().unwrap();
+        assert_eq!("a\u{301}".parse::<OrganizationID>(), Ok(composed));
+        assert!("e\u{301}".repeat(16).parse::<OrganizationID>().is_ok());
     }
 
     #[test]
