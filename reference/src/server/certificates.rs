@@ -2,8 +2,9 @@
 
 use crate::crypto::VerifyKey;
 use crate::protocol::DateTime;
-use crate::protocol::certif::{Certificate, CertificateSigner};
+use crate::protocol::certif::{Certificate, CertificateSigner, DeviceCertificate, UserCertificate};
 use crate::protocol::token::{BALLPARK_CLIENT_EARLY_OFFSET, BALLPARK_CLIENT_LATE_OFFSET};
+use crate::protocol::{Bytes, HumanHandle};
 
 /// Why certificates were refused, before any state is looked at.
 pub enum Refused {
@@ -26,6 +27,47 @@ pub fn check_ballpark(client: DateTime, server: DateTime) -> Result<(), Refused>
     } else {
         Err(Refused::OutOfBallpark { client, server })
     }
+}
+
+/// A new user's four certificates (full and redacted, user and device),
+/// verified and consistent with each other.
+pub struct NewUser {
+    pub user: UserCertificate,
+    pub human_handle: HumanHandle,
+    pub device: DeviceCertificate,
+}
+
+/// Checks the certificates of `organization_bootstrap` and `user_create`:
+/// signatures by `key` as `signer`, the redacted forms equal to the full
+/// ones minus the personal data, one date, and a date close to `now`.
+/// `admin_only`: the first user of an organization must be an administrator.
+pub fn verify_new_user(
+    [user, device, redacted_user, redacted_device]: [&Bytes; 4],
+    key: &VerifyKey,
+    signer: CertificateSigner,
+    now: DateTime,
+    admin_only: bool,
+) -> Result<NewUser, Refused> {
+    let user: UserCertificate = verify(&user.0, key, signer)?;
+    let device: DeviceCertificate = verify(&device.0, key, signer)?;
+    let redacted_user: UserCertificate = verify(&redacted_user.0, key, signer)?;
+    let redacted_device: DeviceCertificate = verify(&redacted_device.0, key, signer)?;
+    let consistent = (!admin_only || user.profile == crate::protocol::UserProfile::Admin)
+        && device.device_label.is_some()
+        && device.user_id == user.user_id
+        && device.timestamp == user.timestamp
+        && redacted_user == user.redacted()
+        && redacted_device == device.redacted();
+    let human_handle = match (&user.human_handle, consistent) {
+        (Some(handle), true) => handle.clone(),
+        _ => return Err(Refused::Invalid),
+    };
+    check_ballpark(user.timestamp, now)?;
+    Ok(NewUser {
+        user,
+        human_handle,
+        device,
+    })
 }
 
 pub const EARLY_OFFSET: f64 = BALLPARK_CLIENT_EARLY_OFFSET as f64;

@@ -76,6 +76,14 @@ impl AppState {
         crate::totp::verify(secret, code, seconds) || self.faults.accepts_code_anyway(secret, code, seconds)
     }
 
+    /// Whether `code` is valid for the user's secret (none yet: never).
+    pub fn verify_user_code(&self, user: &store::User, code: &str, now: DateTime) -> bool {
+        user.totp
+            .secret
+            .as_deref()
+            .is_some_and(|secret| self.verify_code(secret, code, now))
+    }
+
     /// Until when the opaque key refuses attempts, if it does.
     pub fn throttle_wait_until(&self, key: &store::OpaqueKey) -> Option<DateTime> {
         if self.faults.lockout_disabled {

@@ -8,6 +8,7 @@
 //! 461, 462, 403, 498), body decoding (415), then the command.
 
 use super::http::{Abort, json_response, msgpack_response};
+use super::store::Change;
 use super::{AppState, anonymous, anonymous_server, authenticated};
 use crate::protocol::anonymous_server::AnyCmdReq as ServerReq;
 use crate::protocol::token::AuthenticatedToken;
@@ -146,10 +147,12 @@ fn anonymous_auth(state: &AppState, organization_id: &OrganizationID, is_post: b
             Some(_) => (Ok(()), vec![]),
             None if spontaneous => (
                 Ok(()),
-                vec![super::administration::create_organization::new_organization_row(
-                    organization_id.clone(),
-                    None,
-                    now,
+                vec![Change::Organization(
+                    super::administration::create_organization::new_organization_row(
+                        organization_id.clone(),
+                        None,
+                        now,
+                    ),
                 )],
             ),
             None => (Err(Abort::ORGANIZATION_NOT_FOUND), vec![]),

@@ -15,8 +15,13 @@ use axum::http::{HeaderMap, header};
 use axum::response::Response;
 use std::sync::Arc;
 
-pub fn new_organization_row(id: OrganizationID, bootstrap_token: Option<AccessToken>, now: DateTime) -> Change {
-    Change::Organization(OrganizationRow {
+/// A new, not yet bootstrapped organization with the server's defaults.
+pub fn new_organization_row(
+    id: OrganizationID,
+    bootstrap_token: Option<AccessToken>,
+    now: DateTime,
+) -> OrganizationRow {
+    OrganizationRow {
         id,
         bootstrap_token,
         root_verify_key: None,
@@ -25,7 +30,7 @@ pub fn new_organization_row(id: OrganizationID, bootstrap_token: Option<AccessTo
         user_profile_outsider_allowed: true,
         created_on: now,
         last_certificate_timestamp: None,
-    })
+    }
 }
 
 pub async fn handle(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
@@ -48,9 +53,7 @@ pub async fn handle(State(state): State<Arc<AppState>>, headers: HeaderMap, body
         if orgs.get(&organization_id).is_some_and(|o| o.is_bootstrapped()) {
             return (Err(()), vec![]);
         }
-        let Change::Organization(mut row) = new_organization_row(organization_id.clone(), Some(token), now) else {
-            unreachable!()
-        };
+        let mut row = new_organization_row(organization_id.clone(), Some(token), now);
         if let Some(limit) = req.active_users_limit {
             row.active_users_limit = limit;
         }

@@ -1,7 +1,7 @@
 //! `POST /administration/organizations/{org}/users/freeze`: a frozen user's
 //! authenticated requests get 462 and their anonymous MFA commands fail.
 
-use super::{BOTH_SELECTORS, NO_SELECTOR, UserSelector, authenticate_and_parse, organization_in_path, user_selector};
+use super::{authenticate_and_parse, find_user, organization_in_path, user_selection};
 use crate::protocol::admin::{FreezeUserRep, FreezeUserReq};
 use crate::server::AppState;
 use crate::server::http::{json_detail, json_response};
@@ -22,7 +22,7 @@ pub async fn handle(
         Ok(req) => req,
         Err(response) => return response,
     };
-    let selector = match user_selector(&req.user_id, &req.user_email) {
+    let selection = match user_selection(&req.user_id, &req.user_email) {
         Ok(selector) => selector,
         Err(response) => return response,
     };
@@ -31,23 +31,9 @@ pub async fn handle(
         Err(response) => return response,
     };
     let outcome = state.store.write(|orgs| {
-        let Some(org) = orgs.get(&organization_id) else {
-            return (Err((404, "Organization not found")), vec![]);
-        };
-        let user = match &selector {
-            None if req.user_id.is_some() => return (Err((400, BOTH_SELECTORS)), vec![]),
-            None => return (Err((400, NO_SELECTOR)), vec![]),
-            Some(UserSelector::Email(email)) => match org.active_user_by_email(email) {
-                Some(user) => user,
-                None => return (Err((404, "User not found")), vec![]),
-            },
-            Some(UserSelector::Id(id)) => match org.users.get(id) {
-                Some(user) if user.is_revoked() => {
-                    return (Err((404, "User has been revoked")), vec![]);
-                }
-                Some(user) => user,
-                None => return (Err((404, "User not found")), vec![]),
-            },
+        let (_, user) = match find_user(orgs, &organization_id, &selection) {
+            Ok(found) => found,
+            Err(refusal) => return (Err(refusal), vec![]),
         };
         let rep = FreezeUserRep {
             user_id: user.user_id.hex(),

@@ -9,10 +9,12 @@ pub mod reset_totp;
 
 use super::AppState;
 use super::http::{json_detail, json_response};
+use super::store::{Organization, User};
 use crate::protocol::{OrganizationID, UserID};
 use axum::http::{HeaderMap, header};
 use axum::response::Response;
 use serde::de::DeserializeOwned;
+use std::collections::HashMap;
 
 /// Bodies larger than this are refused before parsing.
 const MAX_BODY: usize = 64 * 1024;
@@ -91,10 +93,18 @@ pub enum UserSelector {
     Email(String),
 }
 
+/// What the request said about the user: one selector, both, or neither
+/// (the last two are refused only after the organization lookup, as the
+/// official server does).
+pub enum Selection {
+    One(UserSelector),
+    Both,
+    Neither,
+}
+
 /// `user_id` xor `user_email`, validated as the official models do (a bad
-/// id or email is a 422). `Ok(None)`: neither or both, decided later (after
-/// the organization lookup).
-pub fn user_selector(user_id: &Option<String>, user_email: &Option<String>) -> Result<Option<UserSelector>, Response> {
+/// id or email is a 422).
+pub fn user_selection(user_id: &Option<String>, user_email: &Option<String>) -> Result<Selection, Response> {
     let id = user_id
         .as_deref()
         .map(UserID::from_hex)
@@ -106,11 +116,30 @@ pub fn user_selector(user_id: &Option<String>, user_email: &Option<String>) -> R
         return Err(unprocessable("value_error", "Invalid email address"));
     }
     Ok(match (id, user_email) {
-        (Some(id), None) => Some(UserSelector::Id(id)),
-        (None, Some(email)) => Some(UserSelector::Email(email.clone())),
-        _ => None,
+        (Some(id), None) => Selection::One(UserSelector::Id(id)),
+        (None, Some(email)) => Selection::One(UserSelector::Email(email.clone())),
+        (Some(_), Some(_)) => Selection::Both,
+        (None, None) => Selection::Neither,
     })
 }
 
-pub const BOTH_SELECTORS: &str = "Both `user_id` and `user_email` fields are provided";
-pub const NO_SELECTOR: &str = "Missing either `user_id` or `user_email` field";
+/// The organization and the selected user, or the official error answer.
+/// A revoked user is "not found" by email and "revoked" by id.
+pub fn find_user<'a>(
+    orgs: &'a HashMap<OrganizationID, Organization>,
+    organization_id: &OrganizationID,
+    selection: &Selection,
+) -> Result<(&'a Organization, &'a User), (u16, &'static str)> {
+    // The organization's expiry is deliberately not checked.
+    let org = orgs.get(organization_id).ok_or((404, "Organization not found"))?;
+    let user = match selection {
+        Selection::Both => return Err((400, "Both `user_id` and `user_email` fields are provided")),
+        Selection::Neither => return Err((400, "Missing either `user_id` or `user_email` field")),
+        Selection::One(UserSelector::Email(email)) => org.active_user_by_email(email),
+        Selection::One(UserSelector::Id(id)) => match org.users.get(id) {
+            Some(user) if user.is_revoked() => return Err((404, "User has been revoked")),
+            found => found,
+        },
+    };
+    Ok((org, user.ok_or((404, "User not found"))?))
+}

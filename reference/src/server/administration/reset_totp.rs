@@ -3,14 +3,14 @@
 //! throttle of every opaque key of the user (keys are kept), and optionally
 //! emails the link. The reset is stored before the email is sent.
 
-use super::{BOTH_SELECTORS, NO_SELECTOR, UserSelector, authenticate_and_parse, organization_in_path, user_selector};
+use super::{authenticate_and_parse, find_user, organization_in_path, user_selection};
 use crate::protocol::AccessToken;
 use crate::protocol::addr::TotpResetAddr;
 use crate::protocol::admin::{EmailSentStatus, ResetTotpRep, ResetTotpReq};
 use crate::server::AppState;
 use crate::server::http::{json_detail, json_response};
 use crate::server::mailer::totp_reset_email;
-use crate::server::store::{Change, User};
+use crate::server::store::Change;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
@@ -27,7 +27,7 @@ pub async fn handle(
         Ok(req) => req,
         Err(response) => return response,
     };
-    let selector = match user_selector(&req.user_id, &req.user_email) {
+    let selection = match user_selection(&req.user_id, &req.user_email) {
         Ok(selector) => selector,
         Err(response) => return response,
     };
@@ -37,24 +37,9 @@ pub async fn handle(
     };
     let token = AccessToken::new();
     let outcome = state.store.write(|orgs| {
-        // The organization's expiry is deliberately not checked.
-        let Some(org) = orgs.get(&organization_id) else {
-            return (Err((404, "Organization not found")), vec![]);
-        };
-        let user: &User = match &selector {
-            None if req.user_id.is_some() => return (Err((400, BOTH_SELECTORS)), vec![]),
-            None => return (Err((400, NO_SELECTOR)), vec![]),
-            Some(UserSelector::Email(email)) => match org.active_user_by_email(email) {
-                Some(user) => user,
-                None => return (Err((404, "User not found")), vec![]),
-            },
-            Some(UserSelector::Id(id)) => match org.users.get(id) {
-                Some(user) if user.is_revoked() => {
-                    return (Err((404, "User has been revoked")), vec![]);
-                }
-                Some(user) => user,
-                None => return (Err((404, "User not found")), vec![]),
-            },
+        let (org, user) = match find_user(orgs, &organization_id, &selection) {
+            Ok(found) => found,
+            Err(refusal) => return (Err(refusal), vec![]),
         };
         let mut reset = user.clone();
         reset.totp.setup_completed = false;

@@ -10,7 +10,10 @@ pub use totp_setup_get_secret::secret_or_create;
 
 use super::http::Abort;
 use super::rpc::AnonymousContext;
+use super::store::{Organization, User};
 use crate::protocol::anonymous::AnyCmdReq;
+use crate::protocol::{AccessToken, OrganizationID, UserID};
+use std::collections::HashMap;
 
 pub async fn dispatch(ctx: &AnonymousContext<'_>, req: AnyCmdReq) -> Result<Vec<u8>, Abort> {
     Ok(match req {
@@ -20,4 +23,23 @@ pub async fn dispatch(ctx: &AnonymousContext<'_>, req: AnyCmdReq) -> Result<Vec<
         AnyCmdReq::TotpSetupConfirm(req) => totp_setup_confirm::handle(ctx, req)?.dump(),
         AnyCmdReq::TotpFetchOpaqueKey(req) => totp_fetch_opaque_key::handle(ctx, req)?.dump(),
     })
+}
+
+/// The user a reset link designates, while the link still stands: `None`
+/// (answered `bad_token`) for an unknown, revoked or frozen user, a wrong or
+/// used token, or a setup already completed.
+fn reset_link_user<'a>(
+    orgs: &'a HashMap<OrganizationID, Organization>,
+    organization_id: &OrganizationID,
+    user_id: &UserID,
+    token: AccessToken,
+) -> Result<Option<&'a User>, Abort> {
+    let org = orgs.get(organization_id).ok_or(Abort::ORGANIZATION_NOT_FOUND)?;
+    if org.row.is_expired {
+        return Err(Abort::ORGANIZATION_EXPIRED);
+    }
+    Ok(org
+        .users
+        .get(user_id)
+        .filter(|u| !u.is_revoked() && !u.frozen && !u.totp.setup_completed && u.totp.reset_token == Some(token)))
 }

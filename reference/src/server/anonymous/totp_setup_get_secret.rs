@@ -1,6 +1,8 @@
 //! Anonymous `totp_setup_get_secret` (BEHAVIORS.md §2.4): the reset link
 //! gives the new secret. Every refusal is `bad_token`.
 
+use super::reset_link_user;
+use crate::protocol::OrganizationID;
 use crate::protocol::anonymous::totp_setup_get_secret::{Rep, Req};
 use crate::server::http::Abort;
 use crate::server::rpc::AnonymousContext;
@@ -8,32 +10,25 @@ use crate::server::store::{Change, User};
 
 pub fn handle(ctx: &AnonymousContext<'_>, req: Req) -> Result<Rep, Abort> {
     let organization_id = &ctx.organization_id;
-    ctx.state.store.write(|orgs| {
-        let Some(org) = orgs.get(organization_id) else {
-            return (Err(Abort::ORGANIZATION_NOT_FOUND), vec![]);
-        };
-        if org.row.is_expired {
-            return (Err(Abort::ORGANIZATION_EXPIRED), vec![]);
-        }
-        let user = match org.users.get(&req.user_id) {
-            Some(u) if !u.is_revoked() && !u.frozen => u,
-            _ => return (Ok(Rep::BadToken {}), vec![]),
-        };
-        if user.totp.reset_token != Some(req.token) || user.totp.setup_completed {
-            return (Ok(Rep::BadToken {}), vec![]);
-        }
-        let (secret, changes) = secret_or_create(organization_id, user);
-        (
-            Ok(Rep::Ok {
-                totp_secret: secret.into(),
-            }),
-            changes,
-        )
-    })?
+    ctx.state.store.write(
+        |orgs| match reset_link_user(orgs, organization_id, &req.user_id, req.token) {
+            Err(abort) => (Err(abort), vec![]),
+            Ok(None) => (Ok(Rep::BadToken {}), vec![]),
+            Ok(Some(user)) => {
+                let (secret, changes) = secret_or_create(organization_id, user);
+                (
+                    Ok(Rep::Ok {
+                        totp_secret: secret.into(),
+                    }),
+                    changes,
+                )
+            }
+        },
+    )?
 }
 
 /// The user's secret, created (and stored) on first demand.
-pub fn secret_or_create(organization_id: &crate::protocol::OrganizationID, user: &User) -> (Vec<u8>, Vec<Change>) {
+pub fn secret_or_create(organization_id: &OrganizationID, user: &User) -> (Vec<u8>, Vec<Change>) {
     match &user.totp.secret {
         Some(secret) => (secret.clone(), vec![]),
         None => {

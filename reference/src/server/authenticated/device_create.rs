@@ -51,14 +51,7 @@ pub fn handle(ctx: &AuthenticatedContext<'_>, req: Req) -> Result<Rep, Abort> {
             Change::Organization(row),
             Change::Device(
                 ctx.organization_id.clone(),
-                Device {
-                    device_id: device.device_id,
-                    user_id: device.user_id,
-                    verify_key: device.verify_key.clone(),
-                    created_on: device.timestamp,
-                    device_certificate: req.device_certificate.0.clone(),
-                    redacted_device_certificate: req.redacted_device_certificate.0.clone(),
-                },
+                Device::from_certificate(&device, &req.device_certificate.0, &req.redacted_device_certificate.0),
             ),
         ];
         (Ok(Rep::Ok {}), changes)

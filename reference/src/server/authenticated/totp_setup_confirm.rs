@@ -16,17 +16,12 @@ pub fn handle(ctx: &AuthenticatedContext<'_>, req: Req) -> Result<Rep, Abort> {
         if user.totp.setup_completed {
             return (Ok(Rep::AlreadySetup {}), vec![]);
         }
-        let code_ok = user
-            .totp
-            .secret
-            .as_deref()
-            .is_some_and(|secret| ctx.state.verify_code(secret, &req.one_time_password, ctx.now));
-        if !code_ok {
+        if !ctx.state.verify_user_code(user, &req.one_time_password, ctx.now) {
             return (Ok(Rep::InvalidOneTimePassword {}), vec![]);
         }
-        let mut updated = user.clone();
-        updated.totp.setup_completed = true;
-        updated.totp.reset_token = None;
-        (Ok(Rep::Ok {}), vec![Change::User(ctx.organization_id.clone(), updated)])
+        (
+            Ok(Rep::Ok {}),
+            vec![Change::User(ctx.organization_id.clone(), user.with_setup_confirmed())],
+        )
     })?
 }

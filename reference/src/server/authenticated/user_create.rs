@@ -4,11 +4,11 @@
 use super::author;
 use crate::protocol::UserProfile;
 use crate::protocol::authenticated::user_create::{Rep, Req};
-use crate::protocol::certif::{CertificateSigner, DeviceCertificate, UserCertificate};
-use crate::server::certificates::{Refused, check_ballpark, refused_reply, verify};
+use crate::protocol::certif::CertificateSigner;
+use crate::server::certificates::{NewUser, refused_reply, verify_new_user};
 use crate::server::http::Abort;
 use crate::server::rpc::AuthenticatedContext;
-use crate::server::store::{Change, Device, TotpState, User};
+use crate::server::store::{Change, Device, User};
 
 pub fn handle(ctx: &AuthenticatedContext<'_>, req: Req) -> Result<Rep, Abort> {
     ctx.state.store.write(|orgs| {
@@ -22,30 +22,21 @@ pub fn handle(ctx: &AuthenticatedContext<'_>, req: Req) -> Result<Rep, Abort> {
         let Some(author_device) = org.devices.get(&ctx.device_id) else {
             return (Err(Abort::BAD_AUTHENTICATION), vec![]);
         };
-        let checked = (|| -> Result<(UserCertificate, DeviceCertificate), Refused> {
-            let signer = CertificateSigner::User(ctx.device_id);
-            let key = &author_device.verify_key;
-            let user: UserCertificate = verify(&req.user_certificate.0, key, signer)?;
-            let device: DeviceCertificate = verify(&req.device_certificate.0, key, signer)?;
-            let redacted_user: UserCertificate = verify(&req.redacted_user_certificate.0, key, signer)?;
-            let redacted_device: DeviceCertificate = verify(&req.redacted_device_certificate.0, key, signer)?;
-            let consistent = user.human_handle.is_some()
-                && device.device_label.is_some()
-                && device.user_id == user.user_id
-                && device.timestamp == user.timestamp
-                && redacted_user == user.redacted()
-                && redacted_device == device.redacted();
-            if !consistent {
-                return Err(Refused::Invalid);
-            }
-            check_ballpark(user.timestamp, ctx.now)?;
-            Ok((user, device))
-        })();
-        let (user, device) = match checked {
-            Ok(certs) => certs,
+        let certificates = [
+            &req.user_certificate,
+            &req.device_certificate,
+            &req.redacted_user_certificate,
+            &req.redacted_device_certificate,
+        ];
+        let signer = CertificateSigner::User(ctx.device_id);
+        let NewUser {
+            user,
+            human_handle,
+            device,
+        } = match verify_new_user(certificates, &author_device.verify_key, signer, ctx.now, false) {
+            Ok(checked) => checked,
             Err(refused) => return (Ok(refused_reply!(Rep, refused)), vec![]),
         };
-        let human_handle = user.human_handle.clone().expect("checked above");
         if org.users.contains_key(&user.user_id) || org.devices.contains_key(&device.device_id) {
             return (Ok(Rep::UserAlreadyExists {}), vec![]);
         }
@@ -71,33 +62,18 @@ pub fn handle(ctx: &AuthenticatedContext<'_>, req: Req) -> Result<Rep, Abort> {
         }
         let mut row = org.row.clone();
         row.last_certificate_timestamp = Some(user.timestamp);
+        let new_user = User::from_certificate(
+            &user,
+            human_handle,
+            &req.user_certificate.0,
+            &req.redacted_user_certificate.0,
+        );
+        let new_device =
+            Device::from_certificate(&device, &req.device_certificate.0, &req.redacted_device_certificate.0);
         let changes = vec![
             Change::Organization(row),
-            Change::User(
-                ctx.organization_id.clone(),
-                User {
-                    user_id: user.user_id,
-                    human_handle,
-                    profile: user.profile,
-                    created_on: user.timestamp,
-                    revoked_on: None,
-                    frozen: false,
-                    user_certificate: req.user_certificate.0.clone(),
-                    redacted_user_certificate: req.redacted_user_certificate.0.clone(),
-                    totp: TotpState::default(),
-                },
-            ),
-            Change::Device(
-                ctx.organization_id.clone(),
-                Device {
-                    device_id: device.device_id,
-                    user_id: device.user_id,
-                    verify_key: device.verify_key.clone(),
-                    created_on: device.timestamp,
-                    device_certificate: req.device_certificate.0.clone(),
-                    redacted_device_certificate: req.redacted_device_certificate.0.clone(),
-                },
-            ),
+            Change::User(ctx.organization_id.clone(), new_user),
+            Change::Device(ctx.organization_id.clone(), new_device),
         ];
         (Ok(Rep::Ok {}), changes)
     })?

@@ -2,6 +2,7 @@
 
 use super::Change;
 use crate::crypto::{SecretKey, VerifyKey};
+use crate::protocol::certif::{DeviceCertificate, UserCertificate};
 use crate::protocol::{
     AccessToken, DateTime, DeviceID, HumanHandle, OrganizationID, TOTPOpaqueKeyID, UserID, UserProfile,
 };
@@ -47,6 +48,30 @@ pub struct User {
 }
 
 impl User {
+    /// A new user, as its (already verified) certificate describes it.
+    pub fn from_certificate(cert: &UserCertificate, human_handle: HumanHandle, signed: &[u8], redacted: &[u8]) -> Self {
+        User {
+            user_id: cert.user_id,
+            human_handle,
+            profile: cert.profile,
+            created_on: cert.timestamp,
+            revoked_on: None,
+            frozen: false,
+            user_certificate: signed.to_vec(),
+            redacted_user_certificate: redacted.to_vec(),
+            totp: TotpState::default(),
+        }
+    }
+
+    /// The user after a successful setup confirmation: completed, and any
+    /// pending reset link cancelled.
+    pub fn with_setup_confirmed(&self) -> Self {
+        let mut user = self.clone();
+        user.totp.setup_completed = true;
+        user.totp.reset_token = None;
+        user
+    }
+
     pub fn is_revoked(&self) -> bool {
         self.revoked_on.is_some()
     }
@@ -60,6 +85,20 @@ pub struct Device {
     pub created_on: DateTime,
     pub device_certificate: Vec<u8>,
     pub redacted_device_certificate: Vec<u8>,
+}
+
+impl Device {
+    /// A new device, as its (already verified) certificate describes it.
+    pub fn from_certificate(cert: &DeviceCertificate, signed: &[u8], redacted: &[u8]) -> Self {
+        Device {
+            device_id: cert.device_id,
+            user_id: cert.user_id,
+            verify_key: cert.verify_key.clone(),
+            created_on: cert.timestamp,
+            device_certificate: signed.to_vec(),
+            redacted_device_certificate: redacted.to_vec(),
+        }
+    }
 }
 
 /// A server-held key protecting one device file, with its own throttle.
