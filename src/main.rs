@@ -1,6 +1,9 @@
 //! `parsec-mfa`: the conformance harness's command line.
 
+mod commands;
+
 use clap::{Args, Parser, Subcommand};
+use commands::failure::Failure;
 use parsec_mfa_reference::protocol::addr::ServerAddr;
 use parsec_mfa_reference::protocol::anonymous_server::server_config::AdvisoryDeviceFileProtection;
 use parsec_mfa_reference::server::{
@@ -26,6 +29,20 @@ struct Cli {
 enum Command {
     /// Run the reference server (flags named like the official `parsec run`).
     Serve(ServeArgs),
+    /// Create or bootstrap an organization.
+    #[command(subcommand)]
+    Organization(commands::organization::OrganizationCommand),
+    /// Device files of this computer.
+    #[command(subcommand)]
+    Device(commands::device::DeviceCommand),
+    /// Multi-factor authentication of a device.
+    #[command(subcommand)]
+    Mfa(commands::mfa::MfaCommand),
+    /// Log in with a device, then work in its local workspace.
+    Login(commands::login::LoginArgs),
+    /// Server administrator's user commands.
+    #[command(subcommand)]
+    User(commands::user::UserCommand),
 }
 
 #[derive(Args)]
@@ -166,14 +183,19 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Serve(args) => serve(args).await,
+            Command::Serve(args) => serve(args).await.map_err(Failure::general),
+            Command::Organization(command) => commands::organization::run(command).await,
+            Command::Device(command) => commands::device::run(command).await,
+            Command::Mfa(command) => commands::mfa::run(command).await,
+            Command::Login(args) => commands::login::run(args).await,
+            Command::User(command) => commands::user::run(command).await,
         }
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("Error: {message}");
-            ExitCode::FAILURE
+        Err(failure) => {
+            eprintln!("Error: {}", failure.message);
+            ExitCode::from(failure.code)
         }
     }
 }

@@ -87,6 +87,17 @@ pub fn otpauth_uri(secret: &[u8], organization: &str) -> String {
     )
 }
 
+/// The QR code of `uri` drawn with Unicode half blocks, for a terminal.
+pub fn qr_for_terminal(uri: &str) -> Result<String, String> {
+    let code = qrcode::QrCode::new(uri.as_bytes()).map_err(|e| format!("cannot draw the QR code: {e}"))?;
+    Ok(code
+        .render::<qrcode::render::unicode::Dense1x2>()
+        .dark_color(qrcode::render::unicode::Dense1x2::Light)
+        .light_color(qrcode::render::unicode::Dense1x2::Dark)
+        .quiet_zone(true)
+        .build())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -41,6 +41,13 @@ impl<T: codec::Wire> codec::Wire for Option<T> {
     }
 }
 
+/// A command request, tied to its reply type: what a client sends.
+pub trait Request {
+    type Rep;
+    fn dump(&self) -> Vec<u8>;
+    fn load_rep(bytes: &[u8]) -> Result<Self::Rep, DecodeError>;
+}
+
 /// Declares one command: its request and every reply variant.
 ///
 /// Reply fields must be listed in alphabetical order (the official encoder
@@ -100,6 +107,16 @@ macro_rules! command {
             $($(#[$vdoc])* $variant { $($pf: $pt),* },)+
             /// A status this protocol version does not know.
             UnknownStatus(UnknownStatus),
+        }
+
+        impl $crate::protocol::Request for Req {
+            type Rep = Rep;
+            fn dump(&self) -> Vec<u8> {
+                Req::dump(self)
+            }
+            fn load_rep(bytes: &[u8]) -> Result<Rep, DecodeError> {
+                Rep::load(bytes)
+            }
         }
 
         impl Rep {

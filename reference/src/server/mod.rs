@@ -13,7 +13,7 @@ mod anonymous;
 mod anonymous_server;
 mod authenticated;
 mod certificates;
-pub mod clock;
+pub use crate::clock;
 pub mod faults;
 mod http;
 pub mod mailer;
@@ -21,7 +21,7 @@ pub mod rpc;
 pub mod store;
 mod test_clock;
 
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use faults::Faults;
 pub use mailer::EmailConfig;
 pub use store::{StorageConfig, Store};

@@ -1,5 +1,6 @@
-//! The one source of time of the server. Every time-dependent decision
-//! (TOTP window, throttle, token ballpark, certificate timestamps) reads it.
+//! The one source of time. Every time-dependent decision of the server
+//! (TOTP window, throttle, token ballpark, certificate timestamps) and every
+//! timestamp the client signs reads it.
 
 use crate::protocol::DateTime;
 use std::sync::Arc;

@@ -1,0 +1,200 @@
+//! Bringing users and devices into an organization: the bootstrap of a new
+//! organization (its first user, an administrator), a new user created by an
+//! administrator, a new device of an existing user, and a revocation. Every
+//! certificate is real, signed by the root key or by the author's device.
+
+use super::connection::{Connection, ConnectionError, Signer};
+use crate::crypto::{PrivateKey, SecretKey, SigningKey};
+use crate::protocol::addr::BootstrapAddr;
+use crate::protocol::anonymous::organization_bootstrap as bootstrap;
+use crate::protocol::authenticated::{device_create, user_create, user_revoke};
+use crate::protocol::certif::{
+    Certificate, DeviceCertificate, DevicePurpose, RevokedUserCertificate, UserCertificate,
+};
+use crate::protocol::local_device::LocalDevice;
+use crate::protocol::{DateTime, DeviceID, HumanHandle, UserID, UserProfile, VlobID};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EnrollmentError {
+    #[error("the server refused: {0}")]
+    Refused(String),
+    #[error(transparent)]
+    Connection(#[from] ConnectionError),
+}
+
+/// Who the new user or device is.
+#[derive(Debug, Clone)]
+pub struct NewIdentity {
+    pub human_handle: HumanHandle,
+    pub device_label: String,
+}
+
+/// Fresh keys for a device of a new user.
+fn new_local_device(
+    conn: &Connection,
+    root_verify_key: crate::crypto::VerifyKey,
+    who: &NewIdentity,
+    profile: UserProfile,
+) -> LocalDevice {
+    LocalDevice {
+        server_url: conn.server().to_http_url(""),
+        organization_id: conn.organization().clone(),
+        root_verify_key,
+        user_id: UserID::new(),
+        device_id: DeviceID::new(),
+        device_label: who.device_label.clone(),
+        human_handle: who.human_handle.clone(),
+        signing_key: SigningKey::generate(),
+        private_key: PrivateKey::generate(),
+        initial_profile: profile,
+        user_realm_id: VlobID::new(),
+        user_realm_key: SecretKey::generate(),
+        local_symkey: SecretKey::generate(),
+    }
+}
+
+fn certificates(device: &LocalDevice, author: Option<DeviceID>, at: DateTime) -> (UserCertificate, DeviceCertificate) {
+    let user = UserCertificate {
+        author,
+        timestamp: at,
+        user_id: device.user_id,
+        human_handle: Some(device.human_handle.clone()),
+        public_key: device.private_key.public_key(),
+        profile: device.initial_profile,
+    };
+    (user, device_certificate(device, author, at))
+}
+
+fn device_certificate(device: &LocalDevice, author: Option<DeviceID>, at: DateTime) -> DeviceCertificate {
+    DeviceCertificate {
+        purpose: Some(DevicePurpose::Standard),
+        author,
+        timestamp: at,
+        user_id: device.user_id,
+        device_id: device.device_id,
+        device_label: Some(device.device_label.clone()),
+        verify_key: device.signing_key.verify_key(),
+    }
+}
+
+/// Bootstraps the organization of `link` (its bootstrap URL): the first
+/// user, an administrator, with one device.
+pub async fn bootstrap_organization(
+    conn: &Connection,
+    link: &BootstrapAddr,
+    who: &NewIdentity,
+) -> Result<LocalDevice, EnrollmentError> {
+    let root = SigningKey::generate();
+    let device = new_local_device(conn, root.verify_key(), who, UserProfile::Admin);
+    let (user, device_cert) = certificates(&device, None, conn.clock().now());
+    let req = bootstrap::Req {
+        bootstrap_token: link.token,
+        root_verify_key: root.verify_key(),
+        user_certificate: user.dump_and_sign(&root).into(),
+        device_certificate: device_cert.dump_and_sign(&root).into(),
+        redacted_user_certificate: user.redacted().dump_and_sign(&root).into(),
+        redacted_device_certificate: device_cert.redacted().dump_and_sign(&root).into(),
+        sequester_authority_certificate: None,
+    };
+    match conn.anonymous(&req).await? {
+        bootstrap::Rep::Ok {} => Ok(device),
+        other => Err(EnrollmentError::Refused(other.status().to_owned())),
+    }
+}
+
+fn signer(device: &LocalDevice) -> Signer<'_> {
+    Signer {
+        device_id: device.device_id,
+        signing_key: &device.signing_key,
+    }
+}
+
+/// The server wants certificate timestamps strictly increasing; on a
+/// frozen or coarse clock the next one may tie, so the client moves past
+/// the value the server names, as the official client does.
+const TIMESTAMP_ATTEMPTS: usize = 3;
+
+/// An administrator (`author`) creates a new user with one device.
+pub async fn create_user(
+    conn: &Connection,
+    author: &LocalDevice,
+    who: &NewIdentity,
+    profile: UserProfile,
+) -> Result<LocalDevice, EnrollmentError> {
+    let device = new_local_device(conn, author.root_verify_key.clone(), who, profile);
+    let mut at = conn.clock().now();
+    for _ in 0..TIMESTAMP_ATTEMPTS {
+        let (user, device_cert) = certificates(&device, Some(author.device_id), at);
+        let key = &author.signing_key;
+        let req = user_create::Req {
+            user_certificate: user.dump_and_sign(key).into(),
+            device_certificate: device_cert.dump_and_sign(key).into(),
+            redacted_user_certificate: user.redacted().dump_and_sign(key).into(),
+            redacted_device_certificate: device_cert.redacted().dump_and_sign(key).into(),
+        };
+        match conn.authenticated(signer(author), &req).await? {
+            user_create::Rep::Ok {} => return Ok(device),
+            user_create::Rep::RequireGreaterTimestamp { strictly_greater_than } => {
+                at = DateTime::from_micros(strictly_greater_than.as_micros() + 1);
+            }
+            other => return Err(EnrollmentError::Refused(other.status().to_owned())),
+        }
+    }
+    Err(EnrollmentError::Refused("require_greater_timestamp".into()))
+}
+
+/// A new device for the user of `existing`, with its own keys. It shares
+/// the user's MFA setup: one authenticator entry serves every device.
+pub async fn create_device(
+    conn: &Connection,
+    existing: &LocalDevice,
+    device_label: &str,
+) -> Result<LocalDevice, EnrollmentError> {
+    let device = LocalDevice {
+        device_id: DeviceID::new(),
+        device_label: device_label.to_owned(),
+        signing_key: SigningKey::generate(),
+        local_symkey: SecretKey::generate(),
+        ..existing.clone()
+    };
+    let mut at = conn.clock().now();
+    for _ in 0..TIMESTAMP_ATTEMPTS {
+        let cert = device_certificate(&device, Some(existing.device_id), at);
+        let key = &existing.signing_key;
+        let req = device_create::Req {
+            device_certificate: cert.dump_and_sign(key).into(),
+            redacted_device_certificate: cert.redacted().dump_and_sign(key).into(),
+        };
+        match conn.authenticated(signer(existing), &req).await? {
+            device_create::Rep::Ok {} => return Ok(device),
+            device_create::Rep::RequireGreaterTimestamp { strictly_greater_than } => {
+                at = DateTime::from_micros(strictly_greater_than.as_micros() + 1);
+            }
+            other => return Err(EnrollmentError::Refused(other.status().to_owned())),
+        }
+    }
+    Err(EnrollmentError::Refused("require_greater_timestamp".into()))
+}
+
+/// An administrator (`author`) revokes a user.
+pub async fn revoke_user(conn: &Connection, author: &LocalDevice, user_id: UserID) -> Result<(), EnrollmentError> {
+    let mut at = conn.clock().now();
+    for _ in 0..TIMESTAMP_ATTEMPTS {
+        let cert = RevokedUserCertificate {
+            author: author.device_id,
+            timestamp: at,
+            user_id,
+        };
+        let req = user_revoke::Req {
+            revoked_user_certificate: cert.dump_and_sign(&author.signing_key).into(),
+        };
+        match conn.authenticated(signer(author), &req).await? {
+            user_revoke::Rep::Ok {} => return Ok(()),
+            user_revoke::Rep::RequireGreaterTimestamp { strictly_greater_than } => {
+                at = DateTime::from_micros(strictly_greater_than.as_micros() + 1);
+            }
+            other => return Err(EnrollmentError::Refused(other.status().to_owned())),
+        }
+    }
+    Err(EnrollmentError::Refused("require_greater_timestamp".into()))
+}

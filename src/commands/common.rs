@@ -1,0 +1,126 @@
+//! What every client command shares: where the device files are, how long
+//! to keep trying the network, and opening a device.
+
+use super::failure::Failure;
+use super::input::Input;
+use clap::Args;
+use parsec_mfa_reference::client::config_dir::ConfigDir;
+use parsec_mfa_reference::client::device_file::KdfCost;
+use parsec_mfa_reference::client::device_file::unlock;
+use parsec_mfa_reference::client::login::{LoginError, PolicyCheck, fetch_key_with_code, login};
+use parsec_mfa_reference::client::{Connection, RetryPolicy};
+use parsec_mfa_reference::clock::SystemClock;
+use parsec_mfa_reference::protocol::addr::ServerAddr;
+use parsec_mfa_reference::protocol::local_device::{DeviceFilePassword, LocalDevice};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Args, Clone)]
+pub struct ConfigArgs {
+    /// Where device files and local workspaces are kept
+    /// [default: $XDG_CONFIG_HOME/parsec-mfa]
+    #[arg(long, env = "PARSEC_MFA_CONFIG_DIR", global = true)]
+    pub config_dir: Option<PathBuf>,
+}
+
+impl ConfigArgs {
+    pub fn dir(&self) -> ConfigDir {
+        ConfigDir::new(self.config_dir.clone().unwrap_or_else(ConfigDir::default_location))
+    }
+}
+
+#[derive(Args, Clone)]
+pub struct NetworkArgs {
+    /// Keep retrying a slow or failing connection for this many seconds.
+    #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
+    pub deadline: f64,
+}
+
+impl NetworkArgs {
+    pub fn retry(&self) -> Result<RetryPolicy, Failure> {
+        if !(self.deadline.is_finite() && self.deadline > 0.0 && self.deadline <= 3600.0) {
+            return Err(Failure::general("--deadline must be between 0 and 3600 seconds."));
+        }
+        let deadline = Duration::from_secs_f64(self.deadline);
+        Ok(RetryPolicy {
+            deadline,
+            attempt_timeout: deadline.min(Duration::from_secs(10)),
+            ..RetryPolicy::default()
+        })
+    }
+}
+
+#[derive(Args, Clone)]
+pub struct PasswordArgs {
+    /// Read passwords (and codes not given by --code) from stdin, one line each.
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Default)]
+pub enum KdfCostArg {
+    /// 64 MiB Argon2id, for real use.
+    #[default]
+    Interactive,
+    /// The cheapest Argon2id: for test suites only.
+    Minimal,
+}
+
+impl From<KdfCostArg> for KdfCost {
+    fn from(c: KdfCostArg) -> Self {
+        match c {
+            KdfCostArg::Interactive => KdfCost::Interactive,
+            KdfCostArg::Minimal => KdfCost::Minimal,
+        }
+    }
+}
+
+pub fn parse_server_addr(text: &str) -> Result<ServerAddr, Failure> {
+    text.parse::<ServerAddr>()
+        .or_else(|_| ServerAddr::from_http_url(text))
+        .map_err(|e| Failure::general(format!("`{text}` is not a server address: {e}")))
+}
+
+/// A connection to the device's organization.
+pub fn connection_for(file: &DeviceFilePassword, retry: RetryPolicy) -> Result<Connection, Failure> {
+    let server = ServerAddr::from_http_url(&file.server_url)
+        .map_err(|e| Failure::general(format!("the device file's server `{}` is invalid: {e}", file.server_url)))?;
+    Ok(Connection::new(server, file.organization_id.clone(), retry, Arc::new(SystemClock)))
+}
+
+/// Whether opening a device applies the server's protection advice: a
+/// login does; `mfa enable` must not, since it is how a device comes to
+/// follow that advice.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Policy {
+    Enforce,
+    Ignore,
+}
+
+/// Opens a device: the code first when MFA protects it, then the password.
+pub async fn open_device(
+    conn: &Connection,
+    file: &DeviceFilePassword,
+    code: Option<&str>,
+    input: &mut Input,
+    policy: Policy,
+) -> Result<LocalDevice, Failure> {
+    let code = match file.totp_opaque_key_id {
+        Some(_) => Some(input.code(code, "Enter the 6-digit code from your authenticator app")?),
+        None => None,
+    };
+    let password = input.password(&format!("Password of {}", file.human_handle.email))?;
+    if policy == Policy::Ignore {
+        let opaque_key = match &code {
+            Some(code) => fetch_key_with_code(conn, file, code).await?,
+            None => None,
+        };
+        return unlock(file, &password, opaque_key.as_ref()).map_err(|e| LoginError::from(e).into());
+    }
+    let session = login(conn, file, code.as_deref(), &password).await?;
+    if session.policy == PolicyCheck::ServerUnreachable {
+        eprintln!("Note: the server is unreachable; its device protection advice will be checked at the next login.");
+    }
+    Ok(session.device)
+}

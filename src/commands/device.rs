@@ -1,0 +1,79 @@
+//! `parsec-mfa device list | create`.
+
+use super::common::{ConfigArgs, KdfCostArg, NetworkArgs, PasswordArgs, Policy, connection_for, open_device};
+use super::failure::Failure;
+use super::input::Input;
+use clap::{Args, Subcommand};
+use parsec_mfa_reference::client::device_file::protect;
+use parsec_mfa_reference::client::enrollment::create_device;
+use parsec_mfa_reference::clock::{Clock, SystemClock};
+
+#[derive(Subcommand)]
+pub enum DeviceCommand {
+    /// The device files of the config directory.
+    List(ConfigArgs),
+    /// A new device for the same user (its own keys and password). MFA is
+    /// enabled on it separately, with the same authenticator entry.
+    Create(CreateArgs),
+}
+
+#[derive(Args)]
+pub struct CreateArgs {
+    /// An existing device of the user (id prefix or email).
+    #[arg(long)]
+    pub device: String,
+    /// The 6-digit code, when MFA protects the existing device.
+    #[arg(long)]
+    pub code: Option<String>,
+    #[arg(long)]
+    pub label: String,
+    #[arg(long, value_enum, default_value_t)]
+    pub kdf_cost: KdfCostArg,
+    #[command(flatten)]
+    pub password: PasswordArgs,
+    #[command(flatten)]
+    pub network: NetworkArgs,
+    #[command(flatten)]
+    pub config: ConfigArgs,
+}
+
+pub async fn run(command: DeviceCommand) -> Result<(), Failure> {
+    match command {
+        DeviceCommand::List(config) => list(config),
+        DeviceCommand::Create(args) => create(args).await,
+    }
+}
+
+fn list(config: ConfigArgs) -> Result<(), Failure> {
+    let devices = config.dir().devices()?;
+    if devices.is_empty() {
+        println!("No device in {}", config.dir().root().display());
+    }
+    for (_, file) in devices {
+        println!(
+            "{}  {}  {}  {}  {}",
+            file.device_id.hex(),
+            file.organization_id.as_str(),
+            file.human_handle.email,
+            file.device_label,
+            if file.totp_opaque_key_id.is_some() { "password+MFA" } else { "password" }
+        );
+    }
+    Ok(())
+}
+
+async fn create(args: CreateArgs) -> Result<(), Failure> {
+    let dir = args.config.dir();
+    let (_, file) = dir.find_device(&args.device)?;
+    let conn = connection_for(&file, args.network.retry()?)?;
+    let mut input = Input::new(args.password.password_stdin);
+    let existing = open_device(&conn, &file, args.code.as_deref(), &mut input, Policy::Ignore).await?;
+    let password = input.new_password("Choose a password for the new device")?;
+    let device = create_device(&conn, &existing, &args.label)
+        .await
+        .map_err(|e| Failure::general(format!("The device could not be created: {e}.")))?;
+    let now = SystemClock.now();
+    let path = dir.save_device(&protect(&device, &password, args.kdf_cost.into(), None, now, now))?;
+    println!("Device {} ({}) saved in {}", device.device_id.hex(), device.device_label, path.display());
+    Ok(())
+}

@@ -1,0 +1,126 @@
+//! How a client command fails: one sentence on stderr and an exit code that
+//! scripts can tell apart (documented in the README).
+
+use parsec_mfa_reference::client::ConnectionError;
+use parsec_mfa_reference::client::config_dir::ConfigDirError;
+use parsec_mfa_reference::client::login::LoginError;
+use parsec_mfa_reference::client::mfa::MfaError;
+use parsec_mfa_reference::protocol::DateTime;
+
+pub mod exit {
+    pub const GENERAL: u8 = 1;
+    pub const INVALID_CODE: u8 = 3;
+    pub const THROTTLED: u8 = 4;
+    pub const WRONG_PASSWORD: u8 = 5;
+    pub const UNREACHABLE: u8 = 6;
+    pub const POLICY: u8 = 7;
+    pub const BAD_RESET_LINK: u8 = 8;
+}
+
+#[derive(Debug)]
+pub struct Failure {
+    pub message: String,
+    pub code: u8,
+}
+
+impl Failure {
+    pub fn new(code: u8, message: impl Into<String>) -> Self {
+        Failure {
+            message: message.into(),
+            code,
+        }
+    }
+
+    pub fn general(message: impl Into<String>) -> Self {
+        Self::new(exit::GENERAL, message)
+    }
+}
+
+impl From<ConfigDirError> for Failure {
+    fn from(e: ConfigDirError) -> Self {
+        Failure::general(e.to_string())
+    }
+}
+
+/// `wait_until` in the user's local time zone.
+pub fn local_time(at: DateTime) -> String {
+    let utc = chrono::DateTime::from_timestamp_micros(at.as_micros()).unwrap_or_default();
+    utc.with_timezone(&chrono::Local)
+        .format("%Y-%m-%d %H:%M:%S (UTC%:z)")
+        .to_string()
+}
+
+fn throttled(wait_until: DateTime) -> Failure {
+    Failure::new(
+        exit::THROTTLED,
+        format!(
+            "Too many wrong codes: wait until {} before trying again.",
+            local_time(wait_until)
+        ),
+    )
+}
+
+fn connection(e: ConnectionError) -> Failure {
+    match e {
+        ConnectionError::Unreachable(reason) => Failure::new(
+            exit::UNREACHABLE,
+            format!("The server could not be reached ({reason}). Check your connection and try again."),
+        ),
+        other => Failure::general(format!("The server refused: {other}.")),
+    }
+}
+
+impl From<ConnectionError> for Failure {
+    fn from(e: ConnectionError) -> Self {
+        connection(e)
+    }
+}
+
+impl From<MfaError> for Failure {
+    fn from(e: MfaError) -> Self {
+        match e {
+            MfaError::InvalidOneTimePassword => Failure::new(
+                exit::INVALID_CODE,
+                "The code you entered is invalid. Please try again.",
+            ),
+            MfaError::Throttled { wait_until } => throttled(wait_until),
+            MfaError::BadToken => Failure::new(
+                exit::BAD_RESET_LINK,
+                "This MFA reset link is no longer valid: it was already used or a newer one replaced it. Ask your administrator for a new one.",
+            ),
+            MfaError::AlreadySetup => Failure::general("Multi-factor authentication is already set up for this user."),
+            MfaError::Connection(e) => connection(e),
+            MfaError::UnknownStatus(status) => Failure::general(format!("Unexpected answer from the server: `{status}`.")),
+        }
+    }
+}
+
+impl From<LoginError> for Failure {
+    fn from(e: LoginError) -> Self {
+        match e {
+            LoginError::CodeNeeded => Failure::new(
+                exit::INVALID_CODE,
+                "This device is protected by MFA: give the 6-digit code from your authenticator app.",
+            ),
+            LoginError::InvalidCode => MfaError::InvalidOneTimePassword.into(),
+            LoginError::Throttled { wait_until } => throttled(wait_until),
+            LoginError::WrongPassword => Failure::new(exit::WRONG_PASSWORD, "The password is not correct."),
+            LoginError::Offline(reason) => Failure::new(
+                exit::UNREACHABLE,
+                format!(
+                    "The server could not be reached ({reason}); logging in with MFA needs it. Your files stay on this computer: log in again once you are online."
+                ),
+            ),
+            LoginError::Refused(e) => Failure::general(format!("The server refused the login: {e}.")),
+            LoginError::MfaRequired => Failure::new(
+                exit::POLICY,
+                "Your organization requires multi-factor authentication: enable it with `parsec-mfa mfa enable --device <device>`, then log in again.",
+            ),
+            LoginError::MethodNotAllowed => Failure::new(
+                exit::POLICY,
+                "Your organization does not allow password-protected devices; ask your administrator.",
+            ),
+            LoginError::DeviceFile(reason) => Failure::general(reason),
+        }
+    }
+}

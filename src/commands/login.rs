@@ -1,0 +1,114 @@
+//! `parsec-mfa login`: log in with a device (code first, then password),
+//! then work in its local workspace, which needs no server.
+//!
+//! After login, commands are read one per line from stdin (a prompt is shown
+//! on a terminal): `ls`, `cat NAME`, `write NAME TEXT…`, `append NAME TEXT…`,
+//! `rm NAME`, `help`, `exit`.
+
+use super::common::{ConfigArgs, NetworkArgs, PasswordArgs, Policy, connection_for, open_device};
+use super::failure::Failure;
+use super::input::Input;
+use clap::Args;
+use parsec_mfa_reference::client::workspace::Workspace;
+use std::io::{IsTerminal, Write};
+
+#[derive(Args)]
+pub struct LoginArgs {
+    /// Device id (or its first characters), or the user's email.
+    #[arg(long)]
+    pub device: String,
+    /// The 6-digit code, when MFA protects this device (asked otherwise).
+    #[arg(long)]
+    pub code: Option<String>,
+    #[command(flatten)]
+    pub password: PasswordArgs,
+    #[command(flatten)]
+    pub network: NetworkArgs,
+    #[command(flatten)]
+    pub config: ConfigArgs,
+}
+
+pub async fn run(args: LoginArgs) -> Result<(), Failure> {
+    let dir = args.config.dir();
+    let (_, file) = dir.find_device(&args.device)?;
+    let conn = connection_for(&file, args.network.retry()?)?;
+    let mut input = Input::new(args.password.password_stdin);
+    let device = open_device(&conn, &file, args.code.as_deref(), &mut input, Policy::Enforce).await?;
+    println!(
+        "Logged in as {} on {} ({})",
+        device.human_handle.email,
+        device.organization_id.as_str(),
+        device.device_label
+    );
+    let workspace = Workspace::open(dir.workspace_dir(device.device_id), device.local_symkey.clone());
+    shell(&workspace, &mut input)
+}
+
+fn shell(workspace: &Workspace, input: &mut Input) -> Result<(), Failure> {
+    let interactive = std::io::stdin().is_terminal();
+    let mut failed = false;
+    loop {
+        if interactive {
+            print!("workspace> ");
+            let _ = std::io::stdout().flush();
+        }
+        let Some(line) = input.line() else { break };
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        if line == "exit" || line == "quit" {
+            break;
+        }
+        if let Err(message) = execute(workspace, line) {
+            eprintln!("{message}");
+            failed = true;
+        }
+    }
+    if failed {
+        Err(Failure::general("Some workspace commands failed (see above)."))
+    } else {
+        Ok(())
+    }
+}
+
+fn execute(workspace: &Workspace, line: &str) -> Result<(), String> {
+    let (verb, rest) = line.split_once(' ').unwrap_or((line, ""));
+    let (name, text) = rest.trim_start().split_once(' ').unwrap_or((rest.trim(), ""));
+    let e = |e: parsec_mfa_reference::client::workspace::WorkspaceError| e.to_string();
+    match verb {
+        "ls" => {
+            for name in workspace.list().map_err(e)? {
+                println!("{name}");
+            }
+        }
+        "cat" => {
+            let content = workspace.read(name).map_err(e)?;
+            println!("{}", String::from_utf8_lossy(&content));
+        }
+        "write" => {
+            workspace.write(name, text.as_bytes()).map_err(e)?;
+            println!("Saved {name}");
+        }
+        "append" => {
+            let mut content = match workspace.read(name) {
+                Ok(content) => content,
+                Err(parsec_mfa_reference::client::workspace::WorkspaceError::NotFound(_)) => Vec::new(),
+                Err(other) => return Err(e(other)),
+            };
+            if !content.is_empty() {
+                content.push(b'\n');
+            }
+            content.extend_from_slice(text.as_bytes());
+            workspace.write(name, &content).map_err(e)?;
+            println!("Saved {name}");
+        }
+        "rm" => {
+            workspace.remove(name).map_err(e)?;
+            println!("Removed {name}");
+        }
+        "help" => println!("ls | cat NAME | write NAME TEXT | append NAME TEXT | rm NAME | exit"),
+        other => return Err(format!("Unknown command `{other}` (try `help`).")),
+    }
+    Ok(())
+}

@@ -1,0 +1,165 @@
+//! `parsec-mfa mfa status | enable | reset-confirm`: the profile's MFA
+//! section and the lost-phone recovery link.
+
+use super::common::{ConfigArgs, KdfCostArg, NetworkArgs, PasswordArgs, Policy, connection_for, open_device};
+use super::failure::Failure;
+use super::input::Input;
+use clap::{Args, Subcommand};
+use parsec_mfa_reference::client::device_file::protect;
+use parsec_mfa_reference::client::mfa::{SetupStatus, enable_on_device, reset_confirm, reset_secret, setup_status};
+use parsec_mfa_reference::client::{Connection, Signer};
+use parsec_mfa_reference::clock::{Clock, SystemClock};
+use parsec_mfa_reference::protocol::addr::TotpResetAddr;
+use parsec_mfa_reference::totp;
+use std::sync::Arc;
+
+#[derive(Subcommand)]
+pub enum MfaCommand {
+    /// Show whether MFA is set up for the user and enabled on this device.
+    Status(DeviceCommandArgs),
+    /// Enable MFA on this device: shows the key and QR code to add to an
+    /// authenticator app (the first time), then asks for a 6-digit code.
+    Enable(EnableArgs),
+    /// Finish an administrator's MFA reset with the link from the email:
+    /// a new key and QR code, confirmed with a code of the new entry.
+    ResetConfirm(ResetConfirmArgs),
+}
+
+#[derive(Args)]
+pub struct DeviceCommandArgs {
+    /// Device id (or its first characters), or the user's email.
+    #[arg(long)]
+    pub device: String,
+    /// The 6-digit code, when MFA protects this device (asked otherwise).
+    #[arg(long)]
+    pub code: Option<String>,
+    #[command(flatten)]
+    pub password: PasswordArgs,
+    #[command(flatten)]
+    pub network: NetworkArgs,
+    #[command(flatten)]
+    pub config: ConfigArgs,
+}
+
+#[derive(Args)]
+pub struct EnableArgs {
+    #[command(flatten)]
+    pub device: DeviceCommandArgs,
+    #[arg(long, value_enum, default_value_t)]
+    pub kdf_cost: KdfCostArg,
+}
+
+#[derive(Args)]
+pub struct ResetConfirmArgs {
+    /// The reset link: `parsec3://…?a=totp_reset&p=…` or its http form.
+    pub url: String,
+    /// The 6-digit code of the new authenticator entry (asked otherwise).
+    #[arg(long)]
+    pub code: Option<String>,
+    #[command(flatten)]
+    pub network: NetworkArgs,
+}
+
+pub async fn run(command: MfaCommand) -> Result<(), Failure> {
+    match command {
+        MfaCommand::Status(args) => status(args).await,
+        MfaCommand::Enable(args) => enable(args).await,
+        MfaCommand::ResetConfirm(args) => confirm_reset(args).await,
+    }
+}
+
+/// How the official client shows a new secret: the key to copy, the URI
+/// behind the QR code, and the QR code.
+fn show_secret(secret: &[u8], organization: &str) {
+    let uri = totp::otpauth_uri(secret, organization);
+    println!("1. Install an authentication app on your mobile.");
+    println!("2. Scan the QR code or copy the key.");
+    println!("Key: {}", totp::base32(secret));
+    println!("URI: {uri}");
+    match totp::qr_for_terminal(&uri) {
+        Ok(qr) => println!("{qr}"),
+        Err(e) => eprintln!("{e}"),
+    }
+}
+
+async fn status(args: DeviceCommandArgs) -> Result<(), Failure> {
+    let (_, file) = args.config.dir().find_device(&args.device)?;
+    let conn = connection_for(&file, args.network.retry()?)?;
+    let mut input = Input::new(args.password.password_stdin);
+    let device = open_device(&conn, &file, args.code.as_deref(), &mut input, Policy::Ignore).await?;
+    let signer = Signer {
+        device_id: device.device_id,
+        signing_key: &device.signing_key,
+    };
+    match setup_status(&conn, signer).await? {
+        SetupStatus::Unconfirmed { .. } => println!("MFA: not set up for {}", file.human_handle.email),
+        SetupStatus::Confirmed => println!("MFA: set up for {}", file.human_handle.email),
+    }
+    match file.totp_opaque_key_id {
+        Some(id) => println!("This device: protected by MFA (opaque key {})", id.hex()),
+        None => println!("This device: not protected by MFA"),
+    }
+    Ok(())
+}
+
+async fn enable(args: EnableArgs) -> Result<(), Failure> {
+    let dir = args.device.config.dir();
+    let (_, file) = dir.find_device(&args.device.device)?;
+    if file.totp_opaque_key_id.is_some() {
+        return Err(Failure::general("MFA is already enabled on this device."));
+    }
+    let conn = connection_for(&file, args.device.network.retry()?)?;
+    let mut input = Input::new(args.device.password.password_stdin);
+    let password = input.password(&format!("Enter your current password ({})", file.human_handle.email))?;
+    // The password is checked locally first, as the profile page does.
+    let device = parsec_mfa_reference::client::device_file::unlock(&file, &password, None)
+        .map_err(|e| Failure::from(parsec_mfa_reference::client::login::LoginError::from(e)))?;
+    let signer = Signer {
+        device_id: device.device_id,
+        signing_key: &device.signing_key,
+    };
+    let status = setup_status(&conn, signer).await?;
+    match &status {
+        SetupStatus::Unconfirmed { secret } => show_secret(secret, file.organization_id.as_str()),
+        SetupStatus::Confirmed => println!(
+            "MFA is already set up for {}: use the same entry of your authenticator app.",
+            file.human_handle.email
+        ),
+    }
+    let code = input.code(
+        args.device.code.as_deref(),
+        "Enter the 6-digit code from your authenticator app",
+    )?;
+    let layer = enable_on_device(&conn, signer, device.user_id, &status, &code).await?;
+    let now = SystemClock.now();
+    let protected = protect(&device, &password, args.kdf_cost.into(), Some(&layer), file.created_on, now);
+    dir.save_device(&protected)?;
+    println!(
+        "Multi-factor authentication has been successfully enabled and will now be required to log in to this organization."
+    );
+    Ok(())
+}
+
+async fn confirm_reset(args: ResetConfirmArgs) -> Result<(), Failure> {
+    let link = TotpResetAddr::parse_any(args.url.trim()).map_err(|e| {
+        Failure::general(format!(
+            "This link is not a valid Multi-Factor Authentication reset link ({e})."
+        ))
+    })?;
+    let conn = Connection::new(
+        link.server.clone(),
+        link.organization_id.clone(),
+        args.network.retry()?,
+        Arc::new(SystemClock),
+    );
+    let secret = reset_secret(&conn, &link).await?;
+    println!("Multi-Factor Authentication (MFA) for {}", link.organization_id.as_str());
+    show_secret(&secret, link.organization_id.as_str());
+    let mut input = Input::new(false);
+    let code = input.code(args.code.as_deref(), "Enter the 6-digit code from your authenticator app")?;
+    reset_confirm(&conn, &link, &code).await?;
+    println!(
+        "Multi-factor authentication has been successfully enabled and will now be required to log in to this organization."
+    );
+    Ok(())
+}
