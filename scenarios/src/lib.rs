@@ -1,5 +1,7 @@
 //! The conformance harness: what the features run on.
 //!
-//! - [`mailbox`]: a real SMTP server the target sends its email to.
+//! - [`mailbox`]: a real SMTP server the target sends its email to;
+//! - [`servers`]: the reference and official servers as processes.
 
 pub mod mailbox;
+pub mod servers;

@@ -194,10 +194,16 @@ async fn session(stream: TcpStream, inbox: Arc<Inbox>) {
             }
             "DATA" if to.is_empty() => "503 5.5.1 RCPT first\r\n",
             "DATA" => {
-                if write.write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n").await.is_err() {
+                if write
+                    .write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n")
+                    .await
+                    .is_err()
+                {
                     return;
                 }
-                let Some(raw) = read_data(&mut reader).await else { return };
+                let Some(raw) = read_data(&mut reader).await else {
+                    return;
+                };
                 match raw {
                     Some(raw) => {
                         let email = Email::parse(std::mem::take(&mut from), std::mem::take(&mut to), raw);
@@ -282,11 +288,19 @@ mod tests {
             s.write_all(cmd.as_bytes()).await.unwrap();
             expect(&mut s, answer).await;
         }
-        let email = mailbox.wait_for("alice@example.com", Duration::from_secs(2)).await.unwrap();
+        let email = mailbox
+            .wait_for("alice@example.com", Duration::from_secs(2))
+            .await
+            .unwrap();
         assert_eq!(email.envelope_from, "parsec@example.com");
         assert_eq!(email.subject, "[Parsec] Your MFA has been reset for Acme");
         assert!(email.text.contains(".hidden dot") && !email.text.contains("..hidden"));
         assert_eq!(email.links(), ["http://h/redirect/Acme?a=totp_reset&p=x"]);
-        assert!(mailbox.wait_for("bob@example.com", Duration::from_millis(50)).await.is_err());
+        assert!(
+            mailbox
+                .wait_for("bob@example.com", Duration::from_millis(50))
+                .await
+                .is_err()
+        );
     }
 }

@@ -84,9 +84,18 @@ pub fn parse_server_addr(text: &str) -> Result<ServerAddr, Failure> {
 
 /// A connection to the device's organization.
 pub fn connection_for(file: &DeviceFilePassword, retry: RetryPolicy) -> Result<Connection, Failure> {
-    let server = ServerAddr::from_http_url(&file.server_url)
-        .map_err(|e| Failure::general(format!("the device file's server `{}` is invalid: {e}", file.server_url)))?;
-    Ok(Connection::new(server, file.organization_id.clone(), retry, Arc::new(SystemClock)))
+    let server = ServerAddr::from_http_url(&file.server_url).map_err(|e| {
+        Failure::general(format!(
+            "the device file's server `{}` is invalid: {e}",
+            file.server_url
+        ))
+    })?;
+    Ok(Connection::new(
+        server,
+        file.organization_id.clone(),
+        retry,
+        Arc::new(SystemClock),
+    ))
 }
 
 /// Whether opening a device applies the server's protection advice: a

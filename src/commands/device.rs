@@ -56,7 +56,11 @@ fn list(config: ConfigArgs) -> Result<(), Failure> {
             file.organization_id.as_str(),
             file.human_handle.email,
             file.device_label,
-            if file.totp_opaque_key_id.is_some() { "password+MFA" } else { "password" }
+            if file.totp_opaque_key_id.is_some() {
+                "password+MFA"
+            } else {
+                "password"
+            }
         );
     }
     Ok(())
@@ -74,6 +78,11 @@ async fn create(args: CreateArgs) -> Result<(), Failure> {
         .map_err(|e| Failure::general(format!("The device could not be created: {e}.")))?;
     let now = SystemClock.now();
     let path = dir.save_device(&protect(&device, &password, args.kdf_cost.into(), None, now, now))?;
-    println!("Device {} ({}) saved in {}", device.device_id.hex(), device.device_label, path.display());
+    println!(
+        "Device {} ({}) saved in {}",
+        device.device_id.hex(),
+        device.device_label,
+        path.display()
+    );
     Ok(())
 }

@@ -79,10 +79,9 @@ impl From<ConnectionError> for Failure {
 impl From<MfaError> for Failure {
     fn from(e: MfaError) -> Self {
         match e {
-            MfaError::InvalidOneTimePassword => Failure::new(
-                exit::INVALID_CODE,
-                "The code you entered is invalid. Please try again.",
-            ),
+            MfaError::InvalidOneTimePassword => {
+                Failure::new(exit::INVALID_CODE, "The code you entered is invalid. Please try again.")
+            }
             MfaError::Throttled { wait_until } => throttled(wait_until),
             MfaError::BadToken => Failure::new(
                 exit::BAD_RESET_LINK,
@@ -90,7 +89,9 @@ impl From<MfaError> for Failure {
             ),
             MfaError::AlreadySetup => Failure::general("Multi-factor authentication is already set up for this user."),
             MfaError::Connection(e) => connection(e),
-            MfaError::UnknownStatus(status) => Failure::general(format!("Unexpected answer from the server: `{status}`.")),
+            MfaError::UnknownStatus(status) => {
+                Failure::general(format!("Unexpected answer from the server: `{status}`."))
+            }
         }
     }
 }

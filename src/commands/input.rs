@@ -53,7 +53,8 @@ impl Input {
                 "No terminal to ask the password: use --password-stdin.",
             ));
         }
-        rpassword::prompt_password(format!("{prompt}: ")).map_err(|e| Failure::general(format!("Cannot read the password: {e}")))
+        rpassword::prompt_password(format!("{prompt}: "))
+            .map_err(|e| Failure::general(format!("Cannot read the password: {e}")))
     }
 
     /// A new password, asked twice on a terminal.

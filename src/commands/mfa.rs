@@ -132,7 +132,14 @@ async fn enable(args: EnableArgs) -> Result<(), Failure> {
     )?;
     let layer = enable_on_device(&conn, signer, device.user_id, &status, &code).await?;
     let now = SystemClock.now();
-    let protected = protect(&device, &password, args.kdf_cost.into(), Some(&layer), file.created_on, now);
+    let protected = protect(
+        &device,
+        &password,
+        args.kdf_cost.into(),
+        Some(&layer),
+        file.created_on,
+        now,
+    );
     dir.save_device(&protected)?;
     println!(
         "Multi-factor authentication has been successfully enabled and will now be required to log in to this organization."
@@ -153,10 +160,16 @@ async fn confirm_reset(args: ResetConfirmArgs) -> Result<(), Failure> {
         Arc::new(SystemClock),
     );
     let secret = reset_secret(&conn, &link).await?;
-    println!("Multi-Factor Authentication (MFA) for {}", link.organization_id.as_str());
+    println!(
+        "Multi-Factor Authentication (MFA) for {}",
+        link.organization_id.as_str()
+    );
     show_secret(&secret, link.organization_id.as_str());
     let mut input = Input::new(false);
-    let code = input.code(args.code.as_deref(), "Enter the 6-digit code from your authenticator app")?;
+    let code = input.code(
+        args.code.as_deref(),
+        "Enter the 6-digit code from your authenticator app",
+    )?;
     reset_confirm(&conn, &link, &code).await?;
     println!(
         "Multi-factor authentication has been successfully enabled and will now be required to log in to this organization."

@@ -62,7 +62,10 @@ pub async fn run(command: OrganizationCommand) -> Result<(), Failure> {
 
 async fn create(args: CreateArgs) -> Result<(), Failure> {
     let admin = AdminClient::new(parse_server_addr(&args.addr)?, args.token);
-    let created = admin.create_organization(&args.organization_id).await.map_err(admin_failure)?;
+    let created = admin
+        .create_organization(&args.organization_id)
+        .await
+        .map_err(admin_failure)?;
     println!("Organization {} created", args.organization_id);
     println!("Bootstrap URL: {}", created.bootstrap_url);
     Ok(())
@@ -95,6 +98,11 @@ async fn bootstrap(args: BootstrapArgs) -> Result<(), Failure> {
     let file = protect(&device, &password, args.kdf_cost.into(), None, now, now);
     let path = args.config.dir().save_device(&file)?;
     println!("Organization {} bootstrapped", device.organization_id.as_str());
-    println!("Device {} ({}) saved in {}", device.device_id.hex(), device.device_label, path.display());
+    println!(
+        "Device {} ({}) saved in {}",
+        device.device_id.hex(),
+        device.device_label,
+        path.display()
+    );
     Ok(())
 }

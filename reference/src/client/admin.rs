@@ -73,7 +73,11 @@ impl AdminClient {
             .send()
             .await
             .map_err(|e| {
-                AdminError::Unreachable(if e.is_timeout() { "timed out".into() } else { "connection failed".into() })
+                AdminError::Unreachable(if e.is_timeout() {
+                    "timed out".into()
+                } else {
+                    "connection failed".into()
+                })
             })?;
         let status = response.status();
         let bytes = response

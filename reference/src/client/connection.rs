@@ -161,7 +161,11 @@ impl Connection {
     /// `server_config` (`POST /anonymous_server`).
     pub async fn server_config(&self) -> Result<server_config::Rep, ConnectionError> {
         let reply = self
-            .send(&self.server.to_http_url("anonymous_server"), &server_config::Req {}.dump(), None)
+            .send(
+                &self.server.to_http_url("anonymous_server"),
+                &server_config::Req {}.dump(),
+                None,
+            )
             .await?;
         server_config::Rep::load(&reply).map_err(undecodable)
     }

@@ -83,7 +83,11 @@ pub fn protect(
 
 /// Opens a device file. An MFA-protected file needs the opaque key; the
 /// password alone, or the opaque key alone, opens nothing.
-pub fn unlock(file: &DeviceFilePassword, password: &str, opaque_key: Option<&SecretKey>) -> Result<LocalDevice, UnlockError> {
+pub fn unlock(
+    file: &DeviceFilePassword,
+    password: &str,
+    opaque_key: Option<&SecretKey>,
+) -> Result<LocalDevice, UnlockError> {
     let inner = match (file.totp_opaque_key_id, opaque_key) {
         (Some(_), None) => return Err(UnlockError::OpaqueKeyNeeded),
         (Some(_), Some(key)) => key

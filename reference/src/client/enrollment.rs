@@ -8,9 +8,7 @@ use crate::crypto::{PrivateKey, SecretKey, SigningKey};
 use crate::protocol::addr::BootstrapAddr;
 use crate::protocol::anonymous::organization_bootstrap as bootstrap;
 use crate::protocol::authenticated::{device_create, user_create, user_revoke};
-use crate::protocol::certif::{
-    Certificate, DeviceCertificate, DevicePurpose, RevokedUserCertificate, UserCertificate,
-};
+use crate::protocol::certif::{Certificate, DeviceCertificate, DevicePurpose, RevokedUserCertificate, UserCertificate};
 use crate::protocol::local_device::LocalDevice;
 use crate::protocol::{DateTime, DeviceID, HumanHandle, UserID, UserProfile, VlobID};
 

@@ -88,13 +88,11 @@ pub async fn fetch_key_with_code(
 /// The server's advice on device protection, applied to this device.
 pub async fn check_policy(conn: &Connection, file: &DeviceFilePassword) -> Result<PolicyCheck, LoginError> {
     match conn.server_config().await {
-        Ok(server_config::Rep::Ok(config)) => {
-            match evaluate(&config.advisories(), file.totp_opaque_key_id.is_some()) {
-                Verdict::MfaRequired => Err(LoginError::MfaRequired),
-                Verdict::MethodNotAllowed => Err(LoginError::MethodNotAllowed),
-                verdict => Ok(PolicyCheck::Checked(verdict)),
-            }
-        }
+        Ok(server_config::Rep::Ok(config)) => match evaluate(&config.advisories(), file.totp_opaque_key_id.is_some()) {
+            Verdict::MfaRequired => Err(LoginError::MfaRequired),
+            Verdict::MethodNotAllowed => Err(LoginError::MethodNotAllowed),
+            verdict => Ok(PolicyCheck::Checked(verdict)),
+        },
         Ok(other) => Err(LoginError::Refused(ConnectionError::InvalidResponse(format!(
             "server_config answered `{}`",
             other.status()

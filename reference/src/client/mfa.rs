@@ -32,7 +32,9 @@ pub enum MfaError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SetupStatus {
     /// Not confirmed yet: the secret to put in the authenticator app.
-    Unconfirmed { secret: Vec<u8> },
+    Unconfirmed {
+        secret: Vec<u8>,
+    },
     Confirmed,
 }
 

@@ -50,8 +50,14 @@ mod tests {
         assert_eq!(evaluate(&advice(&["PASSWORD+TOTP"]), false), Verdict::MfaRequired);
         assert_eq!(evaluate(&advice(&["PASSWORD+TOTP", "PKI"]), true), Verdict::Allowed);
         assert_eq!(evaluate(&advice(&["PASSWORD"]), false), Verdict::Allowed);
-        assert_eq!(evaluate(&advice(&["PASSWORD", "PASSWORD+TOTP"]), false), Verdict::Allowed);
-        assert_eq!(evaluate(&advice(&["PKI+TOTP", "KEYRING"]), false), Verdict::MethodNotAllowed);
+        assert_eq!(
+            evaluate(&advice(&["PASSWORD", "PASSWORD+TOTP"]), false),
+            Verdict::Allowed
+        );
+        assert_eq!(
+            evaluate(&advice(&["PKI+TOTP", "KEYRING"]), false),
+            Verdict::MethodNotAllowed
+        );
         assert_eq!(evaluate(&advice(&["PKI+TOTP"]), true), Verdict::MethodNotAllowed);
     }
 }

@@ -135,5 +135,9 @@ impl Workspace {
 
 fn check_name(name: &str) -> Result<(), WorkspaceError> {
     let ok = !name.is_empty() && name.len() <= 255 && !name.contains('/') && !name.chars().any(char::is_control);
-    if ok { Ok(()) } else { Err(WorkspaceError::InvalidName(name.to_owned())) }
+    if ok {
+        Ok(())
+    } else {
+        Err(WorkspaceError::InvalidName(name.to_owned()))
+    }
 }
