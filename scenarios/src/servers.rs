@@ -135,13 +135,13 @@ pub fn find_python312() -> Result<PathBuf, ServerError> {
     let pyenv = Command::new("pyenv").args(["versions", "--bare"]).output();
     if let Ok(out) = pyenv {
         let versions = String::from_utf8_lossy(&out.stdout);
-        if let Some(version) = versions.lines().map(str::trim).find(|v| v.starts_with("3.12")) {
-            if let Ok(root) = Command::new("pyenv").arg("root").output() {
-                let root = String::from_utf8_lossy(&root.stdout).trim().to_owned();
-                let python = Path::new(&root).join("versions").join(version).join("bin/python3.12");
-                if python.exists() {
-                    return Ok(python);
-                }
+        if let Some(version) = versions.lines().map(str::trim).find(|v| v.starts_with("3.12"))
+            && let Ok(root) = Command::new("pyenv").arg("root").output()
+        {
+            let root = String::from_utf8_lossy(&root.stdout).trim().to_owned();
+            let python = Path::new(&root).join("versions").join(version).join("bin/python3.12");
+            if python.exists() {
+                return Ok(python);
             }
         }
     }
