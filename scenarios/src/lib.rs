@@ -3,5 +3,11 @@
 //! - [`mailbox`]: a real SMTP server the target sends its email to;
 //! - [`servers`]: the reference and official servers as processes.
 
+pub mod authenticator;
 pub mod mailbox;
+pub mod network;
+pub mod runner;
 pub mod servers;
+pub mod steps;
+pub mod target;
+pub mod world;

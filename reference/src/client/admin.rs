@@ -3,7 +3,7 @@
 
 use super::connection::http_client;
 use crate::protocol::addr::ServerAddr;
-use crate::protocol::admin::{CreateOrganizationRep, ErrorDetail, FreezeUserRep, ResetTotpRep};
+use crate::protocol::admin::{CreateOrganizationRep, EmailSentStatus, ErrorDetail, FreezeUserRep, ResetTotpRep};
 use serde_json::{Value as Json, json};
 use std::time::Duration;
 
@@ -122,4 +122,26 @@ impl AdminClient {
         user.insert_into(&mut body);
         self.post(self.org_url(org, "/users/freeze"), body).await
     }
+}
+
+/// What `parsec-cli user totp-reset` prints for a reset (3.9.3 wording),
+/// without its terminal colours: the user, the URL, and the email outcome.
+pub fn totp_reset_report(rep: &ResetTotpRep) -> Vec<String> {
+    let mut lines = vec![
+        format!("TOTP reset for user {}", rep.user_id),
+        format!("Reset URL: {}", rep.totp_reset_url),
+    ];
+    match rep.email_sent_status {
+        EmailSentStatus::NotSentAsRequested => {}
+        EmailSentStatus::SentAsRequested => lines.push(format!(
+            "An email with the reset URL has been sent to {}",
+            rep.user_email
+        )),
+        failed => lines.push(format!(
+            "Email sending to {} has failed (error: {})",
+            rep.user_email,
+            failed.as_str()
+        )),
+    }
+    lines
 }

@@ -1,0 +1,41 @@
+Feature: The server administrator advises device protections
+  `parsec run --advisory-device-file-protection PASSWORD+TOTP …` tells
+  clients which protections to use. Only the `+TOTP` variants make MFA
+  mandatory; the advice is part of the server configuration.
+
+  Scenario: PASSWORD+TOTP advised: a password-only login is refused
+    Given the server administrator advises "PASSWORD+TOTP"
+    And an organization whose administrator is Alice
+    When Alice logs in with her password only
+    Then Alice's login is refused because MFA is required
+
+  Scenario: PASSWORD+TOTP advised: after enabling MFA, the login works
+    Given the server administrator advises "PASSWORD+TOTP, PKI"
+    And an organization whose administrator is Alice
+    And Alice has enabled MFA
+    When Alice logs in with the code from her authenticator app and her password
+    Then Alice is logged in
+
+  Scenario: PASSWORD advised: MFA is optional
+    Given the server administrator advises "PASSWORD, PASSWORD+TOTP"
+    And an organization whose administrator is Alice
+    When Alice logs in with her password only
+    Then Alice is logged in
+
+  Scenario: Only other methods advised: passwords are not allowed
+    Given the server administrator advises "PKI+TOTP, KEYRING"
+    And an organization whose administrator is Alice
+    When Alice logs in with her password only
+    Then Alice's login is refused because passwords are not allowed
+
+  Scenario: The advice is visible in the server configuration
+    Given the server administrator advises "PASSWORD+TOTP, PKI"
+    When a client asks the server for its configuration
+    Then the configuration advises "PASSWORD+TOTP, PKI"
+
+  Scenario: Without advice the configuration advises nothing and MFA is optional
+    Given an organization whose administrator is Alice
+    When a client asks the server for its configuration
+    Then the configuration advises nothing
+    When Alice logs in with her password only
+    Then Alice is logged in

@@ -1,0 +1,612 @@
+//! What a user does: from the guide's profile page, login screen, reset
+//! link, and workspace.
+
+use crate::authenticator::AuthenticatorApp;
+use crate::world::{Device, MfaWorld, Person, signer};
+use cucumber::{given, then, when};
+use parsec_mfa_reference::client::config_dir::ConfigDir;
+use parsec_mfa_reference::client::device_file::{KdfCost, UnlockError, protect, unlock};
+use parsec_mfa_reference::client::enrollment::{NewIdentity, bootstrap_organization, create_device, create_user};
+use parsec_mfa_reference::client::login::{LoginError, login};
+use parsec_mfa_reference::client::mfa::{self, MfaError, SetupStatus};
+use parsec_mfa_reference::client::workspace::Workspace;
+use parsec_mfa_reference::protocol::addr::BootstrapAddr;
+use parsec_mfa_reference::protocol::local_device::LocalDevice;
+use parsec_mfa_reference::protocol::{HumanHandle, UserProfile};
+use parsec_mfa_reference::totp;
+
+pub static ANCHOR: &str = "user steps";
+
+fn email_of(name: &str) -> String {
+    format!("{}@example.com", name.to_lowercase())
+}
+
+fn password_of(name: &str) -> String {
+    format!("{name}'s P@ssw0rd.")
+}
+
+/// Saves a new device of `name` (password only) and returns it.
+fn new_device(world: &MfaWorld, name: &str, keys: LocalDevice) -> Device {
+    let env = world.started();
+    let config = ConfigDir::new(env.home.join(name.to_lowercase()));
+    let now = env.now();
+    let file = protect(&keys, &password_of(name), KdfCost::Minimal, None, now, now);
+    config.save_device(&file).expect("the device file is saved");
+    Device { config, file, keys }
+}
+
+fn add_person(world: &mut MfaWorld, name: &str, device: Device) {
+    let person = Person {
+        name: name.to_owned(),
+        email: email_of(name),
+        password: password_of(name),
+        phone: AuthenticatorApp::default(),
+        devices: vec![device],
+        current: 0,
+        session: None,
+        last_login: None,
+        last_mfa: None,
+        profile: None,
+        reset_secret: None,
+        reset_link: None,
+    };
+    world.people.insert(name.to_lowercase(), person);
+}
+
+#[given(expr = "an organization whose administrator is {word}")]
+async fn organization_with_admin(world: &mut MfaWorld, name: String) {
+    let env = world.env().await;
+    let created = env
+        .admin
+        .create_organization(env.organization.as_str())
+        .await
+        .expect("the organization is created");
+    let link = BootstrapAddr::parse_any(&created.bootstrap_url).expect("a bootstrap URL");
+    let who = NewIdentity {
+        human_handle: HumanHandle::new(&email_of(&name), &name).expect("a valid identity"),
+        device_label: format!("{name}'s laptop"),
+    };
+    let keys = bootstrap_organization(&env.connection(), &link, &who)
+        .await
+        .expect("the organization is bootstrapped");
+    let device = new_device(world, &name, keys);
+    add_person(world, &name, device);
+}
+
+#[given(expr = "{word} is a member of the organization")]
+async fn member(world: &mut MfaWorld, name: String) {
+    let admin = world
+        .people
+        .values()
+        .find(|p| p.device().keys.initial_profile == UserProfile::Admin)
+        .map(|p| p.device().keys.clone())
+        .expect("an administrator exists");
+    let who = NewIdentity {
+        human_handle: HumanHandle::new(&email_of(&name), &name).expect("a valid identity"),
+        device_label: format!("{name}'s laptop"),
+    };
+    let conn = world.started().connection();
+    let keys = create_user(&conn, &admin, &who, UserProfile::Standard)
+        .await
+        .expect("the user is created");
+    let device = new_device(world, &name, keys);
+    add_person(world, &name, device);
+}
+
+#[given(expr = "{word} has a second device")]
+#[when(expr = "{word} adds a second device")]
+async fn second_device(world: &mut MfaWorld, name: String) {
+    let existing = world.keys(&name);
+    let conn = world.started().connection();
+    let keys = create_device(&conn, &existing, "desktop")
+        .await
+        .expect("the device is created");
+    let device = new_device(world, &name, keys);
+    world.person(&name).devices.push(device);
+}
+
+#[when(expr = "{word} uses her/his second device")]
+#[given(expr = "{word} uses her/his second device")]
+fn use_second(world: &mut MfaWorld, name: String) {
+    world.person(&name).current = 1;
+}
+
+#[when(expr = "{word} uses her/his first device")]
+#[given(expr = "{word} uses her/his first device")]
+fn use_first(world: &mut MfaWorld, name: String) {
+    world.person(&name).current = 0;
+}
+
+#[given(expr = "{word} has enabled MFA")]
+async fn has_enabled(world: &mut MfaWorld, name: String) {
+    opens_profile(world, name.clone()).await;
+    scans(world, name.clone());
+    confirms_with_app(world, name.clone()).await;
+    assert_eq!(world.person(&name).last_mfa, Some(Ok(())));
+}
+
+#[when(expr = "{word} opens the MFA section of her/his profile")]
+#[given(expr = "{word} opens the MFA section of her/his profile")]
+async fn opens_profile(world: &mut MfaWorld, name: String) {
+    let keys = world.keys(&name);
+    let conn = world.started().connection();
+    let status = mfa::setup_status(&conn, signer(&keys)).await.expect("the MFA status");
+    world.person(&name).profile = Some(status);
+}
+
+fn shown_secret(world: &MfaWorld, name: &str) -> Vec<u8> {
+    let person = world.person_ref(name);
+    if let Some(secret) = &person.reset_secret {
+        return secret.clone();
+    }
+    match &person.profile {
+        Some(SetupStatus::Unconfirmed { secret }) => secret.clone(),
+        other => panic!("{name}'s screen shows no key ({other:?})"),
+    }
+}
+
+#[when(expr = "{word} scans the QR code with her/his authenticator app")]
+#[when(expr = "{word} scans the new QR code with her/his authenticator app")]
+fn scans(world: &mut MfaWorld, name: String) {
+    let secret = shown_secret(world, &name);
+    let org = world.started().organization.as_str().to_owned();
+    let uri = totp::otpauth_uri(&secret, &org);
+    world.person(&name).phone.scan(&uri).expect("the QR code scans");
+}
+
+#[when(expr = "{word} copies the key into her/his authenticator app")]
+fn copies_key(world: &mut MfaWorld, name: String) {
+    let key = totp::base32(&shown_secret(world, &name));
+    let org = world.started().organization.as_str().to_owned();
+    world
+        .person(&name)
+        .phone
+        .add_key("parsec.cloud", &org, &key)
+        .expect("the key is typed");
+}
+
+fn app_code(world: &MfaWorld, name: &str) -> String {
+    let org = world.started().organization.as_str();
+    world
+        .person_ref(name)
+        .phone
+        .code(org, world.started().now())
+        .unwrap_or_else(|| format!("{name} has no authenticator entry for this organization"))
+}
+
+/// A code that is wrong now, whatever the window.
+fn wrong_code(world: &MfaWorld, name: &str) -> String {
+    let right = app_code(world, name);
+    let org = world.started().organization.as_str();
+    let now = world.started().now();
+    let nearby: Vec<String> = (-3..=3)
+        .filter_map(|step| {
+            let mut phone = world.person_ref(name).phone.clone();
+            phone.clock_offset_seconds += step * 30;
+            phone.code(org, now)
+        })
+        .collect();
+    (0..100u32)
+        .map(|n| {
+            format!(
+                "{:06}",
+                (right.parse::<u32>().unwrap_or(0) + 1 + n * 7919) % 1_000_000
+            )
+        })
+        .find(|c| !nearby.contains(c))
+        .expect("a wrong code")
+}
+
+async fn confirm(world: &mut MfaWorld, name: &str, code: String) {
+    let keys = world.keys(name);
+    let status = world
+        .person_ref(name)
+        .profile
+        .clone()
+        .expect("the MFA section was opened");
+    let conn = world.started().connection();
+    let outcome = mfa::enable_on_device(&conn, signer(&keys), keys.user_id, &status, &code).await;
+    let person = world.person(name);
+    match outcome {
+        Ok(layer) => {
+            let password = person.password.clone();
+            let device = person.device_mut();
+            let file = protect(
+                &device.keys,
+                &password,
+                KdfCost::Minimal,
+                Some(&layer),
+                device.file.created_on,
+                device.file.protected_on,
+            );
+            device.config.save_device(&file).expect("the device file is saved");
+            person.device_mut().file = file;
+            person.last_mfa = Some(Ok(()));
+        }
+        Err(e) => person.last_mfa = Some(Err(e)),
+    }
+}
+
+#[when(expr = "{word} confirms with the code from her/his authenticator app")]
+#[when(expr = "{word} enables MFA with the code from her/his authenticator app")]
+#[given(expr = "{word} enables MFA with the code from her/his authenticator app")]
+async fn confirms_with_app(world: &mut MfaWorld, name: String) {
+    let code = app_code(world, &name);
+    confirm(world, &name, code).await;
+}
+
+#[when(expr = "{word} confirms with a wrong code")]
+async fn confirms_wrong(world: &mut MfaWorld, name: String) {
+    let code = wrong_code(world, &name);
+    confirm(world, &name, code).await;
+}
+
+#[when(expr = "{word} confirms the setup again with the code from her/his authenticator app")]
+async fn confirms_again(world: &mut MfaWorld, name: String) {
+    let keys = world.keys(&name);
+    let code = app_code(world, &name);
+    let conn = world.started().connection();
+    let outcome = mfa::setup_confirm(&conn, signer(&keys), &code).await;
+    world.person(&name).last_mfa = Some(outcome);
+}
+
+#[then(expr = "MFA is enabled on {word}'s device")]
+fn enabled_on_device(world: &mut MfaWorld, name: String) {
+    let person = world.person_ref(&name);
+    assert_eq!(person.last_mfa, Some(Ok(())), "the last MFA step");
+    assert!(
+        person.device().file.totp_opaque_key_id.is_some(),
+        "the device file is MFA-protected"
+    );
+}
+
+#[then(expr = "MFA is not enabled on {word}'s device")]
+fn not_enabled_on_device(world: &mut MfaWorld, name: String) {
+    assert!(world.person_ref(&name).device().file.totp_opaque_key_id.is_none());
+}
+
+#[then(expr = "{word} is told the code is invalid")]
+fn told_invalid(world: &mut MfaWorld, name: String) {
+    let person = world.person_ref(&name);
+    let ok = person.last_mfa == Some(Err(MfaError::InvalidOneTimePassword))
+        || person.last_login == Some(Err(LoginError::InvalidCode));
+    assert!(ok, "mfa: {:?}, login: {:?}", person.last_mfa, person.last_login);
+}
+
+#[then(expr = "{word} is told MFA is already set up")]
+fn told_already(world: &mut MfaWorld, name: String) {
+    assert_eq!(world.person_ref(&name).last_mfa, Some(Err(MfaError::AlreadySetup)));
+}
+
+#[then(expr = "the MFA section shows a key of {int} characters and its QR code")]
+fn shows_key(world: &mut MfaWorld, length: usize) {
+    let shown = world
+        .people
+        .values()
+        .find_map(|p| match &p.profile {
+            Some(SetupStatus::Unconfirmed { secret }) => Some(secret.clone()),
+            _ => None,
+        })
+        .expect("a key is shown");
+    let key = totp::base32(&shown);
+    assert_eq!(key.len(), length, "{key}");
+    assert!(key.chars().all(|c| c.is_ascii_uppercase() || ('2'..='7').contains(&c)));
+    let org = world.started().organization.as_str();
+    let uri = totp::otpauth_uri(&shown, org);
+    assert_eq!(
+        uri,
+        format!("otpauth://totp/parsec.cloud:{org}?secret={key}&issuer=parsec.cloud")
+    );
+    assert!(totp::qr_for_terminal(&uri).is_ok());
+}
+
+#[then(expr = "{word}'s MFA section shows the same key as before")]
+async fn same_key(world: &mut MfaWorld, name: String) {
+    let before = world.person_ref(&name).profile.clone();
+    opens_profile(world, name.clone()).await;
+    let after = world.person_ref(&name).profile.clone();
+    assert!(matches!(before, Some(SetupStatus::Unconfirmed { .. })));
+    assert_eq!(before, after);
+}
+
+#[then(expr = "{word}'s MFA section says MFA is set up")]
+async fn says_set_up(world: &mut MfaWorld, name: String) {
+    opens_profile(world, name.clone()).await;
+    assert_eq!(world.person_ref(&name).profile, Some(SetupStatus::Confirmed));
+}
+
+#[then(expr = "{word}'s MFA section offers to set MFA up")]
+async fn offers_setup(world: &mut MfaWorld, name: String) {
+    opens_profile(world, name.clone()).await;
+    assert!(matches!(
+        world.person_ref(&name).profile,
+        Some(SetupStatus::Unconfirmed { .. })
+    ));
+}
+
+#[then(expr = "{word}'s authenticator app has {int} entry/entries")]
+fn app_entries(world: &mut MfaWorld, name: String, count: usize) {
+    assert_eq!(world.person_ref(&name).phone.entries().len(), count);
+}
+
+#[then(expr = "{word} and {word} have different keys")]
+fn different_keys(world: &mut MfaWorld, a: String, b: String) {
+    let key = |n: &str| world.person_ref(n).phone.entries().last().map(|e| e.secret.clone());
+    assert!(key(&a).is_some() && key(&b).is_some());
+    assert_ne!(key(&a), key(&b));
+}
+
+#[given(expr = "{word}'s phone clock is {int} seconds behind")]
+#[when(expr = "{word}'s phone clock is {int} seconds behind")]
+fn phone_behind(world: &mut MfaWorld, name: String, seconds: i64) {
+    world.person(&name).phone.clock_offset_seconds = -seconds;
+}
+
+#[given(expr = "{word}'s phone clock is {int} seconds ahead")]
+#[when(expr = "{word}'s phone clock is {int} seconds ahead")]
+fn phone_ahead(world: &mut MfaWorld, name: String, seconds: i64) {
+    world.person(&name).phone.clock_offset_seconds = seconds;
+}
+
+#[given(expr = "{word} lost her/his phone")]
+#[when(expr = "{word} loses her/his phone")]
+#[given(expr = "{word} loses her/his phone")]
+fn loses_phone(world: &mut MfaWorld, name: String) {
+    let person = world.person(&name);
+    let mut phone = AuthenticatorApp::default();
+    phone.clock_offset_seconds = person.phone.clock_offset_seconds;
+    person.phone = phone;
+}
+
+async fn log_in(world: &mut MfaWorld, name: &str, code: Option<String>, password: Option<String>) {
+    let person = world.person_ref(name);
+    let file = person.device().file.clone();
+    let password = password.unwrap_or_else(|| person.password.clone());
+    let conn = world.started().connection();
+    let outcome = login(&conn, &file, code.as_deref(), &password).await;
+    let person = world.person(name);
+    match outcome {
+        Ok(session) => {
+            person.session = Some(session.device);
+            person.last_login = Some(Ok(()));
+        }
+        Err(e) => {
+            person.session = None;
+            person.last_login = Some(Err(e));
+        }
+    }
+}
+
+#[given(expr = "{word} is logged in")]
+#[when(expr = "{word} logs in with the code from her/his authenticator app and her/his password")]
+async fn logs_in(world: &mut MfaWorld, name: String) {
+    let mfa = world.person_ref(&name).device().file.totp_opaque_key_id.is_some();
+    let code = mfa.then(|| app_code(world, &name));
+    log_in(world, &name, code, None).await;
+}
+
+#[when(expr = "{word} logs in with her/his password only")]
+async fn password_only(world: &mut MfaWorld, name: String) {
+    log_in(world, &name, None, None).await;
+}
+
+#[when(expr = "{word} logs in with a wrong code and her/his password")]
+async fn wrong_code_login(world: &mut MfaWorld, name: String) {
+    let code = wrong_code(world, &name);
+    log_in(world, &name, Some(code), None).await;
+}
+
+#[when(expr = "{word} logs in with the code {string} and her/his password")]
+async fn literal_code_login(world: &mut MfaWorld, name: String, code: String) {
+    log_in(world, &name, Some(code), None).await;
+}
+
+#[when(expr = "{word} logs in with the code from her/his authenticator app and a wrong password")]
+async fn wrong_password_login(world: &mut MfaWorld, name: String) {
+    let code = app_code(world, &name);
+    log_in(world, &name, Some(code), Some("not the password".into())).await;
+}
+
+#[when(expr = "{word} logs in with a code from her/his old authenticator entry")]
+async fn old_entry_login(world: &mut MfaWorld, name: String) {
+    let org = world.started().organization.as_str().to_owned();
+    let now = world.started().now();
+    let code = world
+        .person_ref(&name)
+        .phone
+        .previous_code(&org, now)
+        .expect("an old entry exists");
+    log_in(world, &name, Some(code), None).await;
+}
+
+#[then(expr = "{word} is logged in")]
+fn is_logged_in(world: &mut MfaWorld, name: String) {
+    let person = world.person_ref(&name);
+    assert_eq!(person.last_login, Some(Ok(())));
+    assert!(person.session.is_some());
+}
+
+#[then(expr = "{word}'s login is refused because {}")]
+fn login_refused(world: &mut MfaWorld, name: String, reason: String) {
+    let outcome = world.person_ref(&name).last_login.clone();
+    let Some(Err(error)) = outcome else {
+        panic!("{name}'s login was not refused: {outcome:?}")
+    };
+    let matches = match reason.as_str() {
+        "the code is invalid" => error == LoginError::InvalidCode,
+        "of too many attempts" => matches!(error, LoginError::Throttled { .. }),
+        "the password is wrong" => error == LoginError::WrongPassword,
+        "a code is needed" => error == LoginError::CodeNeeded,
+        "the server cannot be reached" => matches!(error, LoginError::Offline(_)),
+        "MFA is required" => error == LoginError::MfaRequired,
+        "passwords are not allowed" => error == LoginError::MethodNotAllowed,
+        other => panic!("unknown reason `{other}`"),
+    };
+    assert!(matches, "refused because {reason}? got {error:?}");
+    assert!(world.person_ref(&name).session.is_none());
+}
+
+#[then(expr = "{word} must wait until {int} second(s) after the last wrong code")]
+fn must_wait(world: &mut MfaWorld, name: String, seconds: i64) {
+    let outcome = world.person_ref(&name).last_login.clone();
+    let Some(Err(LoginError::Throttled { wait_until })) = outcome else {
+        panic!("not throttled: {outcome:?}")
+    };
+    let last = world.last_failure.expect("a wrong code was answered");
+    assert_eq!(wait_until.as_micros() - last.as_micros(), seconds * 1_000_000);
+}
+
+#[then(expr = "{word}'s device cannot be opened with her/his password alone")]
+fn password_alone(world: &mut MfaWorld, name: String) {
+    let person = world.person_ref(&name);
+    assert_eq!(
+        unlock(&person.device().file, &person.password, None),
+        Err(UnlockError::OpaqueKeyNeeded)
+    );
+}
+
+fn workspace(world: &MfaWorld, name: &str) -> Workspace {
+    let person = world.person_ref(name);
+    let session = person
+        .session
+        .as_ref()
+        .unwrap_or_else(|| panic!("{name} is not logged in"));
+    let device = person.device();
+    Workspace::open(
+        device.config.workspace_dir(session.device_id),
+        session.local_symkey.clone(),
+    )
+}
+
+#[given(expr = "{word} writes {string} in the file {string}")]
+#[when(expr = "{word} writes {string} in the file {string}")]
+fn writes(world: &mut MfaWorld, name: String, text: String, file: String) {
+    workspace(world, &name)
+        .write(&file, text.as_bytes())
+        .expect("the file is written");
+}
+
+#[then(expr = "{word} reads {string} in the file {string}")]
+fn reads(world: &mut MfaWorld, name: String, text: String, file: String) {
+    let content = workspace(world, &name).read(&file).expect("the file is read");
+    assert_eq!(String::from_utf8_lossy(&content), text);
+}
+
+#[then(expr = "{word}'s workspace lists {string}")]
+fn lists(world: &mut MfaWorld, name: String, listing: String) {
+    let expected: Vec<String> = listing.split(", ").map(str::to_owned).collect();
+    assert_eq!(workspace(world, &name).list().expect("the workspace lists"), expected);
+}
+
+#[when(expr = "{word} logs out")]
+#[given(expr = "{word} logs out")]
+fn logs_out(world: &mut MfaWorld, name: String) {
+    world.person(&name).session = None;
+}
+
+#[then(expr = "each of {word}'s devices logs in with the code from her/his authenticator app")]
+async fn every_device(world: &mut MfaWorld, name: String) {
+    let count = world.person_ref(&name).devices.len();
+    for index in 0..count {
+        world.person(&name).current = index;
+        logs_in(world, name.clone()).await;
+        is_logged_in(world, name.clone());
+    }
+    world.person(&name).current = 0;
+}
+
+async fn open_reset_link(world: &mut MfaWorld, name: &str, link: &str) {
+    let link = parsec_mfa_reference::protocol::addr::TotpResetAddr::parse_any(link).expect("a reset link");
+    let conn = world.started().connection();
+    let outcome = mfa::reset_secret(&conn, &link).await;
+    let person = world.person(name);
+    person.reset_link = Some(link);
+    match outcome {
+        Ok(secret) => {
+            person.reset_secret = Some(secret);
+            person.last_mfa = Some(Ok(()));
+        }
+        Err(e) => {
+            person.reset_secret = None;
+            person.last_mfa = Some(Err(e));
+        }
+    }
+}
+
+#[when(expr = "{word} opens the reset link from the email")]
+async fn opens_email_link(world: &mut MfaWorld, name: String) {
+    let email = world.email.clone().expect("an email was read");
+    let link = email
+        .links()
+        .into_iter()
+        .find(|l| l.contains("a=totp_reset"))
+        .expect("the email has a reset link");
+    assert!(link.starts_with("http://") || link.starts_with("https://"), "{link}");
+    open_reset_link(world, &name, &link).await;
+}
+
+#[when(expr = "{word} opens the reset link from the administrator's output")]
+async fn opens_output_link(world: &mut MfaWorld, name: String) {
+    let link = world
+        .admin_reset
+        .as_ref()
+        .expect("a reset was made")
+        .totp_reset_url
+        .clone();
+    assert!(link.starts_with("parsec3://"), "{link}");
+    open_reset_link(world, &name, &link).await;
+}
+
+#[when(expr = "{word} opens the reset link again")]
+async fn opens_link_again(world: &mut MfaWorld, name: String) {
+    let link = world
+        .person_ref(&name)
+        .reset_link
+        .clone()
+        .expect("a link was opened")
+        .to_string();
+    open_reset_link(world, &name, &link).await;
+}
+
+#[then(expr = "{word} sees a new QR code")]
+fn sees_new_qr(world: &mut MfaWorld, name: String) {
+    let person = world.person_ref(&name);
+    assert_eq!(person.last_mfa, Some(Ok(())), "the link opened");
+    let secret = person.reset_secret.clone().expect("a new key is shown");
+    assert_eq!(totp::base32(&secret).len(), 32);
+    let old: Vec<Vec<u8>> = person.phone.entries().iter().map(|e| e.secret.clone()).collect();
+    assert!(!old.contains(&secret), "the key is new");
+}
+
+async fn confirm_reset(world: &mut MfaWorld, name: &str, code: String) {
+    let link = world.person_ref(name).reset_link.clone().expect("a link was opened");
+    let conn = world.started().connection();
+    let outcome = mfa::reset_confirm(&conn, &link, &code).await;
+    world.person(name).last_mfa = Some(outcome);
+}
+
+#[when(expr = "{word} confirms the reset with the code from her/his authenticator app")]
+async fn confirms_reset(world: &mut MfaWorld, name: String) {
+    let code = app_code(world, &name);
+    confirm_reset(world, &name, code).await;
+}
+
+#[when(expr = "{word} confirms the reset with a wrong code")]
+async fn confirms_reset_wrong(world: &mut MfaWorld, name: String) {
+    let code = wrong_code(world, &name);
+    confirm_reset(world, &name, code).await;
+}
+
+#[then(expr = "the reset is confirmed")]
+fn reset_confirmed(world: &mut MfaWorld) {
+    let confirmed = world
+        .people
+        .values()
+        .any(|p| p.reset_link.is_some() && p.last_mfa == Some(Ok(())));
+    assert!(confirmed);
+}
+
+#[then(expr = "{word} is told the reset link is no longer valid")]
+fn link_invalid(world: &mut MfaWorld, name: String) {
+    assert_eq!(world.person_ref(&name).last_mfa, Some(Err(MfaError::BadToken)));
+}

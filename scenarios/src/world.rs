@@ -1,0 +1,219 @@
+//! The World: the state of one scenario, and nothing else. Steps (in
+//! `steps/`, by actor) read and change it through the helpers below.
+
+use crate::authenticator::AuthenticatorApp;
+use crate::mailbox::{Email, Mailbox};
+use crate::network::Network;
+use crate::target::{Target, TargetFactory, TargetSpec};
+use parsec_mfa_reference::client::admin::{AdminClient, AdminError};
+use parsec_mfa_reference::client::config_dir::ConfigDir;
+use parsec_mfa_reference::client::login::LoginError;
+use parsec_mfa_reference::client::mfa::{MfaError, SetupStatus};
+use parsec_mfa_reference::client::{Connection, RetryPolicy, Signer};
+use parsec_mfa_reference::protocol::addr::{ServerAddr, TotpResetAddr};
+use parsec_mfa_reference::protocol::admin::ResetTotpRep;
+use parsec_mfa_reference::protocol::local_device::{DeviceFilePassword, LocalDevice};
+use parsec_mfa_reference::protocol::{DateTime, OrganizationID};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+static FACTORY: RwLock<Option<Arc<dyn TargetFactory>>> = RwLock::new(None);
+
+/// Chooses the target the next runs' scenarios start (the in-process
+/// reference when never called).
+pub fn use_target(factory: Arc<dyn TargetFactory>) {
+    if let Ok(mut slot) = FACTORY.write() {
+        *slot = Some(factory);
+    }
+}
+
+pub fn target_factory() -> Arc<dyn TargetFactory> {
+    FACTORY
+        .read()
+        .ok()
+        .and_then(|slot| slot.clone())
+        .unwrap_or_else(|| Arc::new(crate::target::InProcess::default()))
+}
+
+/// How the scenario's client treats the network: short, so a scenario with
+/// the connection down ends in about a second of real time.
+pub fn retry_policy() -> RetryPolicy {
+    RetryPolicy {
+        deadline: Duration::from_millis(1_200),
+        attempt_timeout: Duration::from_millis(600),
+        first_backoff: Duration::from_millis(50),
+        max_backoff: Duration::from_millis(300),
+    }
+}
+
+/// One device of a person: its file on disk, and its keys once logged in.
+pub struct Device {
+    pub config: ConfigDir,
+    pub file: DeviceFilePassword,
+    /// The device's keys as its running app holds them after a login; the
+    /// login steps themselves always open `file`.
+    pub keys: LocalDevice,
+}
+
+pub struct Person {
+    pub name: String,
+    pub email: String,
+    pub password: String,
+    pub phone: AuthenticatorApp,
+    pub devices: Vec<Device>,
+    /// Which device the person is using.
+    pub current: usize,
+    /// Set while logged in.
+    pub session: Option<LocalDevice>,
+    pub last_login: Option<Result<(), LoginError>>,
+    pub last_mfa: Option<Result<(), MfaError>>,
+    /// What the profile's MFA section showed last.
+    pub profile: Option<SetupStatus>,
+    /// The new secret shown by a reset link.
+    pub reset_secret: Option<Vec<u8>>,
+    pub reset_link: Option<TotpResetAddr>,
+}
+
+impl Person {
+    pub fn device(&self) -> &Device {
+        &self.devices[self.current]
+    }
+
+    pub fn device_mut(&mut self) -> &mut Device {
+        &mut self.devices[self.current]
+    }
+}
+
+/// The running target and what surrounds it.
+pub struct Env {
+    pub target: Box<dyn Target>,
+    pub mailbox: Mailbox,
+    pub network: Network,
+    pub organization: OrganizationID,
+    pub admin: AdminClient,
+    pub home: PathBuf,
+}
+
+impl Env {
+    /// The client's connection, through the Network.
+    pub fn connection(&self) -> Connection {
+        let addr = self.network.addr();
+        let server = ServerAddr {
+            hostname: addr.ip().to_string(),
+            port: Some(addr.port()),
+            use_ssl: false,
+        };
+        Connection::new(server, self.organization.clone(), retry_policy(), self.target.clock())
+    }
+
+    pub fn now(&self) -> DateTime {
+        self.target.clock().now()
+    }
+}
+
+/// The outcome of an administrator's command.
+pub type AdminOutcome = Result<ResetTotpRep, AdminError>;
+
+#[derive(Default, cucumber::World)]
+#[world(init = Self::new)]
+pub struct MfaWorld {
+    pub spec: TargetSpec,
+    pub env: Option<Env>,
+    pub people: BTreeMap<String, Person>,
+    pub admin_outcome: Option<Result<Vec<String>, AdminError>>,
+    pub admin_reset: Option<ResetTotpRep>,
+    pub email: Option<Email>,
+    pub emails_seen: usize,
+    /// Replies of the attacker's last burst: (invalid, throttled).
+    pub attack: (usize, usize),
+    /// When the last wrong code was answered `invalid_one_time_password`.
+    pub last_failure: Option<DateTime>,
+    pub server_advice: Option<Vec<String>>,
+}
+
+impl std::fmt::Debug for MfaWorld {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MfaWorld")
+            .field("target", &self.env.as_ref().map(|e| e.target.name().to_owned()))
+            .field(
+                "organization",
+                &self.env.as_ref().map(|e| e.organization.as_str().to_owned()),
+            )
+            .field("people", &self.people.keys().collect::<Vec<_>>())
+            .field("admin_outcome", &self.admin_outcome)
+            .field("attack", &self.attack)
+            .finish()
+    }
+}
+
+impl MfaWorld {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The running target; started on first use with the scenario's spec.
+    pub async fn env(&mut self) -> &mut Env {
+        if self.env.is_none() {
+            let mailbox = Mailbox::start("127.0.0.1:0").await.expect("the mailbox listens");
+            let mut spec = self.spec.clone();
+            spec.smtp_port = mailbox.port();
+            let factory = target_factory();
+            let target = factory.start(spec).await.expect("the target starts");
+            let network = Network::start(target.socket_addr())
+                .await
+                .expect("the network proxy listens");
+            let addr = target.socket_addr();
+            let admin = AdminClient::new(
+                ServerAddr {
+                    hostname: addr.ip().to_string(),
+                    port: Some(addr.port()),
+                    use_ssl: false,
+                },
+                target.administration_token(),
+            );
+            let unique = hex::encode(parsec_mfa_reference::crypto::random_array::<6>());
+            let home = std::env::temp_dir().join("parsec-mfa-scenarios").join(&unique);
+            self.env = Some(Env {
+                target,
+                mailbox,
+                network,
+                organization: format!("Org{unique}").parse().expect("a valid organization id"),
+                admin,
+                home,
+            });
+        }
+        self.env.as_mut().expect("just started")
+    }
+
+    pub fn started(&self) -> &Env {
+        self.env
+            .as_ref()
+            .expect("the organization exists (a Given step starts it)")
+    }
+
+    pub fn person(&mut self, name: &str) -> &mut Person {
+        self.people
+            .get_mut(&name.to_lowercase())
+            .unwrap_or_else(|| panic!("{name} is not in this scenario"))
+    }
+
+    pub fn person_ref(&self, name: &str) -> &Person {
+        self.people
+            .get(&name.to_lowercase())
+            .unwrap_or_else(|| panic!("{name} is not in this scenario"))
+    }
+
+    /// The keys of the person's current device (as the logged-in app has them).
+    pub fn keys(&self, name: &str) -> LocalDevice {
+        self.person_ref(name).device().keys.clone()
+    }
+}
+
+pub fn signer(device: &LocalDevice) -> Signer<'_> {
+    Signer {
+        device_id: device.device_id,
+        signing_key: &device.signing_key,
+    }
+}
