@@ -1,5 +1,7 @@
 //! `parsec-mfa`: the conformance harness's command line.
 
+mod bench;
+
 use clap::{Args, Parser, Subcommand};
 use parsec_mfa_reference::protocol::addr::ServerAddr;
 use parsec_mfa_reference::protocol::anonymous_server::server_config::AdvisoryDeviceFileProtection;
@@ -26,6 +28,8 @@ struct Cli {
 enum Command {
     /// Run the reference server (flags named like the official `parsec run`).
     Serve(ServeArgs),
+    /// Measure a running server: `totp_fetch_opaque_key` requests per second.
+    Bench(bench::BenchArgs),
 }
 
 #[derive(Args)]
@@ -193,6 +197,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Serve(args) => serve(args).await,
+            Command::Bench(args) => bench::run(args).await,
         }
     });
     match result {
