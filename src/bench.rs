@@ -119,7 +119,8 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
 
 /// Everything a connection needs to fetch the key.
 struct Target {
-    url: String,
+    /// Parsed once: the URL is the same for every request.
+    url: reqwest::Url,
     user_id: UserID,
     opaque_key_id: TOTPOpaqueKeyID,
     secret: Vec<u8>,
@@ -138,7 +139,7 @@ fn code_now(secret: &[u8]) -> String {
 
 async fn post(
     http: &reqwest::Client,
-    url: &str,
+    url: impl reqwest::IntoUrl,
     body: Vec<u8>,
     token: Option<String>,
     what: &str,
@@ -262,14 +263,21 @@ async fn setup(base: &str, admin_token: &str, organization: &str) -> Result<Targ
 
     // One fetch first: it must work, and its bytes are what to expect.
     let mut target = Target {
-        url: anonymous,
+        url: reqwest::Url::parse(&anonymous).map_err(|e| format!("{anonymous}: {e}"))?,
         user_id,
         opaque_key_id,
         secret,
         expected_reply: Vec::new(),
         opaque_key,
     };
-    let rep = post(&http, &target.url, target.fetch_body(), None, "totp_fetch_opaque_key").await?;
+    let rep = post(
+        &http,
+        target.url.clone(),
+        target.fetch_body(),
+        None,
+        "totp_fetch_opaque_key",
+    )
+    .await?;
     target.check_reply(&rep)?;
     target.expected_reply = rep;
     Ok(target)
@@ -360,7 +368,7 @@ async fn connection(
             body = target.fetch_body();
         }
         let sent = Instant::now();
-        let outcome = post(&http, &target.url, body.clone(), None, "totp_fetch_opaque_key")
+        let outcome = post(&http, target.url.clone(), body.clone(), None, "totp_fetch_opaque_key")
             .await
             .and_then(|rep| target.check_reply(&rep));
         match outcome {
