@@ -1,5 +1,6 @@
 //! `parsec-mfa`: the conformance harness's command line.
 
+mod bench;
 mod commands;
 
 use clap::{Args, Parser, Subcommand};
@@ -43,6 +44,8 @@ enum Command {
     /// Server administrator's user commands.
     #[command(subcommand)]
     User(commands::user::UserCommand),
+    /// Measure a running server: `totp_fetch_opaque_key` requests per second.
+    Bench(bench::BenchArgs),
 }
 
 #[derive(Args)]
@@ -99,12 +102,35 @@ fn default_db_path() -> PathBuf {
     base.join("parsec-mfa").join("server.sqlite")
 }
 
-fn storage_config(db: Option<&str>) -> StorageConfig {
-    match db {
-        Some("MOCKED") => StorageConfig::Memory,
-        Some(other) => StorageConfig::Sqlite(PathBuf::from(other.strip_prefix("sqlite:").unwrap_or(other))),
+fn storage_config(db: Option<&str>) -> Result<StorageConfig, String> {
+    let unsupported = || {
+        format!(
+            "--db `{}`: expected MOCKED, sqlite:PATH or a file path",
+            db.unwrap_or_default()
+        )
+    };
+    Ok(match db {
         None => StorageConfig::Sqlite(default_db_path()),
-    }
+        Some("MOCKED") => StorageConfig::Memory,
+        Some("") | Some("sqlite:") => return Err(unsupported()),
+        Some(other) => match other.strip_prefix("sqlite:") {
+            Some(path) => StorageConfig::Sqlite(PathBuf::from(path)),
+            // `postgresql://...` and the like: another database, not a
+            // file name to create (a one-letter scheme may be a drive).
+            None if has_url_scheme(other) => return Err(unsupported()),
+            None => StorageConfig::Sqlite(PathBuf::from(other)),
+        },
+    })
+}
+
+fn has_url_scheme(s: &str) -> bool {
+    s.split_once(':').is_some_and(|(scheme, _)| {
+        scheme.len() > 1
+            && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    })
 }
 
 async fn serve(args: ServeArgs) -> Result<(), String> {
@@ -138,7 +164,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     for fault in &args.inject_fault {
         faults.enable(fault)?;
     }
-    let storage = storage_config(args.db.as_deref());
+    let storage = storage_config(args.db.as_deref())?;
     let store = Store::open(&storage).map_err(|e| e.to_string())?;
     let test_clock = args.test_clock.then(ManualClock::starting_now);
     let clock: Arc<dyn Clock> = match &test_clock {
@@ -173,7 +199,10 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -189,6 +218,7 @@ fn main() -> ExitCode {
             Command::Mfa(command) => commands::mfa::run(command).await,
             Command::Login(args) => commands::login::run(args).await,
             Command::User(command) => commands::user::run(command).await,
+            Command::Bench(args) => bench::run(args).await.map_err(Failure::general),
         }
     });
     match result {
@@ -198,4 +228,23 @@ fn main() -> ExitCode {
             ExitCode::from(failure.code)
         }
     }
+}
+
+/// Help and version as clap prints them; any other command-line mistake as
+/// one `Error:` line, like every other failure of the command.
+fn usage_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        e.exit()
+    }
+    let text = e.render().to_string();
+    // clap's message is the part before the usage and the hint to --help.
+    let message = text.split("\n\n").next().unwrap_or_default();
+    let message = message.strip_prefix("error: ").unwrap_or(message);
+    let line = message.split_whitespace().collect::<Vec<_>>().join(" ");
+    eprintln!("Error: {line} (see --help)");
+    ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2))
 }

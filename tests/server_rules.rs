@@ -9,8 +9,9 @@ use parsec_mfa_reference::protocol::anonymous::{
 };
 use parsec_mfa_reference::protocol::authenticated::{
     ping as auth_ping, totp_create_opaque_key as create_key, totp_setup_confirm as confirm,
-    totp_setup_get_secret as get_secret,
+    totp_setup_get_secret as get_secret, user_revoke,
 };
+use parsec_mfa_reference::protocol::certif::{Certificate, RevokedUserCertificate};
 use parsec_mfa_reference::protocol::{AccessToken, DeviceID, TOTPOpaqueKeyID, UserID};
 use serde_json::json;
 use support::{Member, TestServer};
@@ -158,6 +159,40 @@ async fn handshake_frozen_user_gives_462() {
     let rep = s.authenticated(ping_body()).await;
     assert_eq!(rep.status, 462);
     assert_eq!(rep.json()["detail"], "User frozen");
+}
+
+#[tokio::test]
+async fn handshake_revoked_user_gives_461_before_the_signature_is_checked() {
+    let s = TestServer::start().await;
+    let bob = s.add_user("bob@example.com").await;
+    assert_eq!(s.authenticated_as(&bob, ping_body()).await.status, 200);
+    s.advance(1);
+    let revoked = RevokedUserCertificate {
+        author: s.alice.device_id,
+        timestamp: s.now(),
+        user_id: bob.user_id,
+    };
+    let req = user_revoke::Req {
+        revoked_user_certificate: revoked.dump_and_sign(&s.alice.device_key).into(),
+    };
+    let rep = s.authenticated(req.dump()).await;
+    assert_eq!(rep.status, 200);
+    assert_eq!(user_revoke::Rep::load(&rep.body).unwrap(), user_revoke::Rep::Ok {});
+
+    for body in [ping_body(), get_secret::Req {}.dump(), create_key::Req {}.dump()] {
+        let rep = s.authenticated_as(&bob, body).await;
+        assert_eq!(rep.status, 461);
+        assert_eq!(rep.json()["detail"], "User revoked");
+        assert_eq!(rep.header("api-version").as_deref(), Some("5.5"));
+    }
+    // The revocation is checked before the signature (BEHAVIORS.md §1.3).
+    let forger = Member {
+        device_key: parsec_mfa_reference::crypto::SigningKey::generate(),
+        ..bob.clone()
+    };
+    assert_eq!(s.authenticated_as(&forger, ping_body()).await.status, 461);
+    // Only bob is affected.
+    assert_eq!(s.authenticated(ping_body()).await.status, 200);
 }
 
 #[tokio::test]

@@ -12,7 +12,7 @@ use parsec_mfa_reference::protocol::authenticated::{
 use parsec_mfa_reference::protocol::certif::{Certificate, DeviceCertificate, DevicePurpose, UserCertificate};
 use parsec_mfa_reference::protocol::token::AuthenticatedToken;
 use parsec_mfa_reference::protocol::{DateTime, DeviceID, HumanHandle, TOTPOpaqueKeyID, UserID, UserProfile};
-use parsec_mfa_reference::server::{AppState, EmailConfig, ManualClock, ServerConfig, Store};
+use parsec_mfa_reference::server::{AppState, EmailConfig, Faults, ManualClock, ServerConfig, Store};
 use parsec_mfa_reference::totp;
 use serde_json::Value as Json;
 use std::sync::Arc;
@@ -53,6 +53,8 @@ pub struct TestServer {
     pub http: reqwest::Client,
     pub root: SigningKey,
     pub alice: Member,
+    /// The server's state, for tests that check what was stored.
+    pub state: Arc<AppState>,
 }
 
 impl TestServer {
@@ -61,6 +63,11 @@ impl TestServer {
     }
 
     pub async fn start_with_org(org: &str) -> TestServer {
+        Self::start_with(org, Store::memory(), Faults::default()).await
+    }
+
+    /// A server on the given store, with deliberate defects if any.
+    pub async fn start_with(org: &str, store: Store, faults: Faults) -> TestServer {
         let clock = ManualClock::new(DateTime::from_micros(START_UNIX * 1_000_000));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
@@ -71,8 +78,10 @@ impl TestServer {
             advisory_device_file_protection: vec![],
             spontaneous_organization_bootstrap: false,
         };
-        let state = Arc::new(AppState::new(config, Store::memory(), Arc::new(clock.clone())));
-        tokio::spawn(parsec_mfa_reference::server::serve(listener, state));
+        let mut state = AppState::new(config, store, Arc::new(clock.clone()));
+        state.faults = faults;
+        let state = Arc::new(state);
+        tokio::spawn(parsec_mfa_reference::server::serve(listener, state.clone()));
         let mut server = TestServer {
             clock,
             port,
@@ -86,6 +95,7 @@ impl TestServer {
                 device_key: SigningKey::generate(),
                 email: "alice@example.com".into(),
             },
+            state,
         };
         server.bootstrap().await;
         server

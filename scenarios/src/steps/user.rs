@@ -187,12 +187,7 @@ fn wrong_code(world: &MfaWorld, name: &str) -> String {
         })
         .collect();
     (0..100u32)
-        .map(|n| {
-            format!(
-                "{:06}",
-                (right.parse::<u32>().unwrap_or(0) + 1 + n * 7919) % 1_000_000
-            )
-        })
+        .map(|n| format!("{:06}", (right.parse::<u32>().unwrap_or(0) + 1 + n * 7919) % 1_000_000))
         .find(|c| !nearby.contains(c))
         .expect("a wrong code")
 }

@@ -9,7 +9,7 @@ use crate::protocol::{AccessToken, DateTime, OrganizationID};
 use crate::server::AppState;
 use crate::server::http::{json_detail, json_response};
 use crate::server::store::{Change, OrganizationRow};
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::Response;
@@ -33,8 +33,8 @@ pub fn new_organization_row(
     }
 }
 
-pub async fn handle(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
-    let req: CreateOrganizationReq = match authenticate_and_parse(&state, &headers, &body) {
+pub async fn handle(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
+    let req: CreateOrganizationReq = match authenticate_and_parse(&state, &headers, body).await {
         Ok(req) => req,
         Err(response) => return response,
     };

@@ -6,7 +6,7 @@ use crate::protocol::admin::{FreezeUserRep, FreezeUserReq};
 use crate::server::AppState;
 use crate::server::http::{json_detail, json_response};
 use crate::server::store::Change;
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
@@ -16,9 +16,9 @@ pub async fn handle(
     State(state): State<Arc<AppState>>,
     Path(raw_organization_id): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
-    let req: FreezeUserReq = match authenticate_and_parse(&state, &headers, &body) {
+    let req: FreezeUserReq = match authenticate_and_parse(&state, &headers, body).await {
         Ok(req) => req,
         Err(response) => return response,
     };

@@ -11,6 +11,7 @@ use super::AppState;
 use super::http::{json_detail, json_response};
 use super::store::{Organization, User};
 use crate::protocol::{OrganizationID, UserID};
+use axum::body::Body;
 use axum::http::{HeaderMap, header};
 use axum::response::Response;
 use serde::de::DeserializeOwned;
@@ -40,17 +41,18 @@ pub fn unprocessable(kind: &str, msg: &str) -> Response {
 }
 
 /// Steps (a) to (c): returns the typed body or the answer to send.
-pub fn authenticate_and_parse<T: DeserializeOwned>(
+pub async fn authenticate_and_parse<T: DeserializeOwned>(
     state: &AppState,
     headers: &HeaderMap,
-    body: &[u8],
+    body: Body,
 ) -> Result<T, Response> {
     let json = is_json(headers);
-    if body.len() > MAX_BODY {
+    // Read at most MAX_BODY: a bigger body is refused without buffering it.
+    let Ok(body) = axum::body::to_bytes(body, MAX_BODY).await else {
         return Err(json_detail(413, "Request Entity Too Large"));
-    }
+    };
     let parsed: Option<Result<serde_json::Value, _>> =
-        (json && !body.is_empty()).then(|| serde_json::from_slice::<serde_json::Value>(body));
+        (json && !body.is_empty()).then(|| serde_json::from_slice::<serde_json::Value>(&body));
     if let Some(Err(e)) = &parsed {
         return Err(unprocessable("json_invalid", &format!("JSON decode error: {e}")));
     }
@@ -73,6 +75,8 @@ pub fn authenticate_and_parse<T: DeserializeOwned>(
             "Input should be a valid JSON object",
         )),
         None => Err(unprocessable("missing", "Field required")),
+        // serde would also read a struct from an array, by position.
+        Some(Ok(value)) if !value.is_object() => Err(unprocessable("model_type", "Input should be a JSON object")),
         Some(Ok(value)) => serde_json::from_value(value).map_err(|e| unprocessable("value_error", &e.to_string())),
         Some(Err(_)) => unreachable!("handled in step (a)"),
     }

@@ -11,7 +11,7 @@ use crate::server::AppState;
 use crate::server::http::{json_detail, json_response};
 use crate::server::mailer::totp_reset_email;
 use crate::server::store::Change;
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
@@ -21,9 +21,9 @@ pub async fn handle(
     State(state): State<Arc<AppState>>,
     Path(raw_organization_id): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
-    let req: ResetTotpReq = match authenticate_and_parse(&state, &headers, &body) {
+    let req: ResetTotpReq = match authenticate_and_parse(&state, &headers, body).await {
         Ok(req) => req,
         Err(response) => return response,
     };

@@ -77,12 +77,13 @@ impl Database {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|e| StorageError(format!("{}: {e}", parent.display())))?;
         }
-        let conn = Connection::open(path).map_err(|e| StorageError(format!("{}: {e}", path.display())))?;
+        let in_file = |e: rusqlite::Error| StorageError(format!("{}: {e}", path.display()));
+        let conn = Connection::open(path).map_err(in_file)?;
         // WAL + NORMAL survives a killed process (not a power cut), which is
         // what a test server needs, and keeps writes fast.
         conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")
-            .map_err(err)?;
-        conn.execute_batch(SCHEMA).map_err(err)?;
+            .map_err(in_file)?;
+        conn.execute_batch(SCHEMA).map_err(in_file)?;
         Ok(Database { conn })
     }
 
