@@ -53,6 +53,7 @@ async fn main() -> std::process::ExitCode {
         use_target(Arc::new(InProcess {
             faults: vec![fault.to_string()],
         }));
+        println!("=== the features against a server with the fault `{fault}`: failures below are expected ===");
         let name = format!("fault-{fault}");
         let reports = reports_dir(root, &name);
         let options = RunOptions {
