@@ -10,18 +10,17 @@
 //! official `parsec run` and `parsec-mfa serve`.
 
 use clap::Args;
-use parsec_mfa_reference::crypto::{PrivateKey, SecretKey, SigningKey};
-use parsec_mfa_reference::protocol::addr::BootstrapAddr;
-use parsec_mfa_reference::protocol::anonymous::{organization_bootstrap, totp_fetch_opaque_key as fetch};
-use parsec_mfa_reference::protocol::authenticated::{
-    totp_create_opaque_key as create_key, totp_setup_confirm as confirm, totp_setup_get_secret as get_secret,
-};
-use parsec_mfa_reference::protocol::certif::{Certificate, DeviceCertificate, DevicePurpose, UserCertificate};
-use parsec_mfa_reference::protocol::token::AuthenticatedToken;
+use parsec_mfa_reference::client::admin::{AdminClient, AdminError};
+use parsec_mfa_reference::client::enrollment::{NewIdentity, bootstrap_organization};
+use parsec_mfa_reference::client::mfa::{self, SetupStatus};
+use parsec_mfa_reference::client::{Connection, RetryPolicy, Signer};
+use parsec_mfa_reference::clock::{Clock, SystemClock};
+use parsec_mfa_reference::crypto::SecretKey;
+use parsec_mfa_reference::protocol::addr::{BootstrapAddr, ServerAddr};
+use parsec_mfa_reference::protocol::anonymous::totp_fetch_opaque_key as fetch;
 use parsec_mfa_reference::protocol::{
-    API_VERSION_STR, CONTENT_TYPE_MSGPACK, DateTime, DeviceID, HumanHandle, TOTPOpaqueKeyID, UserID, UserProfile,
+    API_VERSION_STR, CONTENT_TYPE_MSGPACK, DateTime, HumanHandle, TOTPOpaqueKeyID, UserID,
 };
-use parsec_mfa_reference::server::{Clock, SystemClock};
 use parsec_mfa_reference::totp;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -137,21 +136,15 @@ fn code_now(secret: &[u8]) -> String {
     totp::code_at(secret, now().unix_seconds().max(0) as u64)
 }
 
-async fn post(
-    http: &reqwest::Client,
-    url: impl reqwest::IntoUrl,
-    body: Vec<u8>,
-    token: Option<String>,
-    what: &str,
-) -> Result<Vec<u8>, String> {
-    let mut request = http
+async fn post(http: &reqwest::Client, url: reqwest::Url, body: Vec<u8>, what: &str) -> Result<Vec<u8>, String> {
+    let response = http
         .post(url)
         .header("Api-Version", API_VERSION_STR)
-        .header("Content-Type", CONTENT_TYPE_MSGPACK);
-    if let Some(token) = token {
-        request = request.header("Authorization", format!("Bearer {token}"));
-    }
-    let response = request.body(body).send().await.map_err(|e| format!("{what}: {e}"))?;
+        .header("Content-Type", CONTENT_TYPE_MSGPACK)
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| format!("{what}: {e}"))?;
     let status = response.status();
     let bytes = response.bytes().await.map_err(|e| format!("{what}: {e}"))?;
     if status != reqwest::StatusCode::OK {
@@ -160,124 +153,59 @@ async fn post(
     Ok(bytes.to_vec())
 }
 
-/// A new organization, its administrator with MFA enabled, and one key.
+/// A new organization, its administrator with MFA enabled, and one key,
+/// set up with the reference client.
 async fn setup(base: &str, admin_token: &str, organization: &str) -> Result<Target, String> {
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .map_err(|e| e.to_string())?;
-    let created = http
-        .post(format!("{base}/administration/organizations"))
-        .bearer_auth(admin_token)
-        .json(&serde_json::json!({ "organization_id": organization }))
-        .send()
+    let server = ServerAddr::from_http_url(base).map_err(|e| format!("--addr `{base}`: {e}"))?;
+    let created = AdminClient::new(server.clone(), admin_token)
+        .create_organization(organization)
         .await
-        .map_err(|e| format!("cannot reach {base}: {e}"))?;
-    let status = created.status();
-    let created: serde_json::Value = created
-        .json()
+        .map_err(|e| match e {
+            AdminError::Refused { status, detail } => format!("create organization: HTTP {status} {detail}"),
+            other => format!("create organization on {base}: {other}"),
+        })?;
+    let link = BootstrapAddr::parse_any(&created.bootstrap_url)
+        .map_err(|e| format!("bootstrap URL `{}`: {e}", created.bootstrap_url))?;
+    let conn = Connection::new(
+        server,
+        link.organization_id.clone(),
+        RetryPolicy::once(Duration::from_secs(30)),
+        Arc::new(SystemClock),
+    );
+    let who = NewIdentity {
+        human_handle: HumanHandle::new("bench@example.com", "Bench")?,
+        device_label: "bench".into(),
+    };
+    let device = bootstrap_organization(&conn, &link, &who)
         .await
-        .map_err(|e| format!("create organization: HTTP {status}, {e}"))?;
-    let url = match created["bootstrap_url"].as_str() {
-        Some(url) if status == reqwest::StatusCode::OK => url,
-        _ => return Err(format!("create organization: HTTP {status} {created}")),
+        .map_err(|e| format!("organization_bootstrap: {e}"))?;
+    let signer = Signer {
+        device_id: device.device_id,
+        signing_key: &device.signing_key,
     };
-    let token = BootstrapAddr::parse_any(url)
-        .map_err(|e| format!("bootstrap URL `{url}`: {e}"))?
-        .token;
-
-    let root = SigningKey::generate();
-    let device_key = SigningKey::generate();
-    let (user_id, device_id) = (UserID::new(), DeviceID::new());
-    let at = now();
-    let user = UserCertificate {
-        author: None,
-        timestamp: at,
-        user_id,
-        human_handle: Some(HumanHandle::new("bench@example.com", "Bench").map_err(|e| e.to_string())?),
-        public_key: PrivateKey::generate().public_key(),
-        profile: UserProfile::Admin,
-    };
-    let device = DeviceCertificate {
-        purpose: Some(DevicePurpose::Standard),
-        author: None,
-        timestamp: at,
-        user_id,
-        device_id,
-        device_label: Some("bench".into()),
-        verify_key: device_key.verify_key(),
-    };
-    let req = organization_bootstrap::Req {
-        bootstrap_token: token,
-        root_verify_key: root.verify_key(),
-        user_certificate: user.dump_and_sign(&root).into(),
-        device_certificate: device.dump_and_sign(&root).into(),
-        redacted_user_certificate: user.redacted().dump_and_sign(&root).into(),
-        redacted_device_certificate: device.redacted().dump_and_sign(&root).into(),
-        sequester_authority_certificate: None,
-    };
-    let anonymous = format!("{base}/anonymous/{organization}");
-    let authenticated = format!("{base}/authenticated/{organization}");
-    let rep = post(&http, &anonymous, req.dump(), None, "organization_bootstrap").await?;
-    match organization_bootstrap::Rep::load(&rep) {
-        Ok(organization_bootstrap::Rep::Ok {}) => {}
-        other => return Err(format!("organization_bootstrap: {other:?}")),
-    }
-
-    let signed = || Some(AuthenticatedToken::build(device_id, &device_key, now().unix_seconds()));
-    let rep = post(
-        &http,
-        &authenticated,
-        get_secret::Req {}.dump(),
-        signed(),
-        "totp_setup_get_secret",
-    )
-    .await?;
-    let secret = match get_secret::Rep::load(&rep) {
-        Ok(get_secret::Rep::Ok { totp_secret }) => totp_secret.0,
+    let secret = match mfa::setup_status(&conn, signer).await {
+        Ok(SetupStatus::Unconfirmed { secret }) => secret,
         other => return Err(format!("totp_setup_get_secret: {other:?}")),
     };
-    let req = confirm::Req {
-        one_time_password: code_now(&secret),
-    };
-    let rep = post(&http, &authenticated, req.dump(), signed(), "totp_setup_confirm").await?;
-    match confirm::Rep::load(&rep) {
-        Ok(confirm::Rep::Ok {}) => {}
-        other => return Err(format!("totp_setup_confirm: {other:?}")),
-    }
-    let rep = post(
-        &http,
-        &authenticated,
-        create_key::Req {}.dump(),
-        signed(),
-        "totp_create_opaque_key",
-    )
-    .await?;
-    let (opaque_key_id, opaque_key) = match create_key::Rep::load(&rep) {
-        Ok(create_key::Rep::Ok {
-            opaque_key_id,
-            opaque_key,
-        }) => (opaque_key_id, opaque_key),
-        other => return Err(format!("totp_create_opaque_key: {other:?}")),
-    };
+    mfa::setup_confirm(&conn, signer, &code_now(&secret))
+        .await
+        .map_err(|e| format!("totp_setup_confirm: {e}"))?;
+    let (opaque_key_id, opaque_key) = mfa::create_opaque_key(&conn, signer)
+        .await
+        .map_err(|e| format!("totp_create_opaque_key: {e}"))?;
 
     // One fetch first: it must work, and its bytes are what to expect.
+    let anonymous = format!("{base}/anonymous/{organization}");
     let mut target = Target {
         url: reqwest::Url::parse(&anonymous).map_err(|e| format!("{anonymous}: {e}"))?,
-        user_id,
+        user_id: device.user_id,
         opaque_key_id,
         secret,
         expected_reply: Vec::new(),
         opaque_key,
     };
-    let rep = post(
-        &http,
-        target.url.clone(),
-        target.fetch_body(),
-        None,
-        "totp_fetch_opaque_key",
-    )
-    .await?;
+    let http = reqwest::Client::new();
+    let rep = post(&http, target.url.clone(), target.fetch_body(), "totp_fetch_opaque_key").await?;
     target.check_reply(&rep)?;
     target.expected_reply = rep;
     Ok(target)
@@ -368,7 +296,7 @@ async fn connection(
             body = target.fetch_body();
         }
         let sent = Instant::now();
-        let outcome = post(&http, target.url.clone(), body.clone(), None, "totp_fetch_opaque_key")
+        let outcome = post(&http, target.url.clone(), body.clone(), "totp_fetch_opaque_key")
             .await
             .and_then(|rep| target.check_reply(&rep));
         match outcome {

@@ -31,59 +31,8 @@ fn server(home: &Path, advice: &[&str]) -> ServerProcess {
 
 /// Creates and bootstraps `org`; Alice's device is in `computer`.
 fn organization_with_alice(computer: &Computer, server: &ServerProcess, org: &str) {
-    let out = computer.run(
-        &[
-            "organization",
-            "create",
-            org,
-            "--addr",
-            &server.parsec_addr(),
-            "--token",
-            TOKEN,
-        ],
-        "",
-    );
+    let out = computer.create_and_bootstrap(&server.parsec_addr(), TOKEN, org, ALICE, PASSWORD);
     assert_eq!(out.code, 0, "{out}");
-    let url = out.line_after("Bootstrap URL:").unwrap();
-    let out = computer.run(
-        &[
-            "organization",
-            "bootstrap",
-            &url,
-            "--email",
-            ALICE,
-            "--name",
-            "Alice",
-            "--password-stdin",
-            "--kdf-cost",
-            "minimal",
-        ],
-        &format!("{PASSWORD}\n"),
-    );
-    assert_eq!(out.code, 0, "{out}");
-}
-
-/// `mfa enable`; returns the key shown (empty when none was shown).
-fn enable(computer: &Computer, device: &str) -> (Output, String) {
-    let mut key = String::new();
-    let out = computer.run_answering(
-        &[
-            "mfa",
-            "enable",
-            "--device",
-            device,
-            "--password-stdin",
-            "--kdf-cost",
-            "minimal",
-        ],
-        &format!("{PASSWORD}\n"),
-        "Key:",
-        |shown| {
-            key = shown.to_owned();
-            code_now(shown)
-        },
-    );
-    (out, key)
 }
 
 fn one_error_line(out: &Output) -> &str {
@@ -109,19 +58,9 @@ fn when_mfa_is_advised_a_password_only_login_is_refused_until_mfa_is_enabled() {
         one_error_line(&out).contains("requires multi-factor authentication: enable it with `parsec-mfa mfa enable")
     );
 
-    let (out, key) = enable(&alice, ALICE);
+    let (out, key) = alice.enable_mfa(ALICE, PASSWORD, "");
     assert_eq!(out.code, 0, "{out}");
-    let out = alice.run(
-        &[
-            "login",
-            "--device",
-            ALICE,
-            "--code",
-            &code_now(&key),
-            "--password-stdin",
-        ],
-        &format!("{PASSWORD}\nls\n"),
-    );
+    let out = alice.login(ALICE, &code_now(&key), PASSWORD, "ls\n");
     assert_eq!(out.code, 0, "{out}");
 }
 
@@ -144,7 +83,7 @@ fn a_second_device_uses_the_same_authenticator_entry() {
     let server = server(&home, &[]);
     let alice = Computer::new(home.join("alice"));
     organization_with_alice(&alice, &server, "TwoDevices");
-    let (out, key) = enable(&alice, ALICE);
+    let (out, key) = alice.enable_mfa(ALICE, PASSWORD, "");
     assert_eq!(out.code, 0, "{out}");
 
     let first = alice.run(&["device", "list"], "").stdout;
@@ -170,42 +109,15 @@ fn a_second_device_uses_the_same_authenticator_entry() {
     let second_id = out.stdout.split_whitespace().nth(1).unwrap().to_owned();
 
     // No new key is shown: the code of the existing entry enables it.
-    let mut shown = false;
-    let out = alice.run_answering(
-        &[
-            "mfa",
-            "enable",
-            "--device",
-            &second_id,
-            "--password-stdin",
-            "--kdf-cost",
-            "minimal",
-        ],
-        &format!("{PASSWORD}\n{}\n", code_now(&key)),
-        "Key:",
-        |_| {
-            shown = true;
-            String::new()
-        },
-    );
+    let (out, shown_key) = alice.enable_mfa(&second_id, PASSWORD, &format!("{}\n", code_now(&key)));
     assert_eq!(out.code, 0, "{out}");
     assert!(
-        !shown && out.stdout.contains("use the same entry of your authenticator app"),
+        shown_key.is_empty() && out.stdout.contains("use the same entry of your authenticator app"),
         "{out}"
     );
 
     for device in [&first_id, &second_id] {
-        let out = alice.run(
-            &[
-                "login",
-                "--device",
-                device,
-                "--code",
-                &code_now(&key),
-                "--password-stdin",
-            ],
-            &format!("{PASSWORD}\n"),
-        );
+        let out = alice.login(device, &code_now(&key), PASSWORD, "");
         assert_eq!(out.code, 0, "{device}: {out}");
     }
     let listing = alice.run(&["device", "list"], "").stdout;
@@ -310,7 +222,7 @@ fn an_unreachable_server_is_one_sentence_and_exit_6() {
     let server = server(&home, &[]);
     let alice = Computer::new(home.join("alice"));
     organization_with_alice(&alice, &server, "Gone");
-    let (out, key) = enable(&alice, ALICE);
+    let (out, key) = alice.enable_mfa(ALICE, PASSWORD, "");
     assert_eq!(out.code, 0, "{out}");
     drop(server);
     let out = alice.run(

@@ -48,49 +48,11 @@ fn lifecycle(
     let alice = Computer::new(home.join("alice"));
     let addr = server.parsec_addr();
 
-    let out = alice.run(&["organization", "create", ORG, "--addr", &addr, "--token", TOKEN], "");
-    check(out.code == 0, "organization create", &out)?;
-    let bootstrap_url = out
-        .line_after("Bootstrap URL:")
-        .ok_or(format!("no bootstrap URL\n{out}"))?;
-
-    let out = alice.run(
-        &[
-            "organization",
-            "bootstrap",
-            &bootstrap_url,
-            "--email",
-            ALICE,
-            "--name",
-            "Alice",
-        ]
-        .iter()
-        .chain(&["--password-stdin", "--kdf-cost", "minimal"])
-        .copied()
-        .collect::<Vec<_>>(),
-        &format!("{PASSWORD}\n"),
-    );
-    check(out.code == 0, "organization bootstrap", &out)?;
+    let out = alice.create_and_bootstrap(&addr, TOKEN, ORG, ALICE, PASSWORD);
+    check(out.code == 0, "organization create and bootstrap", &out)?;
 
     // Enable MFA from the profile: the key is shown, the app's code confirms.
-    let mut key = String::new();
-    let out = alice.run_answering(
-        &[
-            "mfa",
-            "enable",
-            "--device",
-            ALICE,
-            "--password-stdin",
-            "--kdf-cost",
-            "minimal",
-        ],
-        &format!("{PASSWORD}\n"),
-        "Key:",
-        |shown| {
-            key = shown.to_owned();
-            code_now(shown)
-        },
-    );
+    let (out, key) = alice.enable_mfa(ALICE, PASSWORD, "");
     check(
         out.code == 0 && out.stdout.contains("successfully enabled"),
         "mfa enable",
@@ -117,16 +79,11 @@ fn lifecycle(
     }
 
     // Log in: the code first, then the password; then work in the workspace.
-    let out = alice.run(
-        &[
-            "login",
-            "--device",
-            ALICE,
-            "--code",
-            &code_now(&key),
-            "--password-stdin",
-        ],
-        &format!("{PASSWORD}\nwrite notes.txt Meeting at noon\nls\ncat notes.txt\nexit\n"),
+    let out = alice.login(
+        ALICE,
+        &code_now(&key),
+        PASSWORD,
+        "write notes.txt Meeting at noon\nls\ncat notes.txt\nexit\n",
     );
     check(
         out.code == 0
@@ -137,33 +94,13 @@ fn lifecycle(
     )?;
 
     // A wrong code: exit 3; the key is then throttled for 1 s: exit 4.
-    let out = alice.run(
-        &[
-            "login",
-            "--device",
-            ALICE,
-            "--code",
-            &wrong_code(&key),
-            "--password-stdin",
-        ],
-        &format!("{PASSWORD}\n"),
-    );
+    let out = alice.login(ALICE, &wrong_code(&key), PASSWORD, "");
     check(
         out.code == 3 && out.stderr.contains("The code you entered is invalid"),
         "wrong code",
         &out,
     )?;
-    let out = alice.run(
-        &[
-            "login",
-            "--device",
-            ALICE,
-            "--code",
-            &code_now(&key),
-            "--password-stdin",
-        ],
-        &format!("{PASSWORD}\n"),
-    );
+    let out = alice.login(ALICE, &code_now(&key), PASSWORD, "");
     check(
         out.code == 4 && out.stderr.contains("wait until"),
         "throttled after a wrong code",
@@ -172,17 +109,7 @@ fn lifecycle(
     std::thread::sleep(Duration::from_millis(1100));
 
     // A right code then a wrong password: exit 5.
-    let out = alice.run(
-        &[
-            "login",
-            "--device",
-            ALICE,
-            "--code",
-            &code_now(&key),
-            "--password-stdin",
-        ],
-        "not the password\n",
-    );
+    let out = alice.login(ALICE, &code_now(&key), "not the password", "");
     check(
         out.code == 5 && out.stderr.contains("password is not correct"),
         "wrong password",
@@ -233,17 +160,7 @@ fn lifecycle(
         .ok_or(format!("no reset link in the email:\n{}", email.text))?;
 
     // The old authenticator entry no longer opens the device.
-    let out = alice.run(
-        &[
-            "login",
-            "--device",
-            ALICE,
-            "--code",
-            &code_now(&key),
-            "--password-stdin",
-        ],
-        &format!("{PASSWORD}\n"),
-    );
+    let out = alice.login(ALICE, &code_now(&key), PASSWORD, "");
     check(out.code == 3, "the old authenticator's code after the reset", &out)?;
     std::thread::sleep(Duration::from_millis(1100));
 
@@ -261,17 +178,7 @@ fn lifecycle(
     check(new_key != key && new_key.len() == 32, "a new key after the reset", &out)?;
 
     // Same device, new authenticator entry: logged in, nothing lost.
-    let out = alice.run(
-        &[
-            "login",
-            "--device",
-            ALICE,
-            "--code",
-            &code_now(&new_key),
-            "--password-stdin",
-        ],
-        &format!("{PASSWORD}\ncat notes.txt\n"),
-    );
+    let out = alice.login(ALICE, &code_now(&new_key), PASSWORD, "cat notes.txt\n");
     check(
         out.code == 0 && out.stdout.contains("Meeting at noon"),
         "login with the new code, workspace intact",

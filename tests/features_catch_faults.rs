@@ -57,11 +57,8 @@ async fn main() -> std::process::ExitCode {
         let name = format!("fault-{fault}");
         let reports = reports_dir(root, &name);
         let options = RunOptions {
-            name: name.clone(),
             features: root.join("features"),
             reports: reports.clone(),
-            skip_tags: vec![],
-            name_filter: None,
             concurrency: 16,
         };
         let totals = match run(options).await {

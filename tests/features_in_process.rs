@@ -9,11 +9,8 @@ use std::path::Path;
 async fn main() -> std::process::ExitCode {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let options = RunOptions {
-        name: "reference-in-process".into(),
         features: root.join("features"),
         reports: reports_dir(root, "reference-in-process"),
-        skip_tags: vec![],
-        name_filter: None,
         concurrency: 16,
     };
     match run(options).await {

@@ -73,6 +73,33 @@ impl AuthenticatorApp {
     }
 }
 
+impl AuthenticatorApp {
+    /// The `n`-th of the six-digit codes that no entry for `account` shows
+    /// within three steps of `now`, whatever the phone clock: certainly wrong.
+    pub fn wrong_code(&self, account: &str, now: DateTime, n: u32) -> String {
+        let shown: Vec<String> = self
+            .entries
+            .iter()
+            .filter(|e| e.account == account)
+            .flat_map(|e| {
+                (-3..=3).map(|step| {
+                    let t = now.unix_seconds() + self.clock_offset_seconds + step * totp::STEP_SECONDS as i64;
+                    totp::code_at(&e.secret, t.max(0) as u64)
+                })
+            })
+            .collect();
+        (0u32..)
+            .map(|i| {
+                format!(
+                    "{:06}",
+                    (n.wrapping_add(i).wrapping_mul(7919).wrapping_add(13)) % 1_000_000
+                )
+            })
+            .find(|c| !shown.contains(c))
+            .expect("fewer than a million codes are shown")
+    }
+}
+
 fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());

@@ -7,14 +7,9 @@ use cucumber::{World as _, WriterExt as _, writer};
 use std::path::{Path, PathBuf};
 
 pub struct RunOptions {
-    /// The report folder's name: `reports/<name>/`.
-    pub name: String,
     pub features: PathBuf,
+    /// `reports/<target>/`.
     pub reports: PathBuf,
-    /// Scenarios with any of these tags are skipped, with the reason.
-    pub skip_tags: Vec<(String, String)>,
-    /// Only scenarios whose name contains this (e.g. one fault's scenarios).
-    pub name_filter: Option<String>,
     pub concurrency: usize,
 }
 
@@ -49,8 +44,6 @@ pub async fn run(options: RunOptions) -> std::io::Result<Totals> {
     std::fs::create_dir_all(&options.reports)?;
     let junit = std::fs::File::create(options.reports.join("junit.xml"))?;
     let json = std::fs::File::create(options.reports.join("cucumber.json"))?;
-    let skip_tags = options.skip_tags.clone();
-    let name_filter = options.name_filter.clone();
     MfaWorld::cucumber()
         .with_writer(
             writer::Basic::raw(std::io::stdout(), writer::Coloring::Never, 0)
@@ -59,15 +52,11 @@ pub async fn run(options: RunOptions) -> std::io::Result<Totals> {
                 .tee::<MfaWorld, _>(writer::Json::for_tee(json))
                 .normalized(),
         )
-        .fail_on_skipped_with(move |_, _, scenario| {
-            // A skip is a failure unless the runner skipped it on purpose.
-            !scenario.tags.iter().any(|t| skip_tags.iter().any(|(tag, _)| tag == t))
-        })
+        // An undefined or skipped step fails the run.
+        .fail_on_skipped()
         .max_concurrent_scenarios(options.concurrency)
         .with_cli(cucumber_cli())
-        .filter_run(options.features.clone(), move |_, _, scenario| {
-            name_filter.as_ref().is_none_or(|n| scenario.name.contains(n.as_str()))
-        })
+        .run(options.features)
         .await;
     let totals = totals_from_junit(&std::fs::read_to_string(options.reports.join("junit.xml"))?);
     println!("{}", totals.line());

@@ -58,7 +58,6 @@ pub struct Device {
 }
 
 pub struct Person {
-    pub name: String,
     pub email: String,
     pub password: String,
     pub phone: AuthenticatorApp,
@@ -100,21 +99,18 @@ impl Env {
     /// The client's connection, through the Network.
     pub fn connection(&self) -> Connection {
         let addr = self.network.addr();
-        let server = ServerAddr {
-            hostname: addr.ip().to_string(),
-            port: Some(addr.port()),
-            use_ssl: false,
-        };
-        Connection::new(server, self.organization.clone(), retry_policy(), self.target.clock())
+        Connection::new(
+            plain_http(addr),
+            self.organization.clone(),
+            retry_policy(),
+            self.target.clock(),
+        )
     }
 
     pub fn now(&self) -> DateTime {
         self.target.clock().now()
     }
 }
-
-/// The outcome of an administrator's command.
-pub type AdminOutcome = Result<ResetTotpRep, AdminError>;
 
 #[derive(Default, cucumber::World)]
 #[world(init = Self::new)]
@@ -165,14 +161,7 @@ impl MfaWorld {
                 .await
                 .expect("the network proxy listens");
             let addr = target.socket_addr();
-            let admin = AdminClient::new(
-                ServerAddr {
-                    hostname: addr.ip().to_string(),
-                    port: Some(addr.port()),
-                    use_ssl: false,
-                },
-                target.administration_token(),
-            );
+            let admin = AdminClient::new(plain_http(addr), target.administration_token());
             let unique = hex::encode(parsec_mfa_reference::crypto::random_array::<6>());
             let home = std::env::temp_dir().join("parsec-mfa-scenarios").join(&unique);
             self.env = Some(Env {
@@ -205,9 +194,27 @@ impl MfaWorld {
             .unwrap_or_else(|| panic!("{name} is not in this scenario"))
     }
 
+    /// The keys of the organization's administrator (who bootstrapped it).
+    pub fn administrator_keys(&self) -> LocalDevice {
+        self.people
+            .values()
+            .find(|p| p.device().keys.initial_profile == parsec_mfa_reference::protocol::UserProfile::Admin)
+            .map(|p| p.device().keys.clone())
+            .expect("an administrator exists")
+    }
+
     /// The keys of the person's current device (as the logged-in app has them).
     pub fn keys(&self, name: &str) -> LocalDevice {
         self.person_ref(name).device().keys.clone()
+    }
+}
+
+/// A loopback server without TLS, as the harness reaches its targets.
+pub fn plain_http(addr: std::net::SocketAddr) -> ServerAddr {
+    ServerAddr {
+        hostname: addr.ip().to_string(),
+        port: Some(addr.port()),
+        use_ssl: false,
     }
 }
 

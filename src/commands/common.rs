@@ -30,6 +30,22 @@ impl ConfigArgs {
     }
 }
 
+#[derive(Args)]
+pub struct DeviceArgs {
+    /// Device id (or its first characters), or the user's email.
+    #[arg(long)]
+    pub device: String,
+    /// The 6-digit code, when MFA protects this device (asked otherwise).
+    #[arg(long)]
+    pub code: Option<String>,
+    #[command(flatten)]
+    pub password: PasswordArgs,
+    #[command(flatten)]
+    pub network: NetworkArgs,
+    #[command(flatten)]
+    pub config: ConfigArgs,
+}
+
 #[derive(Args, Clone)]
 pub struct NetworkArgs {
     /// Keep retrying a slow or failing connection for this many seconds.

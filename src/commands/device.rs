@@ -1,6 +1,6 @@
 //! `parsec-mfa device list | create`.
 
-use super::common::{ConfigArgs, KdfCostArg, NetworkArgs, PasswordArgs, Policy, connection_for, open_device};
+use super::common::{ConfigArgs, DeviceArgs, KdfCostArg, Policy, connection_for, open_device};
 use super::failure::Failure;
 use super::input::Input;
 use clap::{Args, Subcommand};
@@ -19,22 +19,13 @@ pub enum DeviceCommand {
 
 #[derive(Args)]
 pub struct CreateArgs {
-    /// An existing device of the user (id prefix or email).
-    #[arg(long)]
-    pub device: String,
-    /// The 6-digit code, when MFA protects the existing device.
-    #[arg(long)]
-    pub code: Option<String>,
+    /// An existing device of the user, opened to sign the new one.
+    #[command(flatten)]
+    pub existing: DeviceArgs,
     #[arg(long)]
     pub label: String,
     #[arg(long, value_enum, default_value_t)]
     pub kdf_cost: KdfCostArg,
-    #[command(flatten)]
-    pub password: PasswordArgs,
-    #[command(flatten)]
-    pub network: NetworkArgs,
-    #[command(flatten)]
-    pub config: ConfigArgs,
 }
 
 pub async fn run(command: DeviceCommand) -> Result<(), Failure> {
@@ -67,11 +58,12 @@ fn list(config: ConfigArgs) -> Result<(), Failure> {
 }
 
 async fn create(args: CreateArgs) -> Result<(), Failure> {
-    let dir = args.config.dir();
-    let (_, file) = dir.find_device(&args.device)?;
-    let conn = connection_for(&file, args.network.retry()?)?;
-    let mut input = Input::new(args.password.password_stdin);
-    let existing = open_device(&conn, &file, args.code.as_deref(), &mut input, Policy::Ignore).await?;
+    let from = &args.existing;
+    let dir = from.config.dir();
+    let (_, file) = dir.find_device(&from.device)?;
+    let conn = connection_for(&file, from.network.retry()?)?;
+    let mut input = Input::new(from.password.password_stdin);
+    let existing = open_device(&conn, &file, from.code.as_deref(), &mut input, Policy::Ignore).await?;
     let password = input.new_password("Choose a password for the new device")?;
     let device = create_device(&conn, &existing, &args.label)
         .await

@@ -5,7 +5,7 @@
 //! on a terminal): `ls`, `cat NAME`, `write NAME TEXT…`, `append NAME TEXT…`,
 //! `rm NAME`, `help`, `exit`.
 
-use super::common::{ConfigArgs, NetworkArgs, PasswordArgs, Policy, connection_for, open_device};
+use super::common::{DeviceArgs, Policy, connection_for, open_device};
 use super::failure::Failure;
 use super::input::Input;
 use clap::Args;
@@ -14,21 +14,12 @@ use std::io::{IsTerminal, Write};
 
 #[derive(Args)]
 pub struct LoginArgs {
-    /// Device id (or its first characters), or the user's email.
-    #[arg(long)]
-    pub device: String,
-    /// The 6-digit code, when MFA protects this device (asked otherwise).
-    #[arg(long)]
-    pub code: Option<String>,
     #[command(flatten)]
-    pub password: PasswordArgs,
-    #[command(flatten)]
-    pub network: NetworkArgs,
-    #[command(flatten)]
-    pub config: ConfigArgs,
+    pub device: DeviceArgs,
 }
 
 pub async fn run(args: LoginArgs) -> Result<(), Failure> {
+    let args = args.device;
     let dir = args.config.dir();
     let (_, file) = dir.find_device(&args.device)?;
     let conn = connection_for(&file, args.network.retry()?)?;

@@ -1,7 +1,7 @@
 //! `parsec-mfa mfa status | enable | reset-confirm`: the profile's MFA
 //! section and the lost-phone recovery link.
 
-use super::common::{ConfigArgs, KdfCostArg, NetworkArgs, PasswordArgs, Policy, connection_for, open_device};
+use super::common::{DeviceArgs, KdfCostArg, NetworkArgs, Policy, connection_for, open_device};
 use super::failure::Failure;
 use super::input::Input;
 use clap::{Args, Subcommand};
@@ -16,7 +16,7 @@ use std::sync::Arc;
 #[derive(Subcommand)]
 pub enum MfaCommand {
     /// Show whether MFA is set up for the user and enabled on this device.
-    Status(DeviceCommandArgs),
+    Status(DeviceArgs),
     /// Enable MFA on this device: shows the key and QR code to add to an
     /// authenticator app (the first time), then asks for a 6-digit code.
     Enable(EnableArgs),
@@ -26,25 +26,9 @@ pub enum MfaCommand {
 }
 
 #[derive(Args)]
-pub struct DeviceCommandArgs {
-    /// Device id (or its first characters), or the user's email.
-    #[arg(long)]
-    pub device: String,
-    /// The 6-digit code, when MFA protects this device (asked otherwise).
-    #[arg(long)]
-    pub code: Option<String>,
-    #[command(flatten)]
-    pub password: PasswordArgs,
-    #[command(flatten)]
-    pub network: NetworkArgs,
-    #[command(flatten)]
-    pub config: ConfigArgs,
-}
-
-#[derive(Args)]
 pub struct EnableArgs {
     #[command(flatten)]
-    pub device: DeviceCommandArgs,
+    pub device: DeviceArgs,
     #[arg(long, value_enum, default_value_t)]
     pub kdf_cost: KdfCostArg,
 }
@@ -82,7 +66,7 @@ fn show_secret(secret: &[u8], organization: &str) {
     }
 }
 
-async fn status(args: DeviceCommandArgs) -> Result<(), Failure> {
+async fn status(args: DeviceArgs) -> Result<(), Failure> {
     let (_, file) = args.config.dir().find_device(&args.device)?;
     let conn = connection_for(&file, args.network.retry()?)?;
     let mut input = Input::new(args.password.password_stdin);

@@ -5,9 +5,8 @@ use super::common::parse_server_addr;
 use super::failure::Failure;
 use super::organization::admin_failure;
 use clap::{Args, Subcommand};
-use parsec_mfa_reference::client::admin::{AdminClient, UserRef};
+use parsec_mfa_reference::client::admin::{AdminClient, Emphasis, UserRef, totp_reset_report};
 use parsec_mfa_reference::protocol::UserID;
-use parsec_mfa_reference::protocol::admin::EmailSentStatus;
 use std::io::IsTerminal;
 
 #[derive(Subcommand)]
@@ -45,28 +44,15 @@ pub async fn run(command: UserCommand) -> Result<(), Failure> {
 }
 
 /// The official CLI's colours, only on a terminal.
-struct Colors {
-    green: &'static str,
-    yellow: &'static str,
-    reset: &'static str,
-}
-
-impl Colors {
-    fn detect() -> Self {
-        if std::io::stdout().is_terminal() {
-            Colors {
-                green: "\x1b[92m",
-                yellow: "\x1b[33m",
-                reset: "\x1b[39m",
-            }
-        } else {
-            Colors {
-                green: "",
-                yellow: "",
-                reset: "",
-            }
-        }
+fn paint(emphasis: Emphasis, text: &str) -> String {
+    if !std::io::stdout().is_terminal() {
+        return text.to_owned();
     }
+    let color = match emphasis {
+        Emphasis::UserId => "\x1b[92m",
+        Emphasis::Value => "\x1b[33m",
+    };
+    format!("{color}{text}\x1b[39m")
 }
 
 async fn totp_reset(args: TotpResetArgs) -> Result<(), Failure> {
@@ -83,22 +69,8 @@ async fn totp_reset(args: TotpResetArgs) -> Result<(), Failure> {
         .reset_totp(&args.organization, &user, args.send_email)
         .await
         .map_err(admin_failure)?;
-    let c = Colors::detect();
-    println!("TOTP reset for user {}{}{}", c.green, rep.user_id, c.reset);
-    println!("Reset URL: {}{}{}", c.yellow, rep.totp_reset_url, c.reset);
-    match rep.email_sent_status {
-        EmailSentStatus::NotSentAsRequested => {}
-        EmailSentStatus::SentAsRequested => println!(
-            "An email with the reset URL has been sent to {}{}{}",
-            c.yellow, rep.user_email, c.reset
-        ),
-        failed => println!(
-            "Email sending to {}{}{} has failed (error: {})",
-            c.yellow,
-            rep.user_email,
-            c.reset,
-            failed.as_str()
-        ),
+    for line in totp_reset_report(&rep, paint) {
+        println!("{line}");
     }
     Ok(())
 }

@@ -109,6 +109,65 @@ impl Computer {
     }
 }
 
+impl Computer {
+    /// `organization create` then `organization bootstrap` with `email` as
+    /// the first user (cheap Argon2id, password on stdin).
+    pub fn create_and_bootstrap(&self, addr: &str, token: &str, org: &str, email: &str, password: &str) -> Output {
+        let created = self.run(&["organization", "create", org, "--addr", addr, "--token", token], "");
+        let Some(url) = created.line_after("Bootstrap URL:") else {
+            return created;
+        };
+        self.run(
+            &[
+                "organization",
+                "bootstrap",
+                &url,
+                "--email",
+                email,
+                "--name",
+                "Alice",
+                "--password-stdin",
+                "--kdf-cost",
+                "minimal",
+            ],
+            &format!("{password}\n"),
+        )
+    }
+
+    /// `mfa enable` answering the shown key with its current code; returns
+    /// the output and the key shown (empty when none was shown). `after` is
+    /// written after the password (e.g. a code when no key is shown).
+    pub fn enable_mfa(&self, device: &str, password: &str, after: &str) -> (Output, String) {
+        let mut key = String::new();
+        let out = self.run_answering(
+            &[
+                "mfa",
+                "enable",
+                "--device",
+                device,
+                "--password-stdin",
+                "--kdf-cost",
+                "minimal",
+            ],
+            &format!("{password}\n{after}"),
+            "Key:",
+            |shown| {
+                key = shown.to_owned();
+                code_now(shown)
+            },
+        );
+        (out, key)
+    }
+
+    /// `login` with `--code`, the password on stdin, then `shell` lines.
+    pub fn login(&self, device: &str, code: &str, password: &str, shell: &str) -> Output {
+        self.run(
+            &["login", "--device", device, "--code", code, "--password-stdin"],
+            &format!("{password}\n{shell}"),
+        )
+    }
+}
+
 /// The current code of a base32 key, on the system clock (these tests drive
 /// real servers in real time).
 pub fn code_now(base32_key: &str) -> String {
@@ -120,20 +179,11 @@ pub fn code_now(base32_key: &str) -> String {
     parsec_mfa_reference::totp::code_at(&secret, now)
 }
 
-/// A code that is certainly wrong now: outside the ±1 step window, and
-/// different from the three codes it accepts.
+/// A code that is certainly wrong now: no phone clock within three steps
+/// shows it.
 pub fn wrong_code(base32_key: &str) -> String {
-    let secret = parsec_mfa_reference::totp::secret_from_base32(base32_key).expect("a base32 key");
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("after 1970")
-        .as_secs();
-    let accepted: Vec<String> = [now - 30, now, now + 30]
-        .iter()
-        .map(|t| parsec_mfa_reference::totp::code_at(&secret, *t))
-        .collect();
-    (0..1_000_000u32)
-        .map(|n| format!("{:06}", (n * 7919 + 123_457) % 1_000_000))
-        .find(|c| !accepted.contains(c))
-        .expect("a wrong code exists")
+    let mut app = parsec_mfa_scenarios::authenticator::AuthenticatorApp::default();
+    app.add_key("parsec.cloud", "test", base32_key).expect("a base32 key");
+    let now = parsec_mfa_reference::clock::Clock::now(&parsec_mfa_reference::clock::SystemClock);
+    app.wrong_code("test", now, 0)
 }

@@ -52,11 +52,6 @@ impl AdminClient {
         }
     }
 
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-
     fn org_url(&self, org: &str, rest: &str) -> String {
         let org = percent_encoding::utf8_percent_encode(org, percent_encoding::NON_ALPHANUMERIC);
         self.server
@@ -124,24 +119,34 @@ impl AdminClient {
     }
 }
 
-/// What `parsec-cli user totp-reset` prints for a reset (3.9.3 wording),
-/// without its terminal colours: the user, the URL, and the email outcome.
-pub fn totp_reset_report(rep: &ResetTotpRep) -> Vec<String> {
+/// The parts of a report the official CLI highlights (green, yellow).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Emphasis {
+    UserId,
+    Value,
+}
+
+/// What `parsec-cli user totp-reset` prints for a reset (3.9.3 wording):
+/// the user, the URL, and the email outcome. `paint` adds the terminal's
+/// colours, or nothing.
+pub fn totp_reset_report(rep: &ResetTotpRep, paint: impl Fn(Emphasis, &str) -> String) -> Vec<String> {
     let mut lines = vec![
-        format!("TOTP reset for user {}", rep.user_id),
-        format!("Reset URL: {}", rep.totp_reset_url),
+        format!("TOTP reset for user {}", paint(Emphasis::UserId, &rep.user_id)),
+        format!("Reset URL: {}", paint(Emphasis::Value, &rep.totp_reset_url)),
     ];
+    let email = paint(Emphasis::Value, &rep.user_email);
     match rep.email_sent_status {
         EmailSentStatus::NotSentAsRequested => {}
-        EmailSentStatus::SentAsRequested => lines.push(format!(
-            "An email with the reset URL has been sent to {}",
-            rep.user_email
-        )),
+        EmailSentStatus::SentAsRequested => lines.push(format!("An email with the reset URL has been sent to {email}")),
         failed => lines.push(format!(
-            "Email sending to {} has failed (error: {})",
-            rep.user_email,
+            "Email sending to {email} has failed (error: {})",
             failed.as_str()
         )),
     }
     lines
+}
+
+/// No colours.
+pub fn plain(_: Emphasis, text: &str) -> String {
+    text.to_owned()
 }

@@ -80,13 +80,6 @@ pub enum ConnectionError {
     InvalidResponse(String),
 }
 
-impl ConnectionError {
-    /// Whether the cause is the network rather than the server's decision.
-    pub fn is_unreachable(&self) -> bool {
-        matches!(self, ConnectionError::Unreachable(_))
-    }
-}
-
 /// The identity that signs authenticated requests.
 #[derive(Clone, Copy)]
 pub struct Signer<'a> {
@@ -133,13 +126,8 @@ impl Connection {
         &self.clock
     }
 
-    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
-        self
-    }
-
     fn org_path(&self, family: &str) -> String {
-        let org = percent_encoding::utf8_percent_encode(self.organization.as_str(), percent_encoding::NON_ALPHANUMERIC);
+        let org = crate::protocol::addr::encode_org(&self.organization);
         self.server.to_http_url(&format!("{family}/{org}"))
     }
 

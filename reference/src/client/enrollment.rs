@@ -107,10 +107,31 @@ fn signer(device: &LocalDevice) -> Signer<'_> {
     }
 }
 
-/// The server wants certificate timestamps strictly increasing; on a
-/// frozen or coarse clock the next one may tie, so the client moves past
-/// the value the server names, as the official client does.
-const TIMESTAMP_ATTEMPTS: usize = 3;
+/// What the server said to a certificate.
+enum Accepted {
+    Yes,
+    /// `require_greater_timestamp`: try again after this instant.
+    NeedsLaterThan(DateTime),
+}
+
+/// Sends a request whose certificates carry timestamp `at`. The server wants
+/// certificate timestamps strictly increasing; on a frozen or coarse clock
+/// the next one may tie, so the client moves past the value the server
+/// names, as the official client does (a few times at most).
+async fn with_increasing_timestamp<F, Fut>(conn: &Connection, mut send: F) -> Result<(), EnrollmentError>
+where
+    F: FnMut(DateTime) -> Fut,
+    Fut: std::future::Future<Output = Result<Accepted, EnrollmentError>>,
+{
+    let mut at = conn.clock().now();
+    for _ in 0..3 {
+        match send(at).await? {
+            Accepted::Yes => return Ok(()),
+            Accepted::NeedsLaterThan(t) => at = DateTime::from_micros(t.as_micros() + 1),
+        }
+    }
+    Err(EnrollmentError::Refused("require_greater_timestamp".into()))
+}
 
 /// An administrator (`author`) creates a new user with one device.
 pub async fn create_user(
@@ -120,25 +141,27 @@ pub async fn create_user(
     profile: UserProfile,
 ) -> Result<LocalDevice, EnrollmentError> {
     let device = new_local_device(conn, author.root_verify_key.clone(), who, profile);
-    let mut at = conn.clock().now();
-    for _ in 0..TIMESTAMP_ATTEMPTS {
+    let key = &author.signing_key;
+    with_increasing_timestamp(conn, |at| {
         let (user, device_cert) = certificates(&device, Some(author.device_id), at);
-        let key = &author.signing_key;
         let req = user_create::Req {
             user_certificate: user.dump_and_sign(key).into(),
             device_certificate: device_cert.dump_and_sign(key).into(),
             redacted_user_certificate: user.redacted().dump_and_sign(key).into(),
             redacted_device_certificate: device_cert.redacted().dump_and_sign(key).into(),
         };
-        match conn.authenticated(signer(author), &req).await? {
-            user_create::Rep::Ok {} => return Ok(device),
-            user_create::Rep::RequireGreaterTimestamp { strictly_greater_than } => {
-                at = DateTime::from_micros(strictly_greater_than.as_micros() + 1);
+        async move {
+            match conn.authenticated(signer(author), &req).await? {
+                user_create::Rep::Ok {} => Ok(Accepted::Yes),
+                user_create::Rep::RequireGreaterTimestamp { strictly_greater_than } => {
+                    Ok(Accepted::NeedsLaterThan(strictly_greater_than))
+                }
+                other => Err(EnrollmentError::Refused(other.status().to_owned())),
             }
-            other => return Err(EnrollmentError::Refused(other.status().to_owned())),
         }
-    }
-    Err(EnrollmentError::Refused("require_greater_timestamp".into()))
+    })
+    .await?;
+    Ok(device)
 }
 
 /// A new device for the user of `existing`, with its own keys. It shares
@@ -155,29 +178,30 @@ pub async fn create_device(
         local_symkey: SecretKey::generate(),
         ..existing.clone()
     };
-    let mut at = conn.clock().now();
-    for _ in 0..TIMESTAMP_ATTEMPTS {
+    let key = &existing.signing_key;
+    with_increasing_timestamp(conn, |at| {
         let cert = device_certificate(&device, Some(existing.device_id), at);
-        let key = &existing.signing_key;
         let req = device_create::Req {
             device_certificate: cert.dump_and_sign(key).into(),
             redacted_device_certificate: cert.redacted().dump_and_sign(key).into(),
         };
-        match conn.authenticated(signer(existing), &req).await? {
-            device_create::Rep::Ok {} => return Ok(device),
-            device_create::Rep::RequireGreaterTimestamp { strictly_greater_than } => {
-                at = DateTime::from_micros(strictly_greater_than.as_micros() + 1);
+        async move {
+            match conn.authenticated(signer(existing), &req).await? {
+                device_create::Rep::Ok {} => Ok(Accepted::Yes),
+                device_create::Rep::RequireGreaterTimestamp { strictly_greater_than } => {
+                    Ok(Accepted::NeedsLaterThan(strictly_greater_than))
+                }
+                other => Err(EnrollmentError::Refused(other.status().to_owned())),
             }
-            other => return Err(EnrollmentError::Refused(other.status().to_owned())),
         }
-    }
-    Err(EnrollmentError::Refused("require_greater_timestamp".into()))
+    })
+    .await?;
+    Ok(device)
 }
 
 /// An administrator (`author`) revokes a user.
 pub async fn revoke_user(conn: &Connection, author: &LocalDevice, user_id: UserID) -> Result<(), EnrollmentError> {
-    let mut at = conn.clock().now();
-    for _ in 0..TIMESTAMP_ATTEMPTS {
+    with_increasing_timestamp(conn, |at| {
         let cert = RevokedUserCertificate {
             author: author.device_id,
             timestamp: at,
@@ -186,13 +210,15 @@ pub async fn revoke_user(conn: &Connection, author: &LocalDevice, user_id: UserI
         let req = user_revoke::Req {
             revoked_user_certificate: cert.dump_and_sign(&author.signing_key).into(),
         };
-        match conn.authenticated(signer(author), &req).await? {
-            user_revoke::Rep::Ok {} => return Ok(()),
-            user_revoke::Rep::RequireGreaterTimestamp { strictly_greater_than } => {
-                at = DateTime::from_micros(strictly_greater_than.as_micros() + 1);
+        async move {
+            match conn.authenticated(signer(author), &req).await? {
+                user_revoke::Rep::Ok {} => Ok(Accepted::Yes),
+                user_revoke::Rep::RequireGreaterTimestamp { strictly_greater_than } => {
+                    Ok(Accepted::NeedsLaterThan(strictly_greater_than))
+                }
+                other => Err(EnrollmentError::Refused(other.status().to_owned())),
             }
-            other => return Err(EnrollmentError::Refused(other.status().to_owned())),
         }
-    }
-    Err(EnrollmentError::Refused("require_greater_timestamp".into()))
+    })
+    .await
 }

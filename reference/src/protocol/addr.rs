@@ -244,7 +244,8 @@ impl FromStr for ServerAddr {
     }
 }
 
-fn encode_org(org: &OrganizationID) -> String {
+/// The organization as one URL path segment.
+pub fn encode_org(org: &OrganizationID) -> String {
     utf8_percent_encode(org.as_str(), PATH_SEGMENT).to_string()
 }
 

@@ -2,11 +2,10 @@
 //! server, reset a user's MFA (the `user totp-reset` command), revoke and
 //! freeze users; and what the server's configuration says.
 
-use crate::world::MfaWorld;
+use crate::world::{MfaWorld, plain_http};
 use cucumber::{gherkin::Step, given, then, when};
-use parsec_mfa_reference::client::admin::{AdminClient, AdminError, UserRef, totp_reset_report};
+use parsec_mfa_reference::client::admin::{AdminClient, AdminError, UserRef, plain, totp_reset_report};
 use parsec_mfa_reference::client::enrollment::revoke_user;
-use parsec_mfa_reference::protocol::addr::ServerAddr;
 use parsec_mfa_reference::protocol::anonymous_server::server_config;
 
 pub static ANCHOR: &str = "administrator steps";
@@ -34,18 +33,17 @@ async fn reset(world: &mut MfaWorld, organization: Option<&str>, user: UserRef, 
     let outcome = match token {
         None => env.admin.reset_totp(&org, &user, send_email).await,
         Some(token) => {
-            let addr = env.target.socket_addr();
-            let server = ServerAddr {
-                hostname: addr.ip().to_string(),
-                port: Some(addr.port()),
-                use_ssl: false,
-            };
-            AdminClient::new(server, token)
+            AdminClient::new(plain_http(env.target.socket_addr()), token)
                 .reset_totp(&org, &user, send_email)
                 .await
         }
     };
-    world.admin_outcome = Some(outcome.as_ref().map(totp_reset_report).map_err(Clone::clone));
+    world.admin_outcome = Some(
+        outcome
+            .as_ref()
+            .map(|rep| totp_reset_report(rep, plain))
+            .map_err(Clone::clone),
+    );
     world.admin_reset = outcome.ok();
 }
 
@@ -183,12 +181,7 @@ fn answers_status(world: &mut MfaWorld, status: u16) {
 #[given(expr = "the administrator has revoked {word}")]
 #[when(expr = "the administrator revokes {word}")]
 async fn revokes(world: &mut MfaWorld, name: String) {
-    let admin = world
-        .people
-        .values()
-        .find(|p| p.device().keys.initial_profile == parsec_mfa_reference::protocol::UserProfile::Admin)
-        .map(|p| p.device().keys.clone())
-        .expect("an administrator exists");
+    let admin = world.administrator_keys();
     let user_id = world.person_ref(&name).device().keys.user_id;
     let conn = world.started().connection();
     revoke_user(&conn, &admin, user_id).await.expect("the user is revoked");

@@ -7,22 +7,13 @@ use parsec_mfa_reference::protocol::TOTPOpaqueKeyID;
 
 pub static ANCHOR: &str = "attacker steps";
 
-/// A code no phone shows now: six digits outside the ±1 step window.
+/// The `n`-th code no phone shows now: certainly wrong.
 fn guess(world: &MfaWorld, name: &str, n: u32) -> String {
-    let org = world.started().organization.as_str();
-    let now = world.started().now();
-    let person = world.person_ref(name);
-    let nearby: Vec<String> = (-3..=3)
-        .filter_map(|step| {
-            let mut phone = person.phone.clone();
-            phone.clock_offset_seconds += step * 30;
-            phone.code(org, now)
-        })
-        .collect();
-    (n..n + 100)
-        .map(|i| format!("{:06}", (i * 7919 + 13) % 1_000_000))
-        .find(|c| !nearby.contains(c))
-        .expect("a wrong code")
+    let env = world.started();
+    world
+        .person_ref(name)
+        .phone
+        .wrong_code(env.organization.as_str(), env.now(), n)
 }
 
 fn key_of(world: &MfaWorld, name: &str) -> (parsec_mfa_reference::protocol::UserID, TOTPOpaqueKeyID) {

@@ -37,7 +37,6 @@ fn new_device(world: &MfaWorld, name: &str, keys: LocalDevice) -> Device {
 
 fn add_person(world: &mut MfaWorld, name: &str, device: Device) {
     let person = Person {
-        name: name.to_owned(),
         email: email_of(name),
         password: password_of(name),
         phone: AuthenticatorApp::default(),
@@ -75,12 +74,7 @@ async fn organization_with_admin(world: &mut MfaWorld, name: String) {
 
 #[given(expr = "{word} is a member of the organization")]
 async fn member(world: &mut MfaWorld, name: String) {
-    let admin = world
-        .people
-        .values()
-        .find(|p| p.device().keys.initial_profile == UserProfile::Admin)
-        .map(|p| p.device().keys.clone())
-        .expect("an administrator exists");
+    let admin = world.administrator_keys();
     let who = NewIdentity {
         human_handle: HumanHandle::new(&email_of(&name), &name).expect("a valid identity"),
         device_label: format!("{name}'s laptop"),
@@ -176,20 +170,11 @@ fn app_code(world: &MfaWorld, name: &str) -> String {
 
 /// A code that is wrong now, whatever the window.
 fn wrong_code(world: &MfaWorld, name: &str) -> String {
-    let right = app_code(world, name);
-    let org = world.started().organization.as_str();
-    let now = world.started().now();
-    let nearby: Vec<String> = (-3..=3)
-        .filter_map(|step| {
-            let mut phone = world.person_ref(name).phone.clone();
-            phone.clock_offset_seconds += step * 30;
-            phone.code(org, now)
-        })
-        .collect();
-    (0..100u32)
-        .map(|n| format!("{:06}", (right.parse::<u32>().unwrap_or(0) + 1 + n * 7919) % 1_000_000))
-        .find(|c| !nearby.contains(c))
-        .expect("a wrong code")
+    let env = world.started();
+    world
+        .person_ref(name)
+        .phone
+        .wrong_code(env.organization.as_str(), env.now(), 0)
 }
 
 async fn confirm(world: &mut MfaWorld, name: &str, code: String) {

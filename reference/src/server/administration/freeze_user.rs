@@ -1,7 +1,7 @@
 //! `POST /administration/organizations/{org}/users/freeze`: a frozen user's
 //! authenticated requests get 462 and their anonymous MFA commands fail.
 
-use super::{authenticate_and_parse, find_user, organization_in_path, user_selection};
+use super::{find_user, user_command};
 use crate::protocol::admin::{FreezeUserRep, FreezeUserReq};
 use crate::server::AppState;
 use crate::server::http::{json_detail, json_response};
@@ -18,18 +18,15 @@ pub async fn handle(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let req: FreezeUserReq = match authenticate_and_parse(&state, &headers, body).await {
-        Ok(req) => req,
-        Err(response) => return response,
-    };
-    let selection = match user_selection(&req.user_id, &req.user_email) {
-        Ok(selector) => selector,
-        Err(response) => return response,
-    };
-    let organization_id = match organization_in_path(&raw_organization_id) {
-        Ok(id) => id,
-        Err(response) => return response,
-    };
+    let (req, selection, organization_id) =
+        match user_command(&state, &headers, body, &raw_organization_id, |r: &FreezeUserReq| {
+            (&r.user_id, &r.user_email)
+        })
+        .await
+        {
+            Ok(parsed) => parsed,
+            Err(response) => return response,
+        };
     let outcome = state.store.write(|orgs| {
         let (_, user) = match find_user(orgs, &organization_id, &selection) {
             Ok(found) => found,

@@ -106,6 +106,23 @@ pub enum Selection {
     Neither,
 }
 
+/// The body of a command about one user of one organization: the typed
+/// request, which user it selects, and the organization of the path, each
+/// checked in the official order (body and token, selector, path).
+pub async fn user_command<T: DeserializeOwned>(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+    raw_organization_id: &str,
+    selectors: impl FnOnce(&T) -> (&Option<String>, &Option<String>),
+) -> Result<(T, Selection, OrganizationID), Response> {
+    let req: T = authenticate_and_parse(state, headers, body).await?;
+    let (user_id, user_email) = selectors(&req);
+    let selection = user_selection(user_id, user_email)?;
+    let organization_id = organization_in_path(raw_organization_id)?;
+    Ok((req, selection, organization_id))
+}
+
 /// `user_id` xor `user_email`, validated as the official models do (a bad
 /// id or email is a 422).
 pub fn user_selection(user_id: &Option<String>, user_email: &Option<String>) -> Result<Selection, Response> {

@@ -3,7 +3,7 @@
 //! throttle of every opaque key of the user (keys are kept), and optionally
 //! emails the link. The reset is stored before the email is sent.
 
-use super::{authenticate_and_parse, find_user, organization_in_path, user_selection};
+use super::{find_user, user_command};
 use crate::protocol::AccessToken;
 use crate::protocol::addr::TotpResetAddr;
 use crate::protocol::admin::{EmailSentStatus, ResetTotpRep, ResetTotpReq};
@@ -23,18 +23,15 @@ pub async fn handle(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let req: ResetTotpReq = match authenticate_and_parse(&state, &headers, body).await {
-        Ok(req) => req,
-        Err(response) => return response,
-    };
-    let selection = match user_selection(&req.user_id, &req.user_email) {
-        Ok(selector) => selector,
-        Err(response) => return response,
-    };
-    let organization_id = match organization_in_path(&raw_organization_id) {
-        Ok(id) => id,
-        Err(response) => return response,
-    };
+    let (req, selection, organization_id) =
+        match user_command(&state, &headers, body, &raw_organization_id, |r: &ResetTotpReq| {
+            (&r.user_id, &r.user_email)
+        })
+        .await
+        {
+            Ok(parsed) => parsed,
+            Err(response) => return response,
+        };
     let token = AccessToken::new();
     let outcome = state.store.write(|orgs| {
         let (org, user) = match find_user(orgs, &organization_id, &selection) {
