@@ -1,11 +1,13 @@
 //! The conformance harness: what the features run on.
 //!
 //! - [`mailbox`]: a real SMTP server the target sends its email to;
-//! - [`servers`]: the reference and official servers as processes.
+//! - [`servers`]: the reference and official servers as processes;
+//! - [`report`]: the results of a run per scenario, as JUnit, cucumber JSON and HTML pages.
 
 pub mod authenticator;
 pub mod mailbox;
 pub mod network;
+pub mod report;
 pub mod runner;
 pub mod servers;
 pub mod steps;
