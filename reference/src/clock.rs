@@ -56,3 +56,26 @@ impl Clock for ManualClock {
         DateTime::from_micros(self.0.load(Ordering::SeqCst))
     }
 }
+
+/// The operating system's clock plus an offset that can only grow: how a
+/// server whose time source is offset (not stopped) is mirrored by its
+/// clients. Clones share the same offset.
+#[derive(Debug, Clone, Default)]
+pub struct OffsetClock(Arc<AtomicI64>);
+
+impl OffsetClock {
+    pub fn offset_micros(&self) -> i64 {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    /// Moves the time forward; returns the new offset.
+    pub fn advance_micros(&self, micros: i64) -> i64 {
+        self.0.fetch_add(micros, Ordering::SeqCst) + micros
+    }
+}
+
+impl Clock for OffsetClock {
+    fn now(&self) -> DateTime {
+        DateTime::from_micros(SystemClock.now().as_micros() + self.offset_micros())
+    }
+}

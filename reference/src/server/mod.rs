@@ -21,7 +21,7 @@ pub mod rpc;
 pub mod store;
 mod test_clock;
 
-pub use crate::clock::{Clock, ManualClock, SystemClock};
+pub use crate::clock::{Clock, ManualClock, OffsetClock, SystemClock};
 pub use faults::Faults;
 pub use mailer::EmailConfig;
 pub use store::{StorageConfig, Store};
