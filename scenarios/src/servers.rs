@@ -15,15 +15,29 @@ pub enum ServerError {
     Unavailable(String),
     #[error("{0}")]
     Failed(String),
+    /// The server stopped before it answered.
+    #[error("{0}")]
+    Exited(String),
 }
 
-/// A free TCP port on the loopback interface (the OS picks it; a small race
-/// with other programs is possible and reported as a start failure).
+/// A free TCP port on the loopback interface. The OS picks it; a port is
+/// never handed out twice by this process, and a server that loses the
+/// race for it to another program fails to start and is retried by its
+/// caller.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or(0)
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    for _ in 0..20 {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap_or(0);
+        let Ok(mut given) = GIVEN.lock() else { return port };
+        if port != 0 && !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
+    0
 }
 
 /// A server process, killed when dropped.
@@ -32,6 +46,9 @@ pub struct ServerProcess {
     pub port: u16,
     pub name: String,
     log: PathBuf,
+    /// Started through a shell in its own process group: the whole group
+    /// is killed, so nothing the command started outlives the run.
+    group: bool,
 }
 
 impl ServerProcess {
@@ -49,53 +66,95 @@ impl ServerProcess {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    /// Starts `command` (stdout and stderr to `log`) and waits until the
-    /// port accepts connections, the process exits, or `timeout` passes.
-    pub fn spawn(
-        name: &str,
-        mut command: Command,
-        port: u16,
-        log: PathBuf,
-        timeout: Duration,
-    ) -> Result<Self, ServerError> {
+    pub fn log_path(&self) -> &Path {
+        &self.log
+    }
+
+    /// Starts `command` with stdout and stderr to `log`, without waiting.
+    pub fn launch(name: &str, mut command: Command, port: u16, log: PathBuf, group: bool) -> Result<Self, ServerError> {
         let out = std::fs::File::create(&log).map_err(|e| ServerError::Failed(format!("{}: {e}", log.display())))?;
         let err = out.try_clone().map_err(|e| ServerError::Failed(e.to_string()))?;
+        if group {
+            use std::os::unix::process::CommandExt as _;
+            command.process_group(0);
+        }
         let child = command
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)
             .spawn()
             .map_err(|e| ServerError::Failed(format!("cannot start {name}: {e}")))?;
-        let mut server = ServerProcess {
+        Ok(ServerProcess {
             child,
             port,
             name: name.to_owned(),
             log,
-        };
+            group,
+        })
+    }
+
+    /// Starts `command` and waits (blocking) until the port accepts
+    /// connections, the process exits, or `timeout` passes.
+    pub fn spawn(
+        name: &str,
+        command: Command,
+        port: u16,
+        log: PathBuf,
+        timeout: Duration,
+    ) -> Result<Self, ServerError> {
+        let mut server = Self::launch(name, command, port, log, false)?;
         let started = Instant::now();
         loop {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
                 return Ok(server);
             }
-            if let Ok(Some(status)) = server.child.try_wait() {
-                return Err(ServerError::Failed(format!(
-                    "{name} exited ({status}) before answering:\n{}",
-                    server.log()
-                )));
-            }
-            if started.elapsed() > timeout {
-                return Err(ServerError::Failed(format!(
-                    "{name} did not answer on port {port} within {timeout:?}:\n{}",
-                    server.log()
-                )));
-            }
+            server.check_alive(started, timeout)?;
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// Waits (asynchronously) until the port accepts connections, the
+    /// process exits, or `timeout` passes.
+    pub async fn wait_listening(&mut self, timeout: Duration) -> Result<(), ServerError> {
+        let started = Instant::now();
+        loop {
+            if tokio::net::TcpStream::connect(("127.0.0.1", self.port)).await.is_ok() {
+                return Ok(());
+            }
+            self.check_alive(started, timeout)?;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    fn check_alive(&mut self, started: Instant, timeout: Duration) -> Result<(), ServerError> {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            return Err(ServerError::Exited(format!(
+                "{} exited ({status}) before answering on port {} (log: {})",
+                self.name,
+                self.port,
+                self.log.display(),
+            )));
+        }
+        if started.elapsed() > timeout {
+            return Err(ServerError::Failed(format!(
+                "{} did not answer on port {} within {timeout:?} (log: {})",
+                self.name,
+                self.port,
+                self.log.display()
+            )));
+        }
+        Ok(())
     }
 }
 
 impl Drop for ServerProcess {
     fn drop(&mut self) {
+        if self.group {
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{}", self.child.id())])
+                .stderr(Stdio::null())
+                .status();
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -111,9 +170,9 @@ pub struct ServerOptions {
     pub log_dir: PathBuf,
 }
 
-/// The reference server binary as a process, in memory (MOCKED).
-pub fn start_reference(binary: &Path, options: &ServerOptions, extra: &[&str]) -> Result<ServerProcess, ServerError> {
-    let port = free_port();
+/// The reference server binary's command line, in memory (MOCKED).
+/// `test_clock`: its time stands still and moves through `/testing/clock`.
+pub fn reference_command(binary: &Path, port: u16, options: &ServerOptions, test_clock: bool) -> Command {
     let mut command = Command::new(binary);
     command.args(["serve", "--db", "MOCKED", "--port", &port.to_string()]);
     command.args(["--administration-token", &options.administration_token]);
@@ -125,6 +184,16 @@ pub fn start_reference(binary: &Path, options: &ServerOptions, extra: &[&str]) -
     for advice in &options.advisory_device_file_protection {
         command.args(["--advisory-device-file-protection", advice]);
     }
+    if test_clock {
+        command.arg("--test-clock");
+    }
+    command
+}
+
+/// The reference server binary as a process, in memory (MOCKED).
+pub fn start_reference(binary: &Path, options: &ServerOptions, extra: &[&str]) -> Result<ServerProcess, ServerError> {
+    let port = free_port();
+    let mut command = reference_command(binary, port, options, false);
     command.args(extra);
     let log = options.log_dir.join(format!("reference-{port}.log"));
     ServerProcess::spawn("the reference server", command, port, log, Duration::from_secs(10))
@@ -171,34 +240,73 @@ pub fn install_official(target_dir: &Path, version: &str) -> Result<PathBuf, Ser
             .output()
             .map_err(|e| ServerError::Failed(format!("{what}: {e}")))?;
         if out.status.success() {
-            Ok(())
-        } else {
-            Err(ServerError::Failed(format!(
-                "{what} failed:\n{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            )))
+            return Ok(());
         }
+        // pip's last words say what went wrong ("No matching distribution…").
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let why = stderr
+            .lines()
+            .chain(stdout.lines())
+            .map(str::trim)
+            .rfind(|l| l.starts_with("ERROR") || l.contains("Error"))
+            .or_else(|| stderr.lines().map(str::trim).rfind(|l| !l.is_empty()))
+            .unwrap_or("no output");
+        Err(ServerError::Failed(format!("{what} failed: {why}")))
     };
     run(
         Command::new(&python).args(["-m", "venv"]).arg(&venv),
         "creating the virtualenv",
     )?;
-    run(
+    let installed = run(
         Command::new(venv.join("bin/pip"))
             .args(["install", "--quiet", "--disable-pip-version-check"])
             .arg(format!("parsec-cloud=={version}")),
         &format!("pip install parsec-cloud=={version}"),
-    )?;
+    );
+    if installed.is_err() {
+        // No half-made virtualenv left behind to be mistaken for one.
+        let _ = std::fs::remove_dir_all(&venv);
+    }
+    installed?;
     std::fs::write(&marker, version).map_err(|e| ServerError::Failed(e.to_string()))?;
     Ok(venv)
 }
 
-/// The official server from `venv`, in memory (MOCKED).
-pub fn start_official(venv: &Path, options: &ServerOptions) -> Result<ServerProcess, ServerError> {
-    let port = free_port();
-    let mut command = Command::new(venv.join("bin/parsec"));
-    command.args(["run", "--db", "MOCKED", "--blockstore", "MOCKED", "--host", "127.0.0.1"]);
+/// The official launcher that offsets the server's time source (see the
+/// script's header): the one change the harness makes to the official server.
+pub const OFFICIAL_TIME_OFFSET_LAUNCHER: &str = include_str!("../launchers/official_time_offset.py");
+
+/// How the official server is run.
+#[derive(Debug, Clone, Default)]
+pub struct OfficialOptions {
+    /// `postgresql://…`, or in memory (MOCKED) when `None`.
+    pub db: Option<String>,
+    /// Started through the time-offset launcher, its offset (µs) read from
+    /// this file.
+    pub time_offset_file: Option<PathBuf>,
+}
+
+/// The official server's command line.
+pub fn official_command(
+    venv: &Path,
+    port: u16,
+    options: &ServerOptions,
+    official: &OfficialOptions,
+) -> Result<Command, ServerError> {
+    let mut command = match &official.time_offset_file {
+        Some(offset_file) => {
+            let launcher = venv.join("parsec-mfa-time-offset-launcher.py");
+            std::fs::write(&launcher, OFFICIAL_TIME_OFFSET_LAUNCHER)
+                .map_err(|e| ServerError::Failed(format!("{}: {e}", launcher.display())))?;
+            let mut command = Command::new(venv.join("bin/python"));
+            command.arg(launcher).env("PARSEC_MFA_TIME_OFFSET_FILE", offset_file);
+            command
+        }
+        None => Command::new(venv.join("bin/parsec")),
+    };
+    let db = official.db.as_deref().unwrap_or("MOCKED");
+    command.args(["run", "--db", db, "--blockstore", "MOCKED", "--host", "127.0.0.1"]);
     command.args(["--port", &port.to_string()]);
     command.args(["--administration-token", &options.administration_token]);
     command.args(["--server-addr", &format!("parsec3://127.0.0.1:{port}?no_ssl=true")]);
@@ -217,6 +325,13 @@ pub fn start_official(venv: &Path, options: &ServerOptions) -> Result<ServerProc
     for advice in &options.advisory_device_file_protection {
         command.args(["--advisory-device-file-protection", advice]);
     }
+    Ok(command)
+}
+
+/// The official server from `venv`, in memory (MOCKED).
+pub fn start_official(venv: &Path, options: &ServerOptions) -> Result<ServerProcess, ServerError> {
+    let port = free_port();
+    let command = official_command(venv, port, options, &OfficialOptions::default())?;
     let log = options.log_dir.join(format!("official-{port}.log"));
     ServerProcess::spawn("the official server", command, port, log, Duration::from_secs(60))
 }

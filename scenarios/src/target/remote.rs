@@ -1,0 +1,212 @@
+//! A server someone else runs, reached by its URL: real time, fixed
+//! configuration, its email sent to the harness's mailbox (which listens
+//! where that server was told to send it).
+
+use super::{BoxFuture, Capabilities, Target, TargetFactory, TargetSpec, wait_for_real};
+use crate::mailbox::Mailbox;
+use crate::world::plain_http;
+use parsec_mfa_reference::client::admin::{AdminClient, AdminError, UserRef};
+use parsec_mfa_reference::client::{Connection, RetryPolicy};
+use parsec_mfa_reference::clock::{Clock, SystemClock};
+use parsec_mfa_reference::protocol::anonymous_server::server_config;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub struct Remote {
+    name: String,
+    url: String,
+    addr: SocketAddr,
+    token: String,
+    mailbox: Arc<Mailbox>,
+}
+
+impl Remote {
+    /// `url`: `http://HOST:PORT`; the mailbox listens on `smtp_listen`
+    /// (`127.0.0.1:0` for a free port).
+    pub async fn new(name: &str, url: &str, token: &str, smtp_listen: &str) -> Result<Self, String> {
+        let addr = resolve(url).await?;
+        let mailbox = Mailbox::start(smtp_listen)
+            .await
+            .map_err(|e| format!("the mailbox cannot listen on {smtp_listen}: {e}"))?;
+        Ok(Remote {
+            name: name.to_owned(),
+            url: url.to_owned(),
+            addr,
+            token: token.to_owned(),
+            mailbox: Arc::new(mailbox),
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn smtp_addr(&self) -> SocketAddr {
+        self.mailbox.addr()
+    }
+}
+
+/// `http://HOST:PORT[/]` to a socket address.
+pub async fn resolve(url: &str) -> Result<SocketAddr, String> {
+    if url.starts_with("https://") {
+        return Err(format!(
+            "{url}: TLS is not supported (the harness speaks plain HTTP); give the server's plain HTTP address"
+        ));
+    }
+    let Some(rest) = url.strip_prefix("http://") else {
+        return Err(format!("{url}: expected http://HOST:PORT"));
+    };
+    let host_port = rest.trim_end_matches('/');
+    if host_port.contains('/') || !host_port.contains(':') {
+        return Err(format!("{url}: expected http://HOST:PORT"));
+    }
+    tokio::net::lookup_host(host_port)
+        .await
+        .map_err(|e| format!("{url}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("{url}: the host has no address"))
+}
+
+/// What the harness learnt of a server before running any scenario.
+#[derive(Debug, Clone)]
+pub struct ServerFacts {
+    /// Its `advisory_device_file_protection`.
+    pub advice: Vec<String>,
+}
+
+/// Checks, within a few seconds, that a Parsec server answers at `addr` and
+/// accepts the administration token: the one clear error line otherwise.
+pub async fn probe(addr: SocketAddr, token: &str) -> Result<ServerFacts, String> {
+    let http = format!("http://{addr}");
+    let quick = RetryPolicy {
+        deadline: Duration::from_secs(5),
+        attempt_timeout: Duration::from_secs(4),
+        first_backoff: Duration::from_millis(100),
+        max_backoff: Duration::from_millis(500),
+    };
+    let org = "ParsecMfaConformanceProbe".parse().map_err(|e| format!("{e:?}"))?;
+    let conn = Connection::new(plain_http(addr), org, quick, Arc::new(SystemClock));
+    let advice = match conn.server_config().await {
+        Ok(server_config::Rep::Ok(config)) => config.advisory_device_file_protection.unwrap_or_default(),
+        Ok(other) => {
+            return Err(format!(
+                "{http} is not a Parsec server: `server_config` answered {}",
+                other.status()
+            ));
+        }
+        Err(parsec_mfa_reference::client::ConnectionError::Unreachable(why)) => {
+            return Err(format!("{http} cannot be reached or does not answer ({why})"));
+        }
+        Err(e) => return Err(format!("{http} is not a Parsec server: {e}")),
+    };
+    let admin = AdminClient::new(plain_http(addr), token);
+    let nobody = UserRef::Email("nobody@example.com".into());
+    match admin.reset_totp("ParsecMfaConformanceProbe", &nobody, false).await {
+        Err(AdminError::Refused { status: 404, .. }) => Ok(ServerFacts { advice }),
+        Err(AdminError::Refused { status: 403, .. }) => Err(format!(
+            "{http} refused the administration token (HTTP 403): give the server's token with --admin-token"
+        )),
+        Err(e) => Err(format!(
+            "{http}: the administration API did not answer as expected: {e}"
+        )),
+        Ok(_) => Err(format!(
+            "{http}: the administration API reset a user of an organization that should not exist"
+        )),
+    }
+}
+
+impl TargetFactory for Remote {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn description(&self) -> String {
+        format!(
+            "the server at {}, real time, fixed configuration; its email expected at SMTP {}",
+            self.url,
+            self.mailbox.addr()
+        )
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::default()
+    }
+
+    fn start(&self, spec: TargetSpec) -> BoxFuture<'_, Result<Box<dyn Target>, String>> {
+        Box::pin(async move {
+            if !spec.advisory_device_file_protection.is_empty() || !spec.faults.is_empty() {
+                return Err(format!("{}: this target's configuration is fixed", self.url));
+            }
+            Ok(Box::new(RemoteTarget {
+                name: self.name.clone(),
+                addr: self.addr,
+                token: self.token.clone(),
+                mailbox: self.mailbox.clone(),
+            }) as Box<dyn Target>)
+        })
+    }
+}
+
+struct RemoteTarget {
+    name: String,
+    addr: SocketAddr,
+    token: String,
+    mailbox: Arc<Mailbox>,
+}
+
+impl Target for RemoteTarget {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn socket_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    fn administration_token(&self) -> &str {
+        &self.token
+    }
+
+    fn mailbox(&self) -> &Mailbox {
+        &self.mailbox
+    }
+
+    fn clock(&self) -> Arc<dyn Clock> {
+        Arc::new(SystemClock)
+    }
+
+    fn advance(&self, micros: i64) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(wait_for_real(micros))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn urls_are_plain_http_host_and_port() {
+        assert_eq!(resolve("http://127.0.0.1:6777").await.unwrap().port(), 6777);
+        assert_eq!(resolve("http://127.0.0.1:6777/").await.unwrap().port(), 6777);
+        assert!(resolve("https://127.0.0.1:6777").await.unwrap_err().contains("TLS"));
+        assert!(
+            resolve("127.0.0.1:6777")
+                .await
+                .unwrap_err()
+                .contains("http://HOST:PORT")
+        );
+        assert!(
+            resolve("http://127.0.0.1")
+                .await
+                .unwrap_err()
+                .contains("http://HOST:PORT")
+        );
+        assert!(
+            resolve("http://127.0.0.1:1/path")
+                .await
+                .unwrap_err()
+                .contains("http://HOST:PORT")
+        );
+    }
+}
