@@ -19,6 +19,7 @@ Feature: The administration guide's MFA examples, as executable specifications
     When the administrator resets the MFA of the email "unknown@example.com"
     Then the command fails with "User not found"
 
+  @advice
   Scenario: --advisory-device-file-protection PASSWORD+TOTP makes MFA mandatory
     Given the server administrator advises "PASSWORD+TOTP"
     And an organization whose administrator is Alice

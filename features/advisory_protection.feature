@@ -1,3 +1,4 @@
+@advice
 Feature: The server administrator advises device protections
   `parsec run --advisory-device-file-protection PASSWORD+TOTP …` tells
   clients which protections to use. Only the `+TOTP` variants make MFA

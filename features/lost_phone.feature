@@ -33,7 +33,7 @@ Feature: A lost phone is recovered by the administrator's reset, and nothing is 
     When Alice opens the reset link from the email
     And Alice scans the new QR code with her authenticator app
     And Alice confirms the reset with the code from her authenticator app
-    Then the reset is confirmed
+    Then Alice's reset is confirmed
     When Alice logs in with the code from her authenticator app and her password
     Then Alice is logged in
     And Alice reads "Meeting at noon" in the file "notes.txt"
@@ -54,7 +54,7 @@ Feature: A lost phone is recovered by the administrator's reset, and nothing is 
     And Alice confirms the reset with a wrong code
     Then Alice is told the code is invalid
     When Alice confirms the reset with the code from her authenticator app
-    Then the reset is confirmed
+    Then Alice's reset is confirmed
 
   Scenario: The link in the administrator's output works too
     Given the administrator has reset Alice's MFA by email

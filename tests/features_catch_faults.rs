@@ -2,9 +2,9 @@
 //! one deliberate defect at a time (`--inject-fault`), and the scenarios
 //! that cover that behaviour must fail, while the faultless run passes.
 
+use parsec_mfa_scenarios::report::{Status, TargetReport};
 use parsec_mfa_scenarios::runner::{RunOptions, reports_dir, run};
 use parsec_mfa_scenarios::target::InProcess;
-use parsec_mfa_scenarios::world::use_target;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -29,30 +29,11 @@ const FAULTS: &[(&str, &[&str])] = &[
     ),
 ];
 
-/// Names of the failed scenarios in a JUnit report.
-fn failed_scenarios(junit: &str) -> Vec<String> {
-    junit
-        .split("<testcase")
-        .skip(1)
-        .filter(|case| {
-            let body = case.split("</testcase>").next().unwrap_or(case);
-            body.contains("<failure") || body.contains("<error")
-        })
-        .filter_map(|case| {
-            let name = case.split("name=\"").nth(1)?;
-            Some(name.split('"').next()?.replace("&apos;", "'").replace("&quot;", "\""))
-        })
-        .collect()
-}
-
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut problems = Vec::new();
     for (fault, expected) in FAULTS {
-        use_target(Arc::new(InProcess {
-            faults: vec![fault.to_string()],
-        }));
         println!("=== the features against a server with the fault `{fault}`: failures below are expected ===");
         let name = format!("fault-{fault}");
         let reports = reports_dir(root, &name);
@@ -60,6 +41,11 @@ async fn main() -> std::process::ExitCode {
             features: root.join("features"),
             reports: reports.clone(),
             concurrency: 16,
+            target: Arc::new(InProcess {
+                faults: vec![fault.to_string()],
+            }),
+            tags: None,
+            name: None,
         };
         let totals = match run(options).await {
             Ok(totals) => totals,
@@ -68,8 +54,18 @@ async fn main() -> std::process::ExitCode {
                 continue;
             }
         };
-        let junit = std::fs::read_to_string(reports.join("junit.xml")).unwrap_or_default();
-        let failed = failed_scenarios(&junit);
+        let failed: Vec<String> = match TargetReport::load(&reports) {
+            Ok(report) => report
+                .results
+                .into_iter()
+                .filter(|r| r.status == Status::Failed)
+                .map(|r| r.scenario)
+                .collect(),
+            Err(e) => {
+                problems.push(format!("{fault}: {e}"));
+                continue;
+            }
+        };
         for scenario in *expected {
             if !failed.iter().any(|f| f.contains(scenario)) {
                 problems.push(format!("{fault}: `{scenario}` did not fail"));

@@ -3,7 +3,9 @@
 //! Any failed, undefined or unexplained skipped step fails the run.
 
 use parsec_mfa_scenarios::runner::{RunOptions, reports_dir, run};
+use parsec_mfa_scenarios::target::InProcess;
 use std::path::Path;
+use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -12,12 +14,15 @@ async fn main() -> std::process::ExitCode {
         features: root.join("features"),
         reports: reports_dir(root, "reference-in-process"),
         concurrency: 16,
+        target: Arc::new(InProcess::default()),
+        tags: None,
+        name: None,
     };
     match run(options).await {
         Ok(totals) if totals.failed == 0 && totals.passed > 0 => std::process::ExitCode::SUCCESS,
         Ok(_) => std::process::ExitCode::FAILURE,
         Err(e) => {
-            eprintln!("Error: cannot write the reports: {e}");
+            eprintln!("Error: {e}");
             std::process::ExitCode::FAILURE
         }
     }

@@ -1,16 +1,31 @@
-//! Runs the features against the chosen target and writes the reports:
-//! console output, JUnit XML and cucumber JSON in `reports/<target>/`, and
-//! the closing line `N passed, N failed, N skipped` (scenarios).
+//! Runs the features against one target and writes the reports in
+//! `reports/<target>/`: console output, JUnit XML, cucumber JSON, and the
+//! HTML page; then the closing line `N passed, N failed, N skipped`
+//! (scenarios). A scenario the target cannot run (see
+//! [`crate::target::skip_reason`]) is not given to cucumber: it is reported
+//! as skipped, with the reason, in every report.
 
+use crate::report::{ReportError, TargetReport, row_name};
+use crate::target::{TargetFactory, skip_reason, tags};
 use crate::world::MfaWorld;
+use cucumber::gherkin::tagexpr::TagOperation;
+use cucumber::tag::Ext as _;
 use cucumber::{World as _, WriterExt as _, writer};
+use futures::FutureExt as _;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 pub struct RunOptions {
+    /// A folder of `.feature` files, or one file.
     pub features: PathBuf,
     /// `reports/<target>/`.
     pub reports: PathBuf,
     pub concurrency: usize,
+    pub target: Arc<dyn TargetFactory>,
+    /// Only the scenarios matching this tag expression (cucumber's syntax).
+    pub tags: Option<String>,
+    /// Only the scenarios whose name contains this text.
+    pub name: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -29,55 +44,159 @@ impl Totals {
     }
 }
 
-/// cucumber's own command-line options, minus what `cargo test` passes to
-/// every test binary.
-fn cucumber_cli<P: clap::Args, R: clap::Args, W: clap::Args>() -> cucumber::cli::Opts<P, R, W> {
-    use clap::Parser as _;
-    let args = std::env::args().filter(|a| {
-        !matches!(a.as_str(), "--nocapture" | "--quiet" | "-q" | "--show-output") && !a.starts_with("--test-threads")
-    });
-    cucumber::cli::Opts::<P, R, W>::parse_from(args)
+/// A scenario left out because the target lacks a capability.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    pub feature: String,
+    pub feature_file: String,
+    pub scenario: String,
+    pub line: u32,
+    pub reason: String,
 }
 
-pub async fn run(options: RunOptions) -> std::io::Result<Totals> {
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("bad --tags expression `{0}`: {1}")]
+    Tags(String, String),
+    #[error("cannot write the reports in {0}: {1}")]
+    Reports(PathBuf, std::io::Error),
+    #[error(transparent)]
+    Report(#[from] ReportError),
+}
+
+/// A scenario's tags with its feature's and rule's.
+fn all_tags(
+    feature: &cucumber::gherkin::Feature,
+    rule: Option<&cucumber::gherkin::Rule>,
+    scenario: &cucumber::gherkin::Scenario,
+) -> Vec<String> {
+    let rule_tags = rule.map(|r| r.tags.as_slice()).unwrap_or_default();
+    [feature.tags.as_slice(), rule_tags, scenario.tags.as_slice()].concat()
+}
+
+/// The file a feature came from, as the reports show it.
+fn feature_file(feature: &cucumber::gherkin::Feature) -> String {
+    feature
+        .path
+        .as_ref()
+        .and_then(|p| p.file_name())
+        .map(|f| format!("features/{}", f.to_string_lossy()))
+        .unwrap_or_default()
+}
+
+pub async fn run(options: RunOptions) -> Result<Totals, RunError> {
     crate::steps::link();
-    std::fs::create_dir_all(&options.reports)?;
-    let junit = std::fs::File::create(options.reports.join("junit.xml"))?;
-    let json = std::fs::File::create(options.reports.join("cucumber.json"))?;
+    let tags_filter = match &options.tags {
+        Some(expr) => Some(
+            expr.parse::<TagOperation>()
+                .map_err(|e| RunError::Tags(expr.clone(), e.to_string()))?,
+        ),
+        None => None,
+    };
+    let name_filter = options.name.clone();
+    let reports = &options.reports;
+    let io = |e| RunError::Reports(reports.clone(), e);
+    std::fs::create_dir_all(reports).map_err(io)?;
+    let raw_json_path = reports.join("cucumber-run.json");
+    let raw_json = std::fs::File::create(&raw_json_path).map_err(io)?;
+
+    let capabilities = options.target.capabilities();
+    let skipped: Arc<Mutex<Vec<Skipped>>> = Arc::default();
+    let recorded = skipped.clone();
+    let filter = move |feature: &cucumber::gherkin::Feature,
+                       rule: Option<&cucumber::gherkin::Rule>,
+                       scenario: &cucumber::gherkin::Scenario| {
+        let chosen = name_filter.as_ref().is_none_or(|n| scenario.name.contains(n.as_str()))
+            && tags_filter
+                .as_ref()
+                .is_none_or(|t| t.eval(&all_tags(feature, rule, scenario)));
+        if !chosen {
+            return false;
+        }
+        match skip_reason(&all_tags(feature, rule, scenario), &capabilities) {
+            None => true,
+            Some(reason) => {
+                let line = scenario.position.line as u32;
+                let outline_row = scenario.keyword.contains("Outline") || scenario.keyword.contains("Template");
+                let entry = Skipped {
+                    feature: feature.name.clone(),
+                    feature_file: feature_file(feature),
+                    scenario: if outline_row {
+                        row_name(&scenario.name, line)
+                    } else {
+                        scenario.name.clone()
+                    },
+                    line,
+                    reason,
+                };
+                if let Ok(mut list) = recorded.lock()
+                    && !list.contains(&entry)
+                {
+                    list.push(entry);
+                }
+                false
+            }
+        }
+    };
+
+    let factory = options.target.clone();
+    let cli = cucumber::cli::Opts::<_, _, _, cucumber::cli::Empty>::default();
     MfaWorld::cucumber()
         .with_writer(
             writer::Basic::raw(std::io::stdout(), writer::Coloring::Never, 0)
                 .summarized()
-                .tee::<MfaWorld, _>(writer::JUnit::for_tee(junit, 0))
-                .tee::<MfaWorld, _>(writer::Json::for_tee(json))
+                .tee::<MfaWorld, _>(writer::Json::for_tee(raw_json))
                 .normalized(),
         )
         // An undefined or skipped step fails the run.
         .fail_on_skipped()
         .max_concurrent_scenarios(options.concurrency)
-        .with_cli(cucumber_cli())
-        .run(options.features)
+        .before(move |feature, rule, scenario, world| {
+            let factory = factory.clone();
+            let moves_clock = all_tags(feature, rule, scenario)
+                .iter()
+                .any(|t| t == tags::CLOCK || t == tags::EXACT_CLOCK);
+            async move {
+                world.factory = Some(factory);
+                world.spec.moves_clock = moves_clock;
+            }
+            .boxed_local()
+        })
+        .with_cli(cli)
+        .filter_run(options.features.clone(), filter)
         .await;
-    let totals = totals_from_junit(&std::fs::read_to_string(options.reports.join("junit.xml"))?);
+
+    let skipped = skipped.lock().map(|l| l.clone()).unwrap_or_default();
+    let totals = write_reports(reports, options.target.as_ref(), &raw_json_path, &skipped)?;
     println!("{}", totals.line());
     Ok(totals)
 }
 
-/// Scenario totals read back from the JUnit report (one `testcase` per
-/// scenario; a failed or skipped one holds a `failure` or `skipped` child).
-pub fn totals_from_junit(xml: &str) -> Totals {
-    let mut totals = Totals::default();
-    for case in xml.split("<testcase").skip(1) {
-        let body = case.split("</testcase>").next().unwrap_or(case);
-        if body.contains("<failure") || body.contains("<error") {
-            totals.failed += 1;
-        } else if body.contains("<skipped") {
-            totals.skipped += 1;
-        } else {
-            totals.passed += 1;
-        }
+/// The run's results, with the skipped scenarios and their reasons, in
+/// every format (see [`TargetReport::write`]).
+fn write_reports(
+    dir: &Path,
+    target: &dyn TargetFactory,
+    raw_json_path: &Path,
+    skipped: &[Skipped],
+) -> Result<Totals, ReportError> {
+    let raw = std::fs::read_to_string(raw_json_path).map_err(|source| ReportError::Io {
+        path: raw_json_path.to_owned(),
+        source,
+    })?;
+    let mut report = TargetReport::from_cucumber_json(target.name(), target.description(), &raw)?;
+    for s in skipped {
+        report.add_skipped(&s.feature, &s.feature_file, &s.scenario, s.line, &s.reason);
     }
-    totals
+    report.write(dir, &raw)?;
+    // cucumber's own report is now inside `cucumber.json`.
+    let _ = std::fs::remove_file(raw_json_path);
+    let (passed, failed, skipped) = report.totals();
+    Ok(Totals {
+        passed,
+        failed,
+        skipped,
+    })
 }
 
 /// `reports/<name>` under the workspace root.

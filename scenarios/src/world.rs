@@ -4,7 +4,7 @@
 use crate::authenticator::AuthenticatorApp;
 use crate::mailbox::{Email, Mailbox};
 use crate::network::Network;
-use crate::target::{Target, TargetFactory, TargetSpec};
+use crate::target::{InProcess, Target, TargetFactory, TargetSpec};
 use parsec_mfa_reference::client::admin::{AdminClient, AdminError};
 use parsec_mfa_reference::client::config_dir::ConfigDir;
 use parsec_mfa_reference::client::login::LoginError;
@@ -16,26 +16,8 @@ use parsec_mfa_reference::protocol::local_device::{DeviceFilePassword, LocalDevi
 use parsec_mfa_reference::protocol::{DateTime, OrganizationID};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
-
-static FACTORY: RwLock<Option<Arc<dyn TargetFactory>>> = RwLock::new(None);
-
-/// Chooses the target the next runs' scenarios start (the in-process
-/// reference when never called).
-pub fn use_target(factory: Arc<dyn TargetFactory>) {
-    if let Ok(mut slot) = FACTORY.write() {
-        *slot = Some(factory);
-    }
-}
-
-pub fn target_factory() -> Arc<dyn TargetFactory> {
-    FACTORY
-        .read()
-        .ok()
-        .and_then(|slot| slot.clone())
-        .unwrap_or_else(|| Arc::new(crate::target::InProcess::default()))
-}
 
 /// How the scenario's client treats the network: short, so a scenario with
 /// the connection down ends in about a second of real time.
@@ -72,6 +54,8 @@ pub struct Person {
     pub profile: Option<SetupStatus>,
     /// The new secret shown by a reset link.
     pub reset_secret: Option<Vec<u8>>,
+    /// Every key the profile's MFA section showed (before any reset).
+    pub keys_shown: Vec<Vec<u8>>,
     pub reset_link: Option<TotpResetAddr>,
 }
 
@@ -88,8 +72,8 @@ impl Person {
 /// The running target and what surrounds it.
 pub struct Env {
     pub target: Box<dyn Target>,
-    pub mailbox: Mailbox,
     pub network: Network,
+    /// Unique to the scenario (servers may be shared).
     pub organization: OrganizationID,
     pub admin: AdminClient,
     pub home: PathBuf,
@@ -110,11 +94,44 @@ impl Env {
     pub fn now(&self) -> DateTime {
         self.target.clock().now()
     }
+
+    /// Where the server's email arrives (shared with other scenarios when
+    /// the server is: addresses are unique to the scenario).
+    pub fn mailbox(&self) -> &Mailbox {
+        self.target.mailbox()
+    }
+
+    /// `name`'s email address, unique to this scenario's organization.
+    pub fn email_of(&self, name: &str) -> String {
+        format!(
+            "{}.{}@example.com",
+            name.to_lowercase(),
+            self.organization.as_str().to_lowercase()
+        )
+    }
+}
+
+/// When the server answered a request: between the moment it was sent and
+/// the moment its reply arrived, on the target's clock (the same instant
+/// where that clock stands still).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Observed {
+    pub sent: DateTime,
+    pub answered: DateTime,
+}
+
+impl Observed {
+    /// Whether the server's own instant `at` can be this one.
+    pub fn could_be(&self, at: DateTime) -> bool {
+        self.sent.as_micros() <= at.as_micros() && at.as_micros() <= self.answered.as_micros()
+    }
 }
 
 #[derive(Default, cucumber::World)]
 #[world(init = Self::new)]
 pub struct MfaWorld {
+    /// Set by the runner before the first step.
+    pub factory: Option<Arc<dyn TargetFactory>>,
     pub spec: TargetSpec,
     pub env: Option<Env>,
     pub people: BTreeMap<String, Person>,
@@ -125,7 +142,7 @@ pub struct MfaWorld {
     /// Replies of the attacker's last burst: (invalid, throttled).
     pub attack: (usize, usize),
     /// When the last wrong code was answered `invalid_one_time_password`.
-    pub last_failure: Option<DateTime>,
+    pub last_failure: Option<Observed>,
     pub server_advice: Option<Vec<String>>,
 }
 
@@ -152,11 +169,8 @@ impl MfaWorld {
     /// The running target; started on first use with the scenario's spec.
     pub async fn env(&mut self) -> &mut Env {
         if self.env.is_none() {
-            let mailbox = Mailbox::start("127.0.0.1:0").await.expect("the mailbox listens");
-            let mut spec = self.spec.clone();
-            spec.smtp_port = mailbox.port();
-            let factory = target_factory();
-            let target = factory.start(spec).await.expect("the target starts");
+            let factory = self.factory.clone().unwrap_or_else(|| Arc::new(InProcess::default()));
+            let target = factory.start(self.spec.clone()).await.expect("the target starts");
             let network = Network::start(target.socket_addr())
                 .await
                 .expect("the network proxy listens");
@@ -166,7 +180,6 @@ impl MfaWorld {
             let home = std::env::temp_dir().join("parsec-mfa-scenarios").join(&unique);
             self.env = Some(Env {
                 target,
-                mailbox,
                 network,
                 organization: format!("Org{unique}").parse().expect("a valid organization id"),
                 admin,

@@ -1,6 +1,6 @@
 //! Someone who has a device file (not the phone) and guesses codes.
 
-use crate::world::MfaWorld;
+use crate::world::{MfaWorld, Observed};
 use cucumber::{then, when};
 use parsec_mfa_reference::client::mfa::{MfaError, fetch_opaque_key};
 use parsec_mfa_reference::protocol::TOTPOpaqueKeyID;
@@ -28,11 +28,13 @@ fn key_of(world: &MfaWorld, name: &str) -> (parsec_mfa_reference::protocol::User
 async fn attempt(world: &mut MfaWorld, name: &str, code: String) -> Result<(), MfaError> {
     let (user_id, key_id) = key_of(world, name);
     let conn = world.started().connection();
+    let sent = world.started().now();
     let outcome = fetch_opaque_key(&conn, user_id, key_id, &code).await.map(|_| ());
     match &outcome {
         Err(MfaError::InvalidOneTimePassword) => {
             world.attack.0 += 1;
-            world.last_failure = Some(world.started().now());
+            let answered = world.started().now();
+            world.last_failure = Some(Observed { sent, answered });
         }
         Err(MfaError::Throttled { .. }) => world.attack.1 += 1,
         _ => {}
@@ -70,13 +72,15 @@ async fn wrong_at_once(world: &mut MfaWorld, count: usize, name: String) {
     let (user_id, key_id) = key_of(world, &name);
     let conn = world.started().connection();
     let codes: Vec<String> = (0..count).map(|i| guess(world, &name, i as u32 * 101)).collect();
+    let sent = world.started().now();
     let replies =
         futures::future::join_all(codes.iter().map(|code| fetch_opaque_key(&conn, user_id, key_id, code))).await;
+    let answered = world.started().now();
     for reply in replies {
         match reply {
             Err(MfaError::InvalidOneTimePassword) => {
                 world.attack.0 += 1;
-                world.last_failure = Some(world.started().now());
+                world.last_failure = Some(Observed { sent, answered });
             }
             Err(MfaError::Throttled { .. }) => world.attack.1 += 1,
             other => panic!("unexpected reply to a wrong code: {other:?}"),
@@ -104,7 +108,11 @@ async fn next_must_wait(world: &mut MfaWorld, name: String, seconds: i64) {
     };
     world.attack.1 = before;
     let last = world.last_failure.expect("a wrong code was answered");
-    assert_eq!(wait_until.as_micros() - last.as_micros(), seconds * 1_000_000);
+    let failed_at = wait_until.as_micros() - seconds * 1_000_000;
+    assert!(
+        last.could_be(parsec_mfa_reference::protocol::DateTime::from_micros(failed_at)),
+        "wait until {wait_until:?} is not {seconds} s after the last wrong code, answered {last:?}"
+    );
 }
 
 #[then(expr = "the lockout of {word}'s device lasts about {int} days")]
@@ -115,6 +123,6 @@ async fn lockout_days(world: &mut MfaWorld, name: String, days: i64) {
         panic!("not throttled: {outcome:?}")
     };
     let last = world.last_failure.expect("a wrong code was answered");
-    let seconds = (wait_until.as_micros() - last.as_micros()) / 1_000_000;
+    let seconds = (wait_until.as_micros() - last.answered.as_micros()) / 1_000_000;
     assert!((seconds - days * 86_400).abs() < 86_400, "{seconds} s");
 }

@@ -33,7 +33,11 @@ async fn microsecond(world: &mut MfaWorld) {
 #[when(expr = "time reaches {int} second(s) after the last wrong code")]
 async fn reaches(world: &mut MfaWorld, seconds: i64) {
     let last = world.last_failure.expect("a wrong code was answered");
-    let target = last.as_micros() + seconds * 1_000_000;
+    assert_eq!(
+        last.sent, last.answered,
+        "an exact instant needs a clock that stands still (tag the scenario @exact-clock)"
+    );
+    let target = last.answered.as_micros() + seconds * 1_000_000;
     let now = world.started().now().as_micros();
     assert!(target >= now, "that moment has passed");
     advance(world, target - now).await;

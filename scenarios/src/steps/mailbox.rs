@@ -11,13 +11,13 @@ async fn email_arrives(world: &mut MfaWorld, name: String) {
     let address = world.person_ref(&name).email.clone();
     let n = world
         .started()
-        .mailbox
+        .mailbox()
         .emails_to(&address)
         .len()
         .max(world.emails_seen + 1);
     let email = world
         .started()
-        .mailbox
+        .mailbox()
         .wait_for_nth(&address, n, Duration::from_secs(5))
         .await
         .expect("the email arrives");
@@ -47,6 +47,6 @@ fn contains_link(world: &mut MfaWorld) {
 #[then(expr = "no email is sent to {word}")]
 async fn no_email(world: &mut MfaWorld, name: String) {
     let address = world.person_ref(&name).email.clone();
-    let mailbox = &world.started().mailbox;
+    let mailbox = world.started().mailbox();
     assert!(mailbox.wait_for(&address, Duration::from_millis(100)).await.is_err());
 }
