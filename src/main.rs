@@ -28,6 +28,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the features against a Parsec server and write the reports.
+    Conformance(commands::conformance::ConformanceArgs),
     /// Run the reference server (flags named like the official `parsec run`).
     Serve(ServeArgs),
     /// Create or bootstrap an organization.
@@ -212,6 +214,7 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
+            Command::Conformance(args) => commands::conformance::run_conformance(args).await,
             Command::Serve(args) => serve(args).await.map_err(Failure::general),
             Command::Organization(command) => commands::organization::run(command).await,
             Command::Device(command) => commands::device::run(command).await,
@@ -224,7 +227,9 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
-            eprintln!("Error: {}", failure.message);
+            if !failure.message.is_empty() {
+                eprintln!("Error: {}", failure.message);
+            }
             ExitCode::from(failure.code)
         }
     }

@@ -9,7 +9,8 @@
 //! the same device → the file is intact → the link works only once.
 //!
 //! Where the official server cannot run (no Python 3.12), its case is
-//! reported as skipped with the reason, never as passed.
+//! reported as skipped with the reason, never as passed; with
+//! `PARSEC_MFA_REQUIRE_OFFICIAL=1` (as `.ci/run` sets) it fails instead.
 
 mod cli;
 
@@ -219,8 +220,12 @@ fn run_case(name: &str, start: impl FnOnce(&ServerOptions) -> Result<ServerProce
     };
     let server = match start(&options) {
         Ok(server) => server,
+        // Where the suite must not skip it (`.ci/run`), a missing prerequisite fails.
+        Err(ServerError::Unavailable(reason)) if std::env::var("PARSEC_MFA_REQUIRE_OFFICIAL").as_deref() == Ok("1") => {
+            return Verdict::Failed(format!("required by PARSEC_MFA_REQUIRE_OFFICIAL=1: {reason}"));
+        }
         Err(ServerError::Unavailable(reason)) => return Verdict::Skipped(reason),
-        Err(ServerError::Failed(reason)) => return Verdict::Failed(reason),
+        Err(ServerError::Failed(reason) | ServerError::Exited(reason)) => return Verdict::Failed(reason),
     };
     match lifecycle(&server, &mailbox, &runtime, &home) {
         Ok(()) => Verdict::Passed,

@@ -15,6 +15,9 @@ pub mod exit {
     pub const UNREACHABLE: u8 = 6;
     pub const POLICY: u8 = 7;
     pub const BAD_RESET_LINK: u8 = 8;
+    /// `conformance`: a target could not be started, reached, or is not a
+    /// Parsec server.
+    pub const TARGET_UNUSABLE: u8 = 9;
 }
 
 #[derive(Debug)]

@@ -3,6 +3,7 @@
 //! exit code.
 
 pub mod common;
+pub mod conformance;
 pub mod device;
 pub mod failure;
 pub mod input;

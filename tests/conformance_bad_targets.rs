@@ -1,0 +1,169 @@
+//! `parsec-mfa conformance` against targets it cannot use: down, hanging,
+//! slow to start, crashing at start, not a Parsec server, a wrong
+//! administration token, or a malformed `--target`. Each ends with one
+//! `Error:` line naming the problem and a distinct exit code, quickly, with
+//! no scenario run and no panic.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_parsec-mfa");
+const TARGET_UNUSABLE: i32 = 9;
+const USAGE: i32 = 2;
+
+struct Outcome {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs the command and kills it if it is still running after `limit`
+/// (then the test fails: the command hung).
+fn conformance(args: &[&str], limit: Duration) -> Outcome {
+    let reports = std::env::temp_dir().join(format!("parsec-mfa-bad-targets-{}", std::process::id()));
+    let mut child = Command::new(BINARY)
+        .arg("conformance")
+        .args(args)
+        .args(["--reports", reports.to_str().expect("a UTF-8 temp dir")])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("parsec-mfa starts");
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("the child can be waited for") {
+            break status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("`conformance {}` still running after {limit:?}", args.join(" "));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stdout = String::new();
+    let mut stderr = String::new();
+    child.stdout.take().expect("piped").read_to_string(&mut stdout).ok();
+    child.stderr.take().expect("piped").read_to_string(&mut stderr).ok();
+    Outcome {
+        code: status.code().unwrap_or(-1),
+        stdout,
+        stderr,
+    }
+}
+
+/// One `Error:` line on stderr containing `expected`, the exit code, and
+/// no scenario run.
+fn assert_one_error(out: &Outcome, code: i32, expected: &str) {
+    let errors: Vec<&str> = out.stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(errors.len(), 1, "one error line, got:\n{}", out.stderr);
+    assert!(errors[0].starts_with("Error: "), "{}", errors[0]);
+    assert!(errors[0].contains(expected), "`{expected}` in: {}", errors[0]);
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+    assert!(!out.stdout.contains("Scenario"), "scenarios ran:\n{}", out.stdout);
+    assert_eq!(out.code, code, "exit code; stderr: {}", out.stderr);
+}
+
+/// A port nothing listens on.
+fn closed_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
+    listener.local_addr().expect("an address").port()
+}
+
+#[test]
+fn a_server_that_is_down() {
+    let url = format!("url=http://127.0.0.1:{}", closed_port());
+    let out = conformance(&["--target", &url], Duration::from_secs(30));
+    assert_one_error(&out, TARGET_UNUSABLE, "cannot be reached");
+}
+
+#[test]
+fn a_server_that_accepts_and_never_answers() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let port = listener.local_addr().expect("an address").port();
+    // Accepts connections and keeps them open without a word.
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    let out = conformance(
+        &["--target", &format!("url=http://127.0.0.1:{port}")],
+        Duration::from_secs(30),
+    );
+    assert_one_error(&out, TARGET_UNUSABLE, "does not answer");
+}
+
+#[test]
+fn a_web_server_that_is_not_parsec() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let port = listener.local_addr().expect("an address").port();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut buffer = [0u8; 4096];
+            let _ = stream.read(&mut buffer);
+            let body = "<html>Hello</html>";
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    let out = conformance(
+        &["--target", &format!("url=http://127.0.0.1:{port}")],
+        Duration::from_secs(30),
+    );
+    assert_one_error(&out, TARGET_UNUSABLE, "is not a Parsec server");
+}
+
+#[test]
+fn a_command_that_never_listens() {
+    let out = conformance(
+        &["--target", "cmd=sleep 600 # {port}", "--start-timeout", "2"],
+        Duration::from_secs(30),
+    );
+    assert_one_error(&out, TARGET_UNUSABLE, "did not answer on port");
+}
+
+#[test]
+fn a_command_that_exits_at_once() {
+    let out = conformance(
+        &["--target", "cmd=echo no server here on {port}; exit 3"],
+        Duration::from_secs(30),
+    );
+    assert_one_error(&out, TARGET_UNUSABLE, "exited (exit status: 3) before answering");
+}
+
+#[test]
+fn a_wrong_administration_token() {
+    // The reference binary started by the command knows another token.
+    let out = conformance(
+        &[
+            "--target",
+            &format!("cmd={BINARY} serve --db MOCKED --port {{port}} --administration-token other"),
+            "--admin-token",
+            "not-the-token",
+        ],
+        Duration::from_secs(30),
+    );
+    assert_one_error(&out, TARGET_UNUSABLE, "refused the administration token");
+}
+
+#[test]
+fn malformed_targets_are_usage_errors() {
+    for target in [
+        "nowhere",
+        "url=ftp://example.com",
+        "official=3.9.3;rm",
+        "cmd=server without port",
+    ] {
+        let out = conformance(&["--target", target], Duration::from_secs(30));
+        assert_one_error(&out, USAGE, "--target");
+    }
+}
