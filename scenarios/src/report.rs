@@ -774,8 +774,18 @@ fn parse_step(step: &Value, at: &str) -> Result<Outcome, ReportError> {
             format!("{keyword} {name}")
         },
         status: str_field(result, "status", &format!("{at}, result"))?.to_owned(),
-        message: result.get("error_message").and_then(Value::as_str).map(strip_ansi),
+        message: result.get("error_message").and_then(Value::as_str).map(tidy_message),
     })
+}
+
+/// The error first: cucumber's `Matched: <file:line:column>` (the step
+/// definition) goes after it, and terminal colours go.
+fn tidy_message(message: &str) -> String {
+    let message = strip_ansi(message);
+    match message.strip_prefix("Matched: ").and_then(|rest| rest.split_once('\n')) {
+        Some((location, error)) => format!("{error}\n(step definition: {location})"),
+        None => message,
+    }
 }
 
 fn parse_hooks(element: &Value, key: &str, what: &str, at: &str) -> Result<Vec<Outcome>, ReportError> {
@@ -793,7 +803,7 @@ fn parse_hooks(element: &Value, key: &str, what: &str, at: &str) -> Result<Vec<O
             Ok(Outcome {
                 what: what.to_owned(),
                 status: str_field(result, "status", &at)?.to_owned(),
-                message: result.get("error_message").and_then(Value::as_str).map(strip_ansi),
+                message: result.get("error_message").and_then(Value::as_str).map(tidy_message),
             })
         })
         .collect()
@@ -957,6 +967,8 @@ body { font-family: system-ui, \"DejaVu Sans\", \"Liberation Sans\", Arial, sans
 h1 { font-size: 1.6rem; margin: 0 0 .3rem; }
 h2 { font-size: 1.25rem; margin: 2rem 0 .2rem; }
 .description { color: #444; margin: 0 0 .6rem; }
+th .description { font-weight: normal; }
+tr.totals th { font-size: 1rem; }
 .totals { font-size: 1.25rem; font-weight: bold; margin: .4rem 0; }
 .legend, .file, .summary { color: #444; }
 table { border-collapse: collapse; width: 100%; margin: .5rem 0 1rem; }
@@ -1056,8 +1068,9 @@ mod tests {
         assert_eq!(
             row2.detail.as_deref(),
             Some(
-                "Then the next attempt must wait 2 seconds: Matched: scenarios/src/steps/attacker.rs:97:1\n\
-                 Step panicked. Captured output: not throttled: Err(InvalidOneTimePassword)"
+                "Then the next attempt must wait 2 seconds: \
+                 Step panicked. Captured output: not throttled: Err(InvalidOneTimePassword)\n\
+                 (step definition: scenarios/src/steps/attacker.rs:97:1)"
             )
         );
 
@@ -1100,6 +1113,19 @@ mod tests {
         assert_eq!(
             report.results[0].detail.as_deref(),
             Some("Given a step cucumber skipped: skipped by cucumber, and a skipped step fails the suite")
+        );
+    }
+
+    #[test]
+    fn messages_lose_terminal_colours() {
+        let json = r#"[{"uri":"f.feature","keyword":"Feature","name":"F","tags":[],"elements":[
+            {"keyword":"Scenario","type":"scenario","id":"x","line":3,"name":"S","tags":[],
+             "steps":[{"keyword":"Then ","line":4,"name":"it works","result":{"status":"failed","duration":0,
+              "error_message":"Matched: a.rs:1:1\nStep panicked. Captured output: \u001b[31mred\u001b[0m"}}]}]}]"#;
+        let report = TargetReport::from_cucumber_json("t", "d", json).unwrap();
+        assert_eq!(
+            report.results[0].detail.as_deref(),
+            Some("Then it works: Step panicked. Captured output: red\n(step definition: a.rs:1:1)")
         );
     }
 

@@ -1,0 +1,499 @@
+//! The HTML report as a reader sees it. A real run (the brute-force feature
+//! against the in-process reference with the deliberate defect
+//! `lockout-disabled`), one scenario recorded as skipped for lack of clock
+//! control, `index.html` written into reports/chromium-check/ and opened in
+//! headless Chromium: the rendered page must show the passed, failed and
+//! skipped rows with their details and the right totals. Then the same
+//! feature on the faultless reference, and `compare.html` of the two: each
+//! row must show both statuses, highlighted exactly where they differ.
+//! Screenshots (`screenshot.png`, `compare.png`) are kept next to the pages.
+//!
+//! Without Chromium the test says SKIPPED and succeeds, unless
+//! `PARSEC_MFA_REQUIRE_CHROMIUM=1` (as in CI), where it fails.
+
+use parsec_mfa_scenarios::report::{COMPARE_FILE, HTML_FILE, Status, TargetReport, compare_html};
+use parsec_mfa_scenarios::runner::{RunOptions, reports_dir, run};
+use parsec_mfa_scenarios::target::InProcess;
+use parsec_mfa_scenarios::world::use_target;
+use std::os::unix::process::CommandExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const FEATURE: &str = "features/brute_force.feature";
+const FAULT: &str = "lockout-disabled";
+const TARGET: &str = "chromium-check";
+
+/// Scenarios that fail with the fault, and words of their failing step.
+const MUST_FAIL: &[(&str, &str)] = &[
+    ("The wait doubles with each wrong code", "must wait until"),
+    ("Throttled answers do not count", "attempt was answered"),
+    (
+        "A right code during the wait is refused too",
+        "login is refused because of too many attempts",
+    ),
+];
+
+/// The scenario recorded as skipped, as the runner will for a target
+/// without clock control.
+const SKIPPED: &str = "Twenty wrong codes lock the device for about six days";
+const SKIP_REASON: &str =
+    "the target's clock cannot be moved forward (no clock control), and this scenario waits out a six-day lockout";
+
+/// No Chromium call may take longer.
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+/// This machine's network is closed: Chromium must not try to reach it.
+const FLAGS: &[&str] = &[
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+];
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let Some(chromium) = find_chromium() else {
+        if std::env::var("PARSEC_MFA_REQUIRE_CHROMIUM").as_deref() == Ok("1") {
+            eprintln!("FAILED: report_in_chromium: chromium is required: apt-get install chromium");
+            return ExitCode::FAILURE;
+        }
+        println!("SKIPPED: report_in_chromium: chromium is not installed (apt-get install chromium)");
+        return ExitCode::SUCCESS;
+    };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    match check(root, &chromium).await {
+        Ok(summary) => {
+            println!("{summary}");
+            ExitCode::SUCCESS
+        }
+        Err(problems) => {
+            for problem in &problems {
+                eprintln!("FAILED: report_in_chromium: {problem}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `chromium` on the PATH, else `/usr/bin/chromium`.
+fn find_chromium() -> Option<PathBuf> {
+    std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
+        .map(|dir| dir.join("chromium"))
+        .chain([PathBuf::from("/usr/bin/chromium")])
+        .find(|candidate| candidate.is_file())
+}
+
+async fn check(root: &Path, chromium: &Path) -> Result<String, Vec<String>> {
+    let one = |e: String| vec![e];
+    let dir = reports_dir(root, TARGET);
+    let report = faulty_report(root, &dir).await.map_err(one)?;
+    let page = dir.join(HTML_FILE);
+    write(&page, &report.to_html()).map_err(one)?;
+    let dom = chromium_dom(chromium, &page).map_err(one)?;
+    let rows = check_dom(&dom, &report)?;
+    let screenshot = dir.join("screenshot.png");
+    let size = chromium_screenshot(chromium, &page, &screenshot).map_err(one)?;
+
+    // The same feature on the faultless reference, side by side.
+    let faultless = run_feature(
+        root,
+        &dir.join("faultless"),
+        Vec::new(),
+        "The reference server in this process",
+    )
+    .await
+    .map_err(one)?;
+    let compare = dir.join(COMPARE_FILE);
+    write(&compare, &compare_html(&[faultless.clone(), report.clone()])).map_err(one)?;
+    let compare_dom = chromium_dom(chromium, &compare).map_err(one)?;
+    let differs = check_compare_dom(&compare_dom, &faultless, &report)?;
+    let compare_screenshot = dir.join("compare.png");
+    chromium_screenshot(chromium, &compare, &compare_screenshot).map_err(one)?;
+
+    let (passed, failed, skipped) = report.totals();
+    Ok(format!(
+        "chromium rendered {rows} scenario rows ({passed} passed, {failed} failed, {skipped} skipped); \
+         screenshot {} ({} KB); compared with the faultless run: {differs} rows differ, screenshot {}",
+        relative(root, &screenshot),
+        size / 1024,
+        relative(root, &compare_screenshot),
+    ))
+}
+
+fn write(path: &Path, contents: &str) -> Result<(), String> {
+    std::fs::write(path, contents).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// The page's DOM as Chromium rendered it (kept next to it, `.dom.html`).
+fn chromium_dom(chromium: &Path, page: &Path) -> Result<String, String> {
+    let dom_file = page.with_extension("dom.html");
+    let log = page.with_extension("dom.chromium.log");
+    chromium_run(chromium, &["--dump-dom".into(), file_url(page)], Some(&dom_file), &log)?;
+    std::fs::read_to_string(&dom_file).map_err(|e| format!("cannot read the dumped DOM {}: {e}", dom_file.display()))
+}
+
+/// A screenshot of the page, checked to be a PNG of some substance; its size.
+fn chromium_screenshot(chromium: &Path, page: &Path, screenshot: &Path) -> Result<usize, String> {
+    let _ = std::fs::remove_file(screenshot);
+    chromium_run(
+        chromium,
+        &[
+            format!("--screenshot={}", screenshot.display()),
+            "--window-size=1280,2000".into(),
+            file_url(page),
+        ],
+        None,
+        &screenshot.with_extension("chromium.log"),
+    )?;
+    let png = std::fs::read(screenshot).map_err(|e| format!("no screenshot {}: {e}", screenshot.display()))?;
+    if !png.starts_with(b"\x89PNG\r\n\x1a\n") {
+        return Err(format!("{} is not a PNG", screenshot.display()));
+    }
+    if png.len() < 20_000 {
+        return Err(format!(
+            "{} is only {} bytes: the page looks empty",
+            screenshot.display(),
+            png.len()
+        ));
+    }
+    Ok(png.len())
+}
+
+/// Runs the feature against the in-process reference with `faults` and
+/// reads its report; the report's totals must be the runner's.
+async fn run_feature(root: &Path, dir: &Path, faults: Vec<String>, description: &str) -> Result<TargetReport, String> {
+    use_target(Arc::new(InProcess { faults }));
+    let totals = run(RunOptions {
+        features: root.join(FEATURE),
+        reports: dir.to_owned(),
+        concurrency: 16,
+    })
+    .await
+    .map_err(|e| format!("cannot run the feature: {e}"))?;
+    let json_file = dir.join("cucumber.json");
+    let json = std::fs::read_to_string(&json_file).map_err(|e| format!("cannot read {}: {e}", json_file.display()))?;
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let report = TargetReport::from_cucumber_json(name, description, &json)
+        .map_err(|e| format!("{}: {e}", json_file.display()))?;
+    if report.totals() != (totals.passed, totals.failed, totals.skipped) {
+        return Err(format!(
+            "the report of {} counts {}, the runner {}",
+            json_file.display(),
+            report.totals_line(),
+            totals.line()
+        ));
+    }
+    Ok(report)
+}
+
+/// The feature against the reference with [`FAULT`], with [`SKIPPED`]
+/// recorded as skipped for lack of clock control.
+async fn faulty_report(root: &Path, dir: &Path) -> Result<TargetReport, String> {
+    println!("=== {FEATURE} against a server with the fault `{FAULT}`: failures below are expected ===");
+    let mut report = run_feature(
+        root,
+        dir,
+        vec![FAULT.into()],
+        &format!("The reference server in this process with the deliberate defect `{FAULT}` (wrong codes never slow an attacker down)"),
+    )
+    .await?;
+    // The runner will leave such a scenario out of cucumber's run on a target
+    // without clock control; this target has it, so its result is replaced.
+    let ran = report
+        .results
+        .iter()
+        .position(|r| r.scenario == SKIPPED)
+        .ok_or_else(|| format!("`{SKIPPED}` is not in the report"))?;
+    let ran = report.results.remove(ran);
+    report.add_skipped(ran.feature, ran.feature_file, ran.scenario, ran.line, SKIP_REASON);
+    Ok(report)
+}
+
+/// The compare page: a row per scenario, a cell per target with its status,
+/// `differs` exactly where the statuses differ, each target's totals in the
+/// header; returns the number of rows that differ.
+fn check_compare_dom(dom: &str, left: &TargetReport, right: &TargetReport) -> Result<usize, Vec<String>> {
+    let mut problems = Vec::new();
+    let rows: Vec<&str> = dom
+        .split("<tr class=\"scenario")
+        .skip(1)
+        .map(|r| r.split("</tr>").next().unwrap_or(r))
+        .collect();
+    if rows.len() != right.results.len() {
+        problems.push(format!(
+            "{} compared rows, {} scenarios",
+            rows.len(),
+            right.results.len()
+        ));
+    }
+    let mut differs = 0;
+    for result in &right.results {
+        let Some(row) = rows
+            .iter()
+            .find(|r| Row::parse(r).scenario == result.scenario)
+            .or_else(|| {
+                rows.iter()
+                    .find(|r| r.contains(&format!("data-line=\"{}\"", result.line)))
+            })
+        else {
+            problems.push(format!("no compared row for `{}`", result.scenario));
+            continue;
+        };
+        let other = left.results.iter().find(|r| r.line == result.line).map(|r| r.status);
+        let expected = [other.map_or("missing", Status::as_str), result.status.as_str()];
+        let shown: Vec<String> = row
+            .split("data-status=\"")
+            .skip(1)
+            .map(|s| s.split('"').next().unwrap_or_default().to_owned())
+            .collect();
+        if shown != expected {
+            problems.push(format!(
+                "`{}` compared as {shown:?}, expected {expected:?}",
+                result.scenario
+            ));
+        }
+        let highlighted = row.starts_with(" differs\"") && row.contains("targets disagree");
+        if highlighted != (expected[0] != expected[1]) {
+            problems.push(format!(
+                "`{}`: highlighted {highlighted}, statuses {expected:?}",
+                result.scenario
+            ));
+        }
+        differs += usize::from(highlighted);
+        if let Some(detail) = &result.detail
+            && !unescape(row).contains(&format!("<pre>{detail}</pre>"))
+        {
+            problems.push(format!(
+                "the compared row of `{}` does not show:\n{detail}",
+                result.scenario
+            ));
+        }
+    }
+    for report in [left, right] {
+        let cell = format!("data-target=\"{}\"", report.target);
+        let shown = dom
+            .split("<td class=\"totals\" ")
+            .skip(1)
+            .find(|c| c.starts_with(&cell))
+            .and_then(|c| between(c, ">", "</td>"));
+        if shown != Some(report.totals_line().as_str()) {
+            problems.push(format!(
+                "the totals of {} show {shown:?}, not `{}`",
+                report.target,
+                report.totals_line()
+            ));
+        }
+    }
+    if problems.is_empty() {
+        Ok(differs)
+    } else {
+        Err(problems)
+    }
+}
+
+/// The rendered page shows every scenario with its status and detail, and
+/// the totals; returns the number of rows.
+fn check_dom(dom: &str, report: &TargetReport) -> Result<usize, Vec<String>> {
+    let mut problems = Vec::new();
+    let rows: Vec<Row> = dom.split("<tr class=\"scenario ").skip(1).map(Row::parse).collect();
+
+    let (passed, failed, skipped) = report.totals();
+    let count = |status: Status| rows.iter().filter(|r| r.status == status.as_str()).count();
+    if rows.len() != report.results.len() {
+        problems.push(format!(
+            "{} rows rendered, {} scenarios in the report",
+            rows.len(),
+            report.results.len()
+        ));
+    }
+    if (count(Status::Passed), count(Status::Failed), count(Status::Skipped)) != (passed, failed, skipped) {
+        problems.push(format!(
+            "rendered {} passed, {} failed, {} skipped rows; the report has {}",
+            count(Status::Passed),
+            count(Status::Failed),
+            count(Status::Skipped),
+            report.totals_line()
+        ));
+    }
+    if count(Status::Passed) == 0 {
+        problems.push("no passed row".into());
+    }
+    for result in &report.results {
+        match rows.iter().find(|r| r.scenario == result.scenario) {
+            None => problems.push(format!("no row for `{}`", result.scenario)),
+            Some(row) => {
+                if row.status != result.status.as_str() || !row.text.contains(result.status.label()) {
+                    problems.push(format!("`{}` is not shown {}", result.scenario, result.status.as_str()));
+                }
+                if let Some(detail) = &result.detail
+                    && !row.text.contains(&format!("<pre>{detail}</pre>"))
+                {
+                    problems.push(format!("the row of `{}` does not show:\n{detail}", result.scenario));
+                }
+            }
+        }
+    }
+    for (scenario, step) in MUST_FAIL {
+        let matching: Vec<&Row> = rows.iter().filter(|r| r.scenario.starts_with(scenario)).collect();
+        if matching.is_empty() {
+            problems.push(format!("no row for `{scenario}`"));
+        }
+        for row in matching {
+            if row.status != "failed" || !row.text.contains(step) || !row.text.contains("Step panicked") {
+                problems.push(format!(
+                    "`{}` is not shown failed with its step `… {step} …` and message",
+                    row.scenario
+                ));
+            }
+        }
+    }
+    match rows.iter().find(|r| r.scenario == SKIPPED) {
+        Some(row) if row.status == "skipped" && row.text.contains(SKIP_REASON) => {}
+        _ => problems.push(format!("`{SKIPPED}` is not shown skipped with its reason")),
+    }
+
+    let totals = between(dom, "<p class=\"totals\"", "</p>").and_then(|p| p.split_once('>').map(|(_, text)| text));
+    if totals != Some(report.totals_line().as_str()) {
+        problems.push(format!(
+            "the totals line shows {totals:?}, the report has `{}`",
+            report.totals_line()
+        ));
+    }
+    let heading = between(dom, "<h1>", "</h1>").map(unescape).unwrap_or_default();
+    if !heading.contains(&report.target) || !unescape(dom).contains(&report.description) {
+        problems.push(format!(
+            "the title does not name the target and its description: {heading:?}"
+        ));
+    }
+    if problems.is_empty() {
+        Ok(rows.len())
+    } else {
+        Err(problems)
+    }
+}
+
+/// One `<tr class="scenario …">` of the rendered DOM, unescaped.
+struct Row {
+    status: String,
+    scenario: String,
+    text: String,
+}
+
+impl Row {
+    fn parse(html: &str) -> Row {
+        let html = html.split("</tr>").next().unwrap_or(html);
+        let attribute = |name: &str| {
+            between(html, &format!("{name}=\""), "\"")
+                .map(unescape)
+                .unwrap_or_default()
+        };
+        Row {
+            status: attribute("data-status"),
+            scenario: attribute("data-scenario"),
+            text: unescape(html),
+        }
+    }
+}
+
+fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {
+    let from = text.find(start)? + start.len();
+    let len = text[from..].find(end)?;
+    Some(&text[from..from + len])
+}
+
+/// What Chromium's serialiser escapes, and our own numeric references.
+fn unescape(text: &str) -> String {
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&apos;", "'")
+        .replace("&#10;", "\n")
+        .replace("&nbsp;", "\u{a0}")
+        .replace("&amp;", "&")
+}
+
+fn file_url(path: &Path) -> String {
+    let mut url = String::from("file://");
+    for c in path.display().to_string().chars() {
+        match c {
+            ' ' => url.push_str("%20"),
+            '#' => url.push_str("%23"),
+            '%' => url.push_str("%25"),
+            '?' => url.push_str("%3F"),
+            c => url.push(c),
+        }
+    }
+    url
+}
+
+fn relative(root: &Path, path: &Path) -> String {
+    path.strip_prefix(root).unwrap_or(path).display().to_string()
+}
+
+/// Runs Chromium with a fresh profile, its standard output into `stdout`
+/// and its log (standard error, and standard output when `stdout` is
+/// `None`) into `log`; killed with all its processes after [`TIMEOUT`].
+fn chromium_run(chromium: &Path, args: &[String], stdout: Option<&Path>, log_path: &Path) -> Result<(), String> {
+    let profile = std::env::temp_dir().join(format!("parsec-mfa-chromium-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&profile);
+    std::fs::create_dir_all(&profile).map_err(|e| format!("cannot create {}: {e}", profile.display()))?;
+    let open = |path: &Path| std::fs::File::create(path).map_err(|e| format!("cannot create {}: {e}", path.display()));
+    let log = open(log_path)?;
+    let out = match stdout {
+        Some(path) => Stdio::from(open(path)?),
+        None => Stdio::from(log.try_clone().map_err(|e| e.to_string())?),
+    };
+    let mut child = Command::new(chromium)
+        .args(FLAGS)
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(log)
+        // Its own process group, so that its helpers are killed with it.
+        .process_group(0)
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", chromium.display()))?;
+    let group = format!("-{}", child.id());
+    let started = Instant::now();
+    let outcome = loop {
+        match child.try_wait() {
+            Ok(Some(status)) if status.success() => break Ok(()),
+            Ok(Some(status)) => break Err(format!("chromium {args:?} failed: {status}")),
+            Ok(None) if started.elapsed() > TIMEOUT => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break Err(format!(
+                    "chromium {args:?} did not finish within {} s: killed",
+                    TIMEOUT.as_secs()
+                ));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(100)),
+            Err(e) => break Err(format!("cannot wait for chromium: {e}")),
+        }
+    };
+    // Whatever of its processes is left.
+    let _ = Command::new("kill")
+        .args(["-KILL", "--", &group])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    let _ = std::fs::remove_dir_all(&profile);
+    outcome.map_err(|e| {
+        let log = std::fs::read_to_string(log_path).unwrap_or_default();
+        format!("{e}\n{}: {}", log_path.display(), log.trim())
+    })
+}
