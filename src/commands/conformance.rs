@@ -254,7 +254,11 @@ pub async fn run_conformance(args: ConformanceArgs) -> Result<(), Failure> {
     for choice in &choices {
         let name = choice.report_name();
         println!("=== conformance: {name} ===");
-        let factory = match prepare(choice, &args).await {
+        let prepared = tokio::select! {
+            prepared = prepare(choice, &args) => prepared,
+            _ = tokio::signal::ctrl_c() => return Err(Failure::new(exit::INTERRUPTED, "interrupted")),
+        };
+        let factory = match prepared {
             Ok(factory) => factory,
             Err(failure) => {
                 eprintln!("Error: {name}: {}", failure.message);
@@ -271,7 +275,14 @@ pub async fn run_conformance(args: ConformanceArgs) -> Result<(), Failure> {
             tags: args.tags.clone(),
             name: args.name.clone(),
         };
-        match run(options).await {
+        // Ctrl-C drops the run, and with it every server the harness
+        // started (some run in process groups of their own, out of the
+        // terminal's reach).
+        let outcome = tokio::select! {
+            outcome = run(options) => outcome,
+            _ = tokio::signal::ctrl_c() => return Err(Failure::new(exit::INTERRUPTED, "interrupted")),
+        };
+        match outcome {
             Ok(totals) => {
                 println!("Report: {}", args.reports.join(&name).join("index.html").display());
                 outcomes.push((name, Ok(totals)));

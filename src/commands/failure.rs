@@ -18,6 +18,8 @@ pub mod exit {
     /// `conformance`: a target could not be started, reached, or is not a
     /// Parsec server.
     pub const TARGET_UNUSABLE: u8 = 9;
+    /// `conformance`: stopped by Ctrl-C (128 + SIGINT, as shells report it).
+    pub const INTERRUPTED: u8 = 130;
 }
 
 #[derive(Debug)]
