@@ -93,8 +93,8 @@ impl ServerProcess {
         })
     }
 
-    /// Starts `command` and waits (blocking) until the port accepts
-    /// connections, the process exits, or `timeout` passes.
+    /// Starts `command` and waits (blocking) until its port answers HTTP,
+    /// the process exits, or `timeout` passes.
     pub fn spawn(
         name: &str,
         command: Command,
@@ -105,31 +105,44 @@ impl ServerProcess {
         let mut server = Self::launch(name, command, port, log, false)?;
         let started = Instant::now();
         loop {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            let answered = answers_http(port);
+            server.check_alive(started, timeout)?;
+            if answered {
                 return Ok(server);
             }
-            server.check_alive(started, timeout)?;
             std::thread::sleep(Duration::from_millis(50));
         }
     }
 
-    /// Waits (asynchronously) until the port accepts connections, the
-    /// process exits, or `timeout` passes.
+    /// Waits (asynchronously) until the port answers HTTP while the process
+    /// runs, the process exits, or `timeout` passes. Accepting connections
+    /// is not enough: another program may hold the port (the server then
+    /// fails to bind it and exits).
     pub async fn wait_listening(&mut self, timeout: Duration) -> Result<(), ServerError> {
         let started = Instant::now();
         loop {
-            if tokio::net::TcpStream::connect(("127.0.0.1", self.port)).await.is_ok() {
+            let port = self.port;
+            let answered = tokio::task::spawn_blocking(move || answers_http(port))
+                .await
+                .unwrap_or(false);
+            self.check_alive(started, timeout)?;
+            if answered {
                 return Ok(());
             }
-            self.check_alive(started, timeout)?;
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 
     fn check_alive(&mut self, started: Instant, timeout: Duration) -> Result<(), ServerError> {
         if let Ok(Some(status)) = self.child.try_wait() {
+            let log = self.log();
+            let last_words = log
+                .lines()
+                .map(str::trim)
+                .rfind(|l| !l.is_empty())
+                .unwrap_or("no output");
             return Err(ServerError::Exited(format!(
-                "{} exited ({status}) before answering on port {} (log: {})",
+                "{} exited ({status}) before answering on port {}: {last_words} (log: {})",
                 self.name,
                 self.port,
                 self.log.display(),
@@ -145,6 +158,25 @@ impl ServerProcess {
         }
         Ok(())
     }
+}
+
+/// Whether an HTTP server answers on the loopback `port` (any status),
+/// within a second.
+fn answers_http(port: u16) -> bool {
+    use std::io::Write as _;
+    let limit = Some(Duration::from_secs(1));
+    let Ok(mut stream) = std::net::TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_secs(1))
+    else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(limit);
+    let _ = stream.set_write_timeout(limit);
+    let mut start = [0u8; 5];
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        .and_then(|_| stream.read_exact(&mut start))
+        .is_ok()
+        && &start == b"HTTP/"
 }
 
 impl Drop for ServerProcess {
@@ -287,6 +319,20 @@ pub struct OfficialOptions {
     pub time_offset_file: Option<PathBuf>,
 }
 
+/// Puts the launcher in place, replaced atomically when it differs: other
+/// servers may be starting from it at this very moment.
+fn install_launcher(path: &Path) -> Result<(), ServerError> {
+    if std::fs::read_to_string(path).is_ok_and(|current| current == OFFICIAL_TIME_OFFSET_LAUNCHER) {
+        return Ok(());
+    }
+    static WRITES: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let partial = path.with_extension(format!("partial-{}-{n}", std::process::id()));
+    std::fs::write(&partial, OFFICIAL_TIME_OFFSET_LAUNCHER)
+        .and_then(|_| std::fs::rename(&partial, path))
+        .map_err(|e| ServerError::Failed(format!("{}: {e}", path.display())))
+}
+
 /// The official server's command line.
 pub fn official_command(
     venv: &Path,
@@ -297,16 +343,19 @@ pub fn official_command(
     let mut command = match &official.time_offset_file {
         Some(offset_file) => {
             let launcher = venv.join("parsec-mfa-time-offset-launcher.py");
-            std::fs::write(&launcher, OFFICIAL_TIME_OFFSET_LAUNCHER)
-                .map_err(|e| ServerError::Failed(format!("{}: {e}", launcher.display())))?;
+            install_launcher(&launcher)?;
             let mut command = Command::new(venv.join("bin/python"));
             command.arg(launcher).env("PARSEC_MFA_TIME_OFFSET_FILE", offset_file);
             command
         }
         None => Command::new(venv.join("bin/parsec")),
     };
-    let db = official.db.as_deref().unwrap_or("MOCKED");
-    command.args(["run", "--db", db, "--blockstore", "MOCKED", "--host", "127.0.0.1"]);
+    // Blocks go where the metadata goes: PostgreSQL has its own blockstore.
+    let (db, blockstore) = match &official.db {
+        Some(url) => (url.as_str(), "POSTGRESQL"),
+        None => ("MOCKED", "MOCKED"),
+    };
+    command.args(["run", "--db", db, "--blockstore", blockstore, "--host", "127.0.0.1"]);
     command.args(["--port", &port.to_string()]);
     command.args(["--administration-token", &options.administration_token]);
     command.args(["--server-addr", &format!("parsec3://127.0.0.1:{port}?no_ssl=true")]);

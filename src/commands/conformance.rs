@@ -7,7 +7,9 @@ use clap::{Args, ValueEnum};
 use parsec_mfa_scenarios::report::{TargetReport, compare_html};
 use parsec_mfa_scenarios::runner::{RunOptions, Totals, run};
 use parsec_mfa_scenarios::servers::install_official;
-use parsec_mfa_scenarios::target::launched::{Launched, PLACEHOLDERS, ServerKind, official_takes_advice};
+use parsec_mfa_scenarios::target::launched::{
+    Launched, PLACEHOLDERS, ServerKind, migrate_official_db, official_takes_advice,
+};
 use parsec_mfa_scenarios::target::remote::{Remote, probe};
 use parsec_mfa_scenarios::target::{InProcess, TargetFactory};
 use std::path::{Path, PathBuf};
@@ -191,9 +193,13 @@ async fn prepare(choice: &TargetChoice, args: &ConformanceArgs) -> Result<Arc<dy
                 );
             }
             let version_owned = version.clone();
+            let db = args.official_db.clone();
             let (venv, takes_advice) = tokio::task::spawn_blocking(move || {
                 let venv = install_official(&target_dir, &version_owned).map_err(|e| e.to_string())?;
                 let takes_advice = official_takes_advice(&venv)?;
+                if let Some(db) = &db {
+                    migrate_official_db(&venv, db)?;
+                }
                 Ok::<_, String>((venv, takes_advice))
             })
             .await

@@ -131,14 +131,14 @@ impl Launched {
             .cloned()
     }
 
-    /// Starts a server; one that exits at once (another program took its
-    /// port between the choice and the bind) is started again on another.
+    /// Starts a server; one that could not bind its port (another program
+    /// took it between the choice and the bind) is started again on another.
     async fn launch(&self, advice: &[String], controlled_clock: bool) -> Result<Running, String> {
         let mut attempt = 1;
         loop {
             match self.launch_once(advice, controlled_clock).await {
-                Err(LaunchError::ExitedEarly(_)) if attempt < 3 => attempt += 1,
-                Err(LaunchError::ExitedEarly(why) | LaunchError::Other(why)) => return Err(why),
+                Err(LaunchError::PortTaken(_)) if attempt < 3 => attempt += 1,
+                Err(LaunchError::PortTaken(why) | LaunchError::Other(why)) => return Err(why),
                 Ok(running) => return Ok(running),
             }
         }
@@ -146,7 +146,9 @@ impl Launched {
 
     async fn launch_once(&self, advice: &[String], controlled_clock: bool) -> Result<Running, LaunchError> {
         std::fs::create_dir_all(&self.work_dir).map_err(|e| format!("{}: {e}", self.work_dir.display()))?;
-        let mailbox = Mailbox::start("127.0.0.1:0")
+        // Its port from the same pool as the servers': never one a server
+        // is about to bind.
+        let mailbox = Mailbox::start(&format!("127.0.0.1:{}", free_port()))
             .await
             .map_err(|e| format!("the mailbox cannot listen: {e}"))?;
         let port = free_port();
@@ -205,7 +207,8 @@ impl Launched {
         let name = format!("the {label} server");
         let mut process = ServerProcess::launch(&name, command, port, log, group).map_err(|e| e.to_string())?;
         process.wait_listening(self.start_timeout).await.map_err(|e| match e {
-            ServerError::Exited(why) => LaunchError::ExitedEarly(why),
+            // Another program took the port between its choice and the bind.
+            ServerError::Exited(why) if process.log().to_lowercase().contains("in use") => LaunchError::PortTaken(why),
             other => LaunchError::Other(other.to_string()),
         })?;
         let running = Running {
@@ -238,8 +241,8 @@ pub fn official_takes_advice(venv: &std::path::Path) -> Result<bool, String> {
 }
 
 enum LaunchError {
-    /// The server stopped before it answered.
-    ExitedEarly(String),
+    /// The server stopped before it answered: its port was taken.
+    PortTaken(String),
     Other(String),
 }
 
@@ -247,6 +250,25 @@ impl From<String> for LaunchError {
     fn from(why: String) -> Self {
         LaunchError::Other(why)
     }
+}
+
+/// Brings the official server's PostgreSQL database up to date
+/// (`parsec migrate`), as its operator would before `parsec run`.
+pub fn migrate_official_db(venv: &std::path::Path, db: &str) -> Result<(), String> {
+    let out = Command::new(venv.join("bin/parsec"))
+        .args(["migrate", "--db", db])
+        .output()
+        .map_err(|e| format!("{}: {e}", venv.display()))?;
+    if out.status.success() {
+        return Ok(());
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let why = stderr
+        .lines()
+        .map(str::trim)
+        .rfind(|l| !l.is_empty())
+        .unwrap_or("no output");
+    Err(format!("`parsec migrate --db {db}` failed: {why}"))
 }
 
 /// `template` with the placeholders replaced.
