@@ -12,7 +12,8 @@
 //!   server in real time; the clock scenarios are skipped with the reason;
 //! - `--target url=…`: a reference server this test starts on the system
 //!   clock with a fixed configuration, its email sent to `--smtp-listen`;
-//! - `--compare`: the reports side by side.
+//! - `--compare`: two targets side by side, then the same page rebuilt from
+//!   their saved results.
 //!
 //! Each run's full output goes to `reports/<target>/console.log`; this test
 //! prints the closing lines. Without Python 3.12 the official runs are
@@ -242,12 +243,66 @@ fn url_target() -> Result<(), String> {
     expect_clean(&name, &run, &skips)
 }
 
+/// `--compare` with two targets run now, then without `--target`: the
+/// page rebuilt from the saved results (columns in name order, as given to
+/// the first run), both times with a column each and no row where they
+/// disagree (both pass everything).
 fn compare() -> Result<(), String> {
-    let run = conformance(&["--compare", "--reports", "reports"], "compare");
-    let page = std::fs::read_to_string(root().join("reports/compare.html")).map_err(|e| e.to_string())?;
-    println!("compare: exit {}, reports/compare.html {} bytes", run.code, page.len());
-    if run.code != 0 || !page.contains("reference-in-process") || !page.contains(">reference<") {
-        return Err(format!("--compare: exit {}\n{}", run.code, tail(&run.console)));
+    let folder = "reports/compare-check";
+    let page_path = root().join(folder).join("compare.html");
+    let mut pages = Vec::new();
+    for (args, log) in [
+        (
+            vec![
+                "--compare",
+                "--target",
+                "reference",
+                "--target",
+                "in-process",
+                "--reports",
+                folder,
+            ],
+            "compare-check/run",
+        ),
+        (vec!["--compare", "--reports", folder], "compare-check/rebuild"),
+    ] {
+        let _ = std::fs::remove_file(&page_path);
+        let run = conformance(&args, log);
+        let page = std::fs::read_to_string(&page_path).map_err(|e| format!("{}: {e}", page_path.display()))?;
+        let columns = ["reference-in-process", "reference"]
+            .iter()
+            .all(|t| page.contains(&format!("data-target=\"{t}\"")));
+        let differing = page.matches("<span class=\"differs-note\">").count();
+        println!(
+            "compare ({log}): exit {}, {} bytes, {differing} rows where the targets disagree",
+            run.code,
+            page.len()
+        );
+        if run.code != 0 || !columns || page.matches("<tr class=\"scenario").count() != 83 {
+            return Err(format!("--compare ({log}): exit {}\n{}", run.code, tail(&run.console)));
+        }
+        if differing != 0 {
+            return Err(format!("--compare ({log}): {differing} rows disagree, none expected"));
+        }
+        pages.push(page);
+    }
+    if pages[0] != pages[1] {
+        let first_difference = pages[0]
+            .char_indices()
+            .zip(pages[1].chars())
+            .find(|((_, a), b)| a != b)
+            .map(|((i, _), _)| i)
+            .unwrap_or(0);
+        let around = |page: &str| {
+            page.get(first_difference.saturating_sub(80)..first_difference + 80)
+                .unwrap_or("")
+                .to_owned()
+        };
+        return Err(format!(
+            "the page rebuilt from results.json differs from the run's:\n{}\n---\n{}",
+            around(&pages[0]),
+            around(&pages[1])
+        ));
     }
     Ok(())
 }
