@@ -166,4 +166,9 @@ fn malformed_targets_are_usage_errors() {
         let out = conformance(&["--target", target], Duration::from_secs(30));
         assert_one_error(&out, USAGE, "--target");
     }
+    let out = conformance(
+        &["--target", "in-process", "--tags", "@clock and ("],
+        Duration::from_secs(30),
+    );
+    assert_one_error(&out, USAGE, "--tags");
 }

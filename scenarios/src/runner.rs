@@ -84,6 +84,13 @@ fn feature_file(feature: &cucumber::gherkin::Feature) -> String {
         .unwrap_or_default()
 }
 
+/// Checks a `--tags` expression before anything starts.
+pub fn check_tags(expr: &str) -> Result<(), RunError> {
+    expr.parse::<TagOperation>()
+        .map(|_| ())
+        .map_err(|e| RunError::Tags(expr.to_owned(), e.to_string()))
+}
+
 pub async fn run(options: RunOptions) -> Result<Totals, RunError> {
     crate::steps::link();
     let tags_filter = match &options.tags {

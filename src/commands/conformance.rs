@@ -5,7 +5,7 @@
 use super::failure::{Failure, exit};
 use clap::{Args, ValueEnum};
 use parsec_mfa_scenarios::report::{TargetReport, compare_html};
-use parsec_mfa_scenarios::runner::{RunOptions, Totals, run};
+use parsec_mfa_scenarios::runner::{RunOptions, Totals, check_tags, run};
 use parsec_mfa_scenarios::servers::install_official;
 use parsec_mfa_scenarios::target::launched::{
     Launched, PLACEHOLDERS, ServerKind, migrate_official_db, official_takes_advice,
@@ -252,6 +252,9 @@ pub async fn run_conformance(args: ConformanceArgs) -> Result<(), Failure> {
             "{}: no such features folder or file",
             args.features.display()
         )));
+    }
+    if let Some(tags) = &args.tags {
+        check_tags(tags).map_err(|e| usage(e.to_string()))?;
     }
     if args.concurrency == 0 || args.start_timeout == 0 {
         return Err(usage("--concurrency and --start-timeout must be at least 1"));
