@@ -2,7 +2,8 @@
 //! slow to start, crashing at start, not a Parsec server, a wrong
 //! administration token, or a malformed `--target`. Each ends with one
 //! `Error:` line naming the problem and a distinct exit code, quickly, with
-//! no scenario run and no panic.
+//! no scenario run and no panic. And a run stopped by Ctrl-C leaves no
+//! server behind.
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -171,4 +172,65 @@ fn malformed_targets_are_usage_errors() {
         Duration::from_secs(30),
     );
     assert_one_error(&out, USAGE, "--tags");
+}
+
+#[test]
+fn ctrl_c_stops_the_run_and_its_servers() {
+    // A token unique to this test marks the server's command line.
+    let marker = format!("ctrl-c-check-{}", std::process::id());
+    let reports = std::env::temp_dir().join(format!("parsec-mfa-ctrl-c-{}", std::process::id()));
+    let target = format!(
+        "cmd={BINARY} serve --db MOCKED --port {{port}} --administration-token {marker} \
+         --email-host {{smtp_host}} --email-port {{smtp_port}} --email-sender harness@example.com"
+    );
+    let mut child = Command::new(BINARY)
+        .args(["conformance", "--target", &target, "--admin-token", &marker])
+        .args(["--reports", reports.to_str().expect("a UTF-8 temp dir")])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("parsec-mfa starts");
+    // Interrupted once its server answers (the run has begun).
+    let running = |pattern: &str| {
+        Command::new("pgrep")
+            .args(["-f", pattern])
+            .output()
+            .map(|o| !o.stdout.is_empty())
+            .unwrap_or(false)
+    };
+    let started = Instant::now();
+    while !running(&format!(
+        "serve --db MOCKED --port [0-9]+ --administration-token {marker}"
+    )) {
+        assert!(started.elapsed() < Duration::from_secs(20), "the server never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let interrupted = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(interrupted.success());
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("the child can be waited for") {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "still running after Ctrl-C"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    child.stderr.take().expect("piped").read_to_string(&mut stderr).ok();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("Error: interrupted"), "{stderr}");
+    assert!(
+        !running(&format!(
+            "serve --db MOCKED --port [0-9]+ --administration-token {marker}"
+        )),
+        "a server outlived the run"
+    );
 }
