@@ -72,8 +72,10 @@ pub struct ScenarioResult {
     /// The feature file as cucumber names it, e.g. `features/brute_force.feature`.
     pub feature_file: String,
     /// The scenario's name; the rows of a Scenario Outline (and scenarios
-    /// of the same name) get ` (line N)`, their own line: a row keeps its
-    /// name whichever rows a target runs or skips (see [`row_name`]).
+    /// of the same name) get ` (line N)`, their own line, so that a row
+    /// keeps its name whichever rows a target runs or skips (see
+    /// [`row_name`]); the runner then names outline rows after their
+    /// Examples values.
     pub scenario: String,
     /// The scenario's line in the feature file (an outline row's own line).
     pub line: u32,

@@ -74,6 +74,44 @@ fn all_tags(
     [feature.tags.as_slice(), rule_tags, scenario.tags.as_slice()].concat()
 }
 
+/// Names of Scenario Outline rows by (feature file name, line).
+type RowLabels = std::collections::HashMap<(String, u32), String>;
+
+/// `The wait doubles (failures 3, wait 4)`: a row of a Scenario Outline
+/// named by its Examples values (cucumber gives every row the outline's
+/// name); `None` for a plain scenario.
+fn outline_row_label(scenario: &cucumber::gherkin::Scenario) -> Option<String> {
+    if !(scenario.keyword.contains("Outline") || scenario.keyword.contains("Template")) {
+        return None;
+    }
+    // cucumber leaves each expanded row its Examples' header and its own values.
+    let values = scenario.examples.first().and_then(|examples| {
+        let table = examples.table.as_ref()?;
+        let [header, row] = table.rows.as_slice() else {
+            return None;
+        };
+        Some(
+            header
+                .iter()
+                .zip(row)
+                .map(|(h, v)| format!("{h} {v}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        )
+    });
+    Some(match values {
+        Some(values) => format!("{} ({values})", scenario.name),
+        None => row_name(&scenario.name, scenario.position.line as u32),
+    })
+}
+
+fn file_name(path: &str) -> String {
+    Path::new(path)
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
 /// The file a feature came from, as the reports show it.
 fn feature_file(feature: &cucumber::gherkin::Feature) -> String {
     feature
@@ -109,7 +147,8 @@ pub async fn run(options: RunOptions) -> Result<Totals, RunError> {
 
     let capabilities = options.target.capabilities();
     let skipped: Arc<Mutex<Vec<Skipped>>> = Arc::default();
-    let recorded = skipped.clone();
+    let row_labels: Arc<Mutex<RowLabels>> = Arc::default();
+    let (recorded, labelled) = (skipped.clone(), row_labels.clone());
     let filter = move |feature: &cucumber::gherkin::Feature,
                        rule: Option<&cucumber::gherkin::Rule>,
                        scenario: &cucumber::gherkin::Scenario| {
@@ -120,19 +159,18 @@ pub async fn run(options: RunOptions) -> Result<Totals, RunError> {
         if !chosen {
             return false;
         }
+        let line = scenario.position.line as u32;
+        let label = outline_row_label(scenario);
+        if let (Some(label), Ok(mut labels)) = (&label, labelled.lock()) {
+            labels.insert((file_name(&feature_file(feature)), line), label.clone());
+        }
         match skip_reason(&all_tags(feature, rule, scenario), &capabilities) {
             None => true,
             Some(reason) => {
-                let line = scenario.position.line as u32;
-                let outline_row = scenario.keyword.contains("Outline") || scenario.keyword.contains("Template");
                 let entry = Skipped {
                     feature: feature.name.clone(),
                     feature_file: feature_file(feature),
-                    scenario: if outline_row {
-                        row_name(&scenario.name, line)
-                    } else {
-                        scenario.name.clone()
-                    },
+                    scenario: label.unwrap_or_else(|| scenario.name.clone()),
                     line,
                     reason,
                 };
@@ -174,7 +212,8 @@ pub async fn run(options: RunOptions) -> Result<Totals, RunError> {
         .await;
 
     let skipped = skipped.lock().map(|l| l.clone()).unwrap_or_default();
-    let totals = write_reports(reports, options.target.as_ref(), &raw_json_path, &skipped)?;
+    let row_labels = row_labels.lock().map(|l| l.clone()).unwrap_or_default();
+    let totals = write_reports(reports, options.target.as_ref(), &raw_json_path, &skipped, &row_labels)?;
     println!("{}", totals.line());
     Ok(totals)
 }
@@ -186,12 +225,18 @@ fn write_reports(
     target: &dyn TargetFactory,
     raw_json_path: &Path,
     skipped: &[Skipped],
+    row_labels: &RowLabels,
 ) -> Result<Totals, ReportError> {
     let raw = std::fs::read_to_string(raw_json_path).map_err(|source| ReportError::Io {
         path: raw_json_path.to_owned(),
         source,
     })?;
     let mut report = TargetReport::from_cucumber_json(target.name(), target.description(), &raw)?;
+    for result in &mut report.results {
+        if let Some(label) = row_labels.get(&(file_name(&result.feature_file), result.line)) {
+            result.scenario = label.clone();
+        }
+    }
     for s in skipped {
         report.add_skipped(&s.feature, &s.feature_file, &s.scenario, s.line, &s.reason);
     }
@@ -209,4 +254,32 @@ fn write_reports(
 /// `reports/<name>` under the workspace root.
 pub fn reports_dir(root: &Path, name: &str) -> PathBuf {
     root.join("reports").join(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cucumber::feature::Ext as _;
+
+    #[test]
+    fn outline_rows_are_named_after_their_examples_values() {
+        let text = "Feature: F\n\n  Scenario Outline: Waits\n    Then <n> and <m>\n\n    Examples:\n      | n | m |\n      | 1 | one |\n\n    @clock\n    Examples: more\n      | n | m |\n      | 3 | three |\n      | 4 | four |\n\n  Scenario: Plain\n    Then 5 and five\n";
+        let feature = cucumber::gherkin::Feature::parse(text, cucumber::gherkin::GherkinEnv::default())
+            .expect("the feature parses")
+            .expand_examples()
+            .expect("the outline expands");
+        let names: Vec<Option<String>> = feature.scenarios.iter().map(outline_row_label).collect();
+        assert_eq!(
+            names,
+            [
+                Some("Waits (n 1, m one)".to_owned()),
+                Some("Waits (n 3, m three)".to_owned()),
+                Some("Waits (n 4, m four)".to_owned()),
+                None,
+            ]
+        );
+        let tags: Vec<Vec<String>> = feature.scenarios.iter().map(|s| s.tags.clone()).collect();
+        assert_eq!(tags[0], Vec::<String>::new());
+        assert_eq!(tags[1], ["clock"], "an Examples' tags reach its rows");
+    }
 }
