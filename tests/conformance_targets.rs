@@ -93,10 +93,23 @@ fn expect_clean(name: &str, run: &Run, expected_skips: &[&str]) -> Result<(), St
         run.seconds, run.code
     );
     if run.code != 0 || failed != 0 || passed == 0 {
+        let failures: Vec<String> = report
+            .results
+            .iter()
+            .filter(|r| r.status == Status::Failed)
+            .map(|r| {
+                format!(
+                    "{} (line {}): {}",
+                    r.scenario,
+                    r.line,
+                    r.detail.as_deref().unwrap_or("")
+                )
+            })
+            .collect();
         return Err(format!(
-            "{name}: exit {}, failed: {:?}\n{}",
+            "{name}: exit {}, failed:\n{}\n{}",
             run.code,
-            with_status(&report, Status::Failed),
+            failures.join("\n"),
             tail(&run.console)
         ));
     }

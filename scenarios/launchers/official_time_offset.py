@@ -4,7 +4,7 @@
 certificates, tokens and TOTP checks) returns the real time plus an offset in
 microseconds read from the file named by PARSEC_MFA_TIME_OFFSET_FILE. The
 conformance harness writes that file to move the server's time forward; the
-file is re-read when it changes. Everything else is the unmodified `parsec`
+file is read at every call. Everything else is the unmodified `parsec`
 command line: arguments are passed through as they are.
 """
 
@@ -15,23 +15,19 @@ from parsec._parsec import DateTime
 
 OFFSET_FILE = os.environ["PARSEC_MFA_TIME_OFFSET_FILE"]
 _real_now = DateTime.now
-_cached = {"stamp": None, "offset_us": 0}
+_last_offset_us = 0
 
 
 def _offset_us() -> int:
+    # Read at every call: the harness replaces the file (rename) within
+    # milliseconds, faster than a modification time can tell apart.
+    global _last_offset_us
     try:
-        stat = os.stat(OFFSET_FILE)
-    except OSError:
-        return _cached["offset_us"]
-    stamp = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
-    if stamp != _cached["stamp"]:
-        try:
-            with open(OFFSET_FILE) as f:
-                _cached["offset_us"] = int(f.read().strip() or 0)
-            _cached["stamp"] = stamp
-        except (OSError, ValueError):
-            pass  # a half-written file: keep the previous offset
-    return _cached["offset_us"]
+        with open(OFFSET_FILE) as f:
+            _last_offset_us = int(f.read().strip() or 0)
+    except (OSError, ValueError):
+        pass  # keep the previous offset
+    return _last_offset_us
 
 
 def _offset_now() -> DateTime:

@@ -20,24 +20,40 @@ pub enum ServerError {
     Exited(String),
 }
 
-/// A free TCP port on the loopback interface. The OS picks it; a port is
-/// never handed out twice by this process, and a server that loses the
-/// race for it to another program fails to start and is retried by its
-/// caller.
+/// A free TCP port on the loopback interface for a server to bind later.
+///
+/// It is taken below the range the OS hands out for port 0 and for
+/// outgoing connections (`ip_local_port_range`): the harness's own
+/// listeners (network proxies, in-process servers) bind port 0, and one of
+/// them could otherwise take the port before the server does, then answer
+/// in its place. A port is never handed out twice by this process; a server
+/// that loses its port to another program fails to bind and is started
+/// again by its caller.
 pub fn free_port() -> u16 {
     static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
-    for _ in 0..20 {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .unwrap_or(0);
-        let Ok(mut given) = GIVEN.lock() else { return port };
-        if port != 0 && !given.contains(&port) {
-            given.push(port);
-            return port;
+    let (low, high) = ports_outside_the_ephemeral_range();
+    for _ in 0..200 {
+        let random = u16::from_le_bytes(parsec_mfa_reference::crypto::random_array::<2>());
+        let port = low + random % (high - low);
+        let Ok(mut given) = GIVEN.lock() else { return 0 };
+        if given.contains(&port) || std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
+            continue;
         }
+        given.push(port);
+        return port;
     }
     0
+}
+
+/// `[low, high)`: ports under the OS's ephemeral range, above the
+/// well-known and usual service ports.
+fn ports_outside_the_ephemeral_range() -> (u16, u16) {
+    const LOW: u16 = 10_000;
+    let ephemeral_start = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32_768);
+    (LOW, ephemeral_start.max(LOW + 1_000))
 }
 
 /// A server process, killed when dropped.
