@@ -95,6 +95,23 @@ impl Env {
         self.target.clock().now()
     }
 
+    /// Where time flows by itself, a code read in the last seconds of its
+    /// 30 s step may reach the server in the next step, one step older than
+    /// the scenario means: like a user who waits for a fresh code, wait for
+    /// the next step first. Where the clock stands still, nothing to wait.
+    pub async fn fresh_step(&self) {
+        const STEP_US: i64 = parsec_mfa_reference::totp::STEP_SECONDS as i64 * 1_000_000;
+        const MARGIN_US: i64 = 2_000_000;
+        if !self.target.clock_flows() {
+            return;
+        }
+        let into_step = self.now().as_micros().rem_euclid(STEP_US);
+        if into_step >= STEP_US - MARGIN_US {
+            let wait = STEP_US - into_step + 100_000;
+            tokio::time::sleep(Duration::from_micros(wait as u64)).await;
+        }
+    }
+
     /// Where the server's email arrives (shared with other scenarios when
     /// the server is: addresses are unique to the scenario).
     pub fn mailbox(&self) -> &Mailbox {

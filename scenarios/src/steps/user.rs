@@ -162,7 +162,10 @@ fn copies_key(world: &mut MfaWorld, name: String) {
         .expect("the key is typed");
 }
 
-fn app_code(world: &MfaWorld, name: &str) -> String {
+/// The code the app shows now, read at the start of a step (see
+/// [`crate::world::Env::fresh_step`]).
+async fn app_code(world: &MfaWorld, name: &str) -> String {
+    world.started().fresh_step().await;
     let org = world.started().organization.as_str();
     world
         .person_ref(name)
@@ -214,7 +217,7 @@ async fn confirm(world: &mut MfaWorld, name: &str, code: String) {
 #[when(expr = "{word} enables MFA with the code from her/his authenticator app")]
 #[given(expr = "{word} enables MFA with the code from her/his authenticator app")]
 async fn confirms_with_app(world: &mut MfaWorld, name: String) {
-    let code = app_code(world, &name);
+    let code = app_code(world, &name).await;
     confirm(world, &name, code).await;
 }
 
@@ -227,7 +230,7 @@ async fn confirms_wrong(world: &mut MfaWorld, name: String) {
 #[when(expr = "{word} confirms the setup again with the code from her/his authenticator app")]
 async fn confirms_again(world: &mut MfaWorld, name: String) {
     let keys = world.keys(&name);
-    let code = app_code(world, &name);
+    let code = app_code(world, &name).await;
     let conn = world.started().connection();
     let outcome = mfa::setup_confirm(&conn, signer(&keys), &code).await;
     world.person(&name).last_mfa = Some(outcome);
@@ -364,7 +367,10 @@ async fn log_in(world: &mut MfaWorld, name: &str, code: Option<String>, password
 #[when(expr = "{word} logs in with the code from her/his authenticator app and her/his password")]
 async fn logs_in(world: &mut MfaWorld, name: String) {
     let mfa = world.person_ref(&name).device().file.totp_opaque_key_id.is_some();
-    let code = mfa.then(|| app_code(world, &name));
+    let code = match mfa {
+        true => Some(app_code(world, &name).await),
+        false => None,
+    };
     log_in(world, &name, code, None).await;
 }
 
@@ -386,7 +392,7 @@ async fn literal_code_login(world: &mut MfaWorld, name: String, code: String) {
 
 #[when(expr = "{word} logs in with the code from her/his authenticator app and a wrong password")]
 async fn wrong_password_login(world: &mut MfaWorld, name: String) {
-    let code = app_code(world, &name);
+    let code = app_code(world, &name).await;
     log_in(world, &name, Some(code), Some("not the password".into())).await;
 }
 
@@ -577,7 +583,7 @@ async fn confirm_reset(world: &mut MfaWorld, name: &str, code: String) {
 
 #[when(expr = "{word} confirms the reset with the code from her/his authenticator app")]
 async fn confirms_reset(world: &mut MfaWorld, name: String) {
-    let code = app_code(world, &name);
+    let code = app_code(world, &name).await;
     confirm_reset(world, &name, code).await;
 }
 

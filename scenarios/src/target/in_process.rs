@@ -123,6 +123,10 @@ impl Target for InProcessTarget {
         Arc::new(self.clock.clone())
     }
 
+    fn clock_flows(&self) -> bool {
+        false
+    }
+
     fn advance(&self, micros: i64) -> BoxFuture<'_, Result<(), String>> {
         self.clock.advance_micros(micros);
         Box::pin(async { Ok(()) })

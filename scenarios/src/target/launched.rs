@@ -421,6 +421,10 @@ impl Target for LaunchedTarget {
         }
     }
 
+    fn clock_flows(&self) -> bool {
+        !matches!(self.running.clock, ServerClock::Exact { .. })
+    }
+
     fn advance(&self, micros: i64) -> BoxFuture<'_, Result<(), String>> {
         Box::pin(async move {
             match &self.running.clock {

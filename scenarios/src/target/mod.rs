@@ -96,6 +96,9 @@ pub trait Target: Send + Sync {
     fn mailbox(&self) -> &Mailbox;
     /// The target's time: what the client signs with and the phone sees.
     fn clock(&self) -> Arc<dyn Clock>;
+    /// Whether that time flows by itself (real or offset time), rather than
+    /// standing still between steps.
+    fn clock_flows(&self) -> bool;
     /// Moves the server's time forward, or waits for real where it cannot.
     fn advance(&self, micros: i64) -> BoxFuture<'_, Result<(), String>>;
 }

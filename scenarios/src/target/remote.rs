@@ -176,6 +176,10 @@ impl Target for RemoteTarget {
         Arc::new(SystemClock)
     }
 
+    fn clock_flows(&self) -> bool {
+        true
+    }
+
     fn advance(&self, micros: i64) -> BoxFuture<'_, Result<(), String>> {
         Box::pin(wait_for_real(micros))
     }
