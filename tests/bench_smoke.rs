@@ -3,6 +3,7 @@
 //! Only the counts are checked, never the timing: the figures themselves
 //! are measured by hand (README, Benchmark).
 
+use parsec_mfa_scenarios::servers::free_port;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -13,14 +14,6 @@ impl Drop for Server {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn start_server(port: u16) -> Server {

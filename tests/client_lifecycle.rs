@@ -19,7 +19,7 @@ use parsec_mfa_reference::client::config_dir::ConfigDir;
 use parsec_mfa_reference::client::device_file::{UnlockError, unlock};
 use parsec_mfa_scenarios::mailbox::Mailbox;
 use parsec_mfa_scenarios::servers::{
-    ServerError, ServerOptions, ServerProcess, install_official, start_official, start_reference,
+    ServerError, ServerOptions, ServerProcess, cargo_target_dir, install_official, start_official, start_reference,
 };
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -30,9 +30,7 @@ const ALICE: &str = "alice@example.com";
 const ORG: &str = "Acme";
 
 fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"))
+    cargo_target_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("target"))
 }
 
 fn check(ok: bool, what: &str, out: &Output) -> Result<(), String> {

@@ -6,7 +6,7 @@
 //! server behind.
 
 use std::io::{Read, Write};
-use std::net::TcpListener;
+use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -69,6 +69,19 @@ fn assert_one_error(out: &Outcome, code: i32, expected: &str) {
     assert_eq!(out.code, code, "exit code; stderr: {}", out.stderr);
 }
 
+/// A loopback server handing each connection to `handle`, in a thread of
+/// its own; its `url=` target.
+fn serve_each_connection(mut handle: impl FnMut(TcpStream) + Send + 'static) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let port = listener.local_addr().expect("an address").port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            handle(stream);
+        }
+    });
+    format!("url=http://127.0.0.1:{port}")
+}
+
 /// A port nothing listens on.
 fn closed_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
@@ -84,42 +97,26 @@ fn a_server_that_is_down() {
 
 #[test]
 fn a_server_that_accepts_and_never_answers() {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
-    let port = listener.local_addr().expect("an address").port();
     // Accepts connections and keeps them open without a word.
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for stream in listener.incoming().flatten() {
-            held.push(stream);
-        }
-    });
-    let out = conformance(
-        &["--target", &format!("url=http://127.0.0.1:{port}")],
-        Duration::from_secs(30),
-    );
+    let mut held = Vec::new();
+    let url = serve_each_connection(move |stream| held.push(stream));
+    let out = conformance(&["--target", &url], Duration::from_secs(30));
     assert_one_error(&out, TARGET_UNUSABLE, "does not answer");
 }
 
 #[test]
 fn a_web_server_that_is_not_parsec() {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
-    let port = listener.local_addr().expect("an address").port();
-    std::thread::spawn(move || {
-        for mut stream in listener.incoming().flatten() {
-            let mut buffer = [0u8; 4096];
-            let _ = stream.read(&mut buffer);
-            let body = "<html>Hello</html>";
-            let _ = write!(
-                stream,
-                "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
+    let url = serve_each_connection(|mut stream| {
+        let mut buffer = [0u8; 4096];
+        let _ = stream.read(&mut buffer);
+        let body = "<html>Hello</html>";
+        let _ = write!(
+            stream,
+            "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
     });
-    let out = conformance(
-        &["--target", &format!("url=http://127.0.0.1:{port}")],
-        Duration::from_secs(30),
-    );
+    let out = conformance(&["--target", &url], Duration::from_secs(30));
     assert_one_error(&out, TARGET_UNUSABLE, "is not a Parsec server");
 }
 

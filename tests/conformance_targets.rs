@@ -22,6 +22,7 @@
 
 use parsec_mfa_scenarios::report::{Status, TargetReport};
 use parsec_mfa_scenarios::servers::{ServerOptions, find_python312, free_port, start_reference};
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
@@ -67,16 +68,6 @@ fn report(name: &str) -> Result<TargetReport, String> {
     TargetReport::load(&root().join("reports").join(name)).map_err(|e| format!("{name}: {e}"))
 }
 
-/// The scenarios of a report with this status, as `name (line)`.
-fn with_status(report: &TargetReport, status: Status) -> Vec<String> {
-    report
-        .results
-        .iter()
-        .filter(|r| r.status == status)
-        .map(|r| format!("{} (line {})", r.scenario, r.line))
-        .collect()
-}
-
 /// The last lines of a run's console, where the totals and errors are.
 fn tail(console: &str) -> String {
     let lines: Vec<&str> = console.lines().collect();
@@ -84,7 +75,8 @@ fn tail(console: &str) -> String {
 }
 
 /// A run that must exit 0 with no failed scenario, and skip exactly the
-/// scenarios carrying one of `skipped_tags_reason` words in their reason.
+/// scenarios (or outline rows of the scenarios) `expected_skips`, each with
+/// its reason.
 fn expect_clean(name: &str, run: &Run, expected_skips: &[&str]) -> Result<(), String> {
     let report = report(name)?;
     let (passed, failed, skipped) = report.totals();
@@ -113,23 +105,17 @@ fn expect_clean(name: &str, run: &Run, expected_skips: &[&str]) -> Result<(), St
             tail(&run.console)
         ));
     }
-    let mut skips = with_status(&report, Status::Skipped);
-    skips.sort();
-    let mut expected: Vec<String> = expected_skips.iter().map(|s| s.to_string()).collect();
-    expected.sort();
-    let names: Vec<String> = skips
+    let skipped_rows: Vec<_> = report.results.iter().filter(|r| r.status == Status::Skipped).collect();
+    // Outline rows are named `<outline> (<their Examples values>)`.
+    let skipped: BTreeSet<&str> = skipped_rows
         .iter()
-        // Outline rows are named `<outline> (<their Examples values>)`.
-        .map(|s| s.split(" (").next().unwrap_or(s).to_owned())
+        .map(|r| r.scenario.split(" (").next().unwrap_or(&r.scenario))
         .collect();
-    let mut unique_names = names.clone();
-    unique_names.dedup();
-    let mut expected_unique = expected.clone();
-    expected_unique.dedup();
-    if unique_names != expected_unique {
-        return Err(format!("{name}: skipped {skips:?}, expected {expected:?}"));
+    let expected: BTreeSet<&str> = expected_skips.iter().copied().collect();
+    if skipped != expected {
+        return Err(format!("{name}: skipped {skipped:?}, expected {expected:?}"));
     }
-    for r in report.results.iter().filter(|r| r.status == Status::Skipped) {
+    for r in skipped_rows {
         if r.detail.as_deref().is_none_or(|d| !d.contains("needs")) {
             return Err(format!("{name}: `{}` skipped without its reason", r.scenario));
         }

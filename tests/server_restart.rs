@@ -11,6 +11,7 @@ use parsec_mfa_reference::protocol::certif::{Certificate, DeviceCertificate, Dev
 use parsec_mfa_reference::protocol::token::AuthenticatedToken;
 use parsec_mfa_reference::protocol::{DateTime, DeviceID, HumanHandle, UserID, UserProfile};
 use parsec_mfa_reference::totp;
+use parsec_mfa_scenarios::servers::free_port;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -98,14 +99,6 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[tokio::test]

@@ -58,8 +58,6 @@ pub struct Skipped {
 pub enum RunError {
     #[error("bad --tags expression `{0}`: {1}")]
     Tags(String, String),
-    #[error("cannot write the reports in {0}: {1}")]
-    Reports(PathBuf, std::io::Error),
     #[error(transparent)]
     Report(#[from] ReportError),
 }
@@ -140,10 +138,13 @@ pub async fn run(options: RunOptions) -> Result<Totals, RunError> {
     };
     let name_filter = options.name.clone();
     let reports = &options.reports;
-    let io = |e| RunError::Reports(reports.clone(), e);
-    std::fs::create_dir_all(reports).map_err(io)?;
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |source| ReportError::Io { path, source }
+    };
+    std::fs::create_dir_all(reports).map_err(io(reports))?;
     let raw_json_path = reports.join("cucumber-run.json");
-    let raw_json = std::fs::File::create(&raw_json_path).map_err(io)?;
+    let raw_json = std::fs::File::create(&raw_json_path).map_err(io(&raw_json_path))?;
 
     let capabilities = options.target.capabilities();
     let skipped: Arc<Mutex<Vec<Skipped>>> = Arc::default();

@@ -151,16 +151,11 @@ impl ServerProcess {
 
     fn check_alive(&mut self, started: Instant, timeout: Duration) -> Result<(), ServerError> {
         if let Ok(Some(status)) = self.child.try_wait() {
-            let log = self.log();
-            let last_words = log
-                .lines()
-                .map(str::trim)
-                .rfind(|l| !l.is_empty())
-                .unwrap_or("no output");
             return Err(ServerError::Exited(format!(
-                "{} exited ({status}) before answering on port {}: {last_words} (log: {})",
+                "{} exited ({status}) before answering on port {}: {} (log: {})",
                 self.name,
                 self.port,
+                last_line(&self.log()),
                 self.log.display(),
             )));
         }
@@ -274,39 +269,64 @@ pub fn find_python312() -> Result<PathBuf, ServerError> {
     ))
 }
 
-/// The official server's virtualenv for `version`, installed on first use:
-/// `<target>/parsec-official/<version>/`.
+/// Cargo's target folder (`CARGO_TARGET_DIR`, else `fallback`), where the
+/// official server's virtualenvs go.
+pub fn cargo_target_dir(fallback: PathBuf) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or(fallback)
+}
+
+/// `<target>/parsec-official/<version>/`: the official server's virtualenv.
+pub fn official_venv(target_dir: &Path, version: &str) -> PathBuf {
+    target_dir.join("parsec-official").join(version)
+}
+
+/// Whether [`install_official`] has nothing left to do.
+pub fn official_installed(target_dir: &Path, version: &str) -> bool {
+    official_venv(target_dir, version).join(".installed").exists()
+}
+
+/// The last line of a program's output that says something.
+pub fn last_line(text: &str) -> &str {
+    text.lines()
+        .map(str::trim)
+        .rfind(|l| !l.is_empty())
+        .unwrap_or("no output")
+}
+
+/// Runs a setup command to its end: its stdout, or `<what> failed: <why>`,
+/// where `why` is its last error line (pip's "No matching distribution…").
+fn run_to_end(command: &mut Command, what: &str) -> Result<String, String> {
+    let out = command.output().map_err(|e| format!("{what}: {e}"))?;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    if out.status.success() {
+        return Ok(stdout);
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let why = stderr
+        .lines()
+        .chain(stdout.lines())
+        .map(str::trim)
+        .rfind(|l| l.starts_with("ERROR") || l.contains("Error"))
+        .unwrap_or_else(|| last_line(&stderr));
+    Err(format!("{what} failed: {why}"))
+}
+
+/// The official server's virtualenv for `version`, installed on first use
+/// (see [`official_venv`]).
 pub fn install_official(target_dir: &Path, version: &str) -> Result<PathBuf, ServerError> {
-    let venv = target_dir.join("parsec-official").join(version);
-    let marker = venv.join(".installed");
-    if marker.exists() {
+    let venv = official_venv(target_dir, version);
+    if official_installed(target_dir, version) {
         return Ok(venv);
     }
     let python = find_python312()?;
-    let run = |command: &mut Command, what: &str| -> Result<(), ServerError> {
-        let out = command
-            .output()
-            .map_err(|e| ServerError::Failed(format!("{what}: {e}")))?;
-        if out.status.success() {
-            return Ok(());
-        }
-        // pip's last words say what went wrong ("No matching distribution…").
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let why = stderr
-            .lines()
-            .chain(stdout.lines())
-            .map(str::trim)
-            .rfind(|l| l.starts_with("ERROR") || l.contains("Error"))
-            .or_else(|| stderr.lines().map(str::trim).rfind(|l| !l.is_empty()))
-            .unwrap_or("no output");
-        Err(ServerError::Failed(format!("{what} failed: {why}")))
-    };
-    run(
+    run_to_end(
         Command::new(&python).args(["-m", "venv"]).arg(&venv),
         "creating the virtualenv",
-    )?;
-    let installed = run(
+    )
+    .map_err(ServerError::Failed)?;
+    let installed = run_to_end(
         Command::new(venv.join("bin/pip"))
             .args(["install", "--quiet", "--disable-pip-version-check"])
             .arg(format!("parsec-cloud=={version}")),
@@ -316,9 +336,29 @@ pub fn install_official(target_dir: &Path, version: &str) -> Result<PathBuf, Ser
         // No half-made virtualenv left behind to be mistaken for one.
         let _ = std::fs::remove_dir_all(&venv);
     }
-    installed?;
-    std::fs::write(&marker, version).map_err(|e| ServerError::Failed(e.to_string()))?;
+    installed.map_err(ServerError::Failed)?;
+    std::fs::write(venv.join(".installed"), version).map_err(|e| ServerError::Failed(e.to_string()))?;
     Ok(venv)
+}
+
+/// Whether the official server in `venv` has the advice option (3.8.0 has
+/// not), as its `parsec run --help` says.
+pub fn official_takes_advice(venv: &Path) -> Result<bool, String> {
+    let help = run_to_end(
+        Command::new(venv.join("bin/parsec")).args(["run", "--help"]),
+        "`parsec run --help`",
+    )?;
+    Ok(help.contains("--advisory-device-file-protection"))
+}
+
+/// Brings the official server's PostgreSQL database up to date
+/// (`parsec migrate`), as its operator would before `parsec run`.
+pub fn migrate_official_db(venv: &Path, db: &str) -> Result<(), String> {
+    run_to_end(
+        Command::new(venv.join("bin/parsec")).args(["migrate", "--db", db]),
+        &format!("`parsec migrate --db {db}`"),
+    )
+    .map(|_| ())
 }
 
 /// The official launcher that offsets the server's time source (see the

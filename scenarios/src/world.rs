@@ -142,6 +142,16 @@ impl Observed {
     pub fn could_be(&self, at: DateTime) -> bool {
         self.sent.as_micros() <= at.as_micros() && at.as_micros() <= self.answered.as_micros()
     }
+
+    /// A throttle's `wait_until` is `seconds` after this failure, as the
+    /// server saw it.
+    pub fn assert_waits_until(&self, wait_until: DateTime, seconds: i64) {
+        let failed_at = DateTime::from_micros(wait_until.as_micros() - seconds * 1_000_000);
+        assert!(
+            self.could_be(failed_at),
+            "wait until {wait_until:?} is not {seconds} s after the last wrong code, answered {self:?}"
+        );
+    }
 }
 
 #[derive(Default, cucumber::World)]

@@ -5,11 +5,10 @@ use super::failure::Failure;
 use super::input::Input;
 use clap::Args;
 use parsec_mfa_reference::client::config_dir::ConfigDir;
-use parsec_mfa_reference::client::device_file::KdfCost;
-use parsec_mfa_reference::client::device_file::unlock;
+use parsec_mfa_reference::client::device_file::{KdfCost, protect, unlock};
 use parsec_mfa_reference::client::login::{LoginError, PolicyCheck, fetch_key_with_code, login};
 use parsec_mfa_reference::client::{Connection, RetryPolicy};
-use parsec_mfa_reference::clock::SystemClock;
+use parsec_mfa_reference::clock::{Clock, SystemClock};
 use parsec_mfa_reference::protocol::addr::ServerAddr;
 use parsec_mfa_reference::protocol::local_device::{DeviceFilePassword, LocalDevice};
 use std::path::PathBuf;
@@ -90,6 +89,24 @@ impl From<KdfCostArg> for KdfCost {
             KdfCostArg::Minimal => KdfCost::Minimal,
         }
     }
+}
+
+/// Protects a device just made (bootstrap, new device) with its password
+/// and saves it; returns the line that tells where.
+pub fn save_new_device(
+    dir: &ConfigDir,
+    device: &LocalDevice,
+    password: &str,
+    cost: KdfCost,
+) -> Result<String, Failure> {
+    let now = SystemClock.now();
+    let path = dir.save_device(&protect(device, password, cost, None, now, now))?;
+    Ok(format!(
+        "Device {} ({}) saved in {}",
+        device.device_id.hex(),
+        device.device_label,
+        path.display()
+    ))
 }
 
 pub fn parse_server_addr(text: &str) -> Result<ServerAddr, Failure> {

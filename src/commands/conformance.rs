@@ -6,10 +6,10 @@ use super::failure::{Failure, exit};
 use clap::{Args, ValueEnum};
 use parsec_mfa_scenarios::report::{TargetReport, compare_html};
 use parsec_mfa_scenarios::runner::{RunOptions, Totals, check_tags, run};
-use parsec_mfa_scenarios::servers::install_official;
-use parsec_mfa_scenarios::target::launched::{
-    Launched, PLACEHOLDERS, ServerKind, migrate_official_db, official_takes_advice,
+use parsec_mfa_scenarios::servers::{
+    cargo_target_dir, install_official, migrate_official_db, official_installed, official_takes_advice, official_venv,
 };
+use parsec_mfa_scenarios::target::launched::{Launched, PLACEHOLDERS, ServerKind};
 use parsec_mfa_scenarios::target::remote::{Remote, probe};
 use parsec_mfa_scenarios::target::{InProcess, TargetFactory};
 use std::path::{Path, PathBuf};
@@ -163,13 +163,6 @@ fn unusable(message: impl Into<String>) -> Failure {
     Failure::new(exit::TARGET_UNUSABLE, message)
 }
 
-/// Where the official server's virtualenvs go: cargo's target folder.
-fn cargo_target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("target"))
-}
-
 /// Builds the target, starts what must run before any scenario, and checks
 /// that it answers as a Parsec server.
 async fn prepare(choice: &TargetChoice, args: &ConformanceArgs) -> Result<Arc<dyn TargetFactory>, Failure> {
@@ -184,12 +177,11 @@ async fn prepare(choice: &TargetChoice, args: &ConformanceArgs) -> Result<Arc<dy
             launch(ServerKind::Reference { binary })
         }
         TargetChoice::Official(version) => {
-            let target_dir = cargo_target_dir();
-            let venv = target_dir.join("parsec-official").join(version);
-            if !venv.join(".installed").exists() {
+            let target_dir = cargo_target_dir(PathBuf::from("target"));
+            if !official_installed(&target_dir, version) {
                 println!(
                     "Installing parsec-cloud=={version} from the Python package registry into {} (once)…",
-                    venv.display()
+                    official_venv(&target_dir, version).display()
                 );
             }
             let version_owned = version.clone();

@@ -1,12 +1,10 @@
 //! `parsec-mfa device list | create`.
 
-use super::common::{ConfigArgs, DeviceArgs, KdfCostArg, Policy, connection_for, open_device};
+use super::common::{ConfigArgs, DeviceArgs, KdfCostArg, Policy, connection_for, open_device, save_new_device};
 use super::failure::Failure;
 use super::input::Input;
 use clap::{Args, Subcommand};
-use parsec_mfa_reference::client::device_file::protect;
 use parsec_mfa_reference::client::enrollment::create_device;
-use parsec_mfa_reference::clock::{Clock, SystemClock};
 
 #[derive(Subcommand)]
 pub enum DeviceCommand {
@@ -68,13 +66,6 @@ async fn create(args: CreateArgs) -> Result<(), Failure> {
     let device = create_device(&conn, &existing, &args.label)
         .await
         .map_err(|e| Failure::general(format!("The device could not be created: {e}.")))?;
-    let now = SystemClock.now();
-    let path = dir.save_device(&protect(&device, &password, args.kdf_cost.into(), None, now, now))?;
-    println!(
-        "Device {} ({}) saved in {}",
-        device.device_id.hex(),
-        device.device_label,
-        path.display()
-    );
+    println!("{}", save_new_device(&dir, &device, &password, args.kdf_cost.into())?);
     Ok(())
 }

@@ -1,14 +1,13 @@
 //! `parsec-mfa organization create | bootstrap`.
 
-use super::common::{ConfigArgs, KdfCostArg, NetworkArgs, PasswordArgs, parse_server_addr};
+use super::common::{ConfigArgs, KdfCostArg, NetworkArgs, PasswordArgs, parse_server_addr, save_new_device};
 use super::failure::Failure;
 use super::input::Input;
 use clap::{Args, Subcommand};
 use parsec_mfa_reference::client::admin::AdminClient;
-use parsec_mfa_reference::client::device_file::protect;
 use parsec_mfa_reference::client::enrollment::{NewIdentity, bootstrap_organization};
 use parsec_mfa_reference::client::{Connection, admin::AdminError};
-use parsec_mfa_reference::clock::{Clock, SystemClock};
+use parsec_mfa_reference::clock::SystemClock;
 use parsec_mfa_reference::protocol::HumanHandle;
 use parsec_mfa_reference::protocol::addr::BootstrapAddr;
 use std::sync::Arc;
@@ -94,15 +93,8 @@ async fn bootstrap(args: BootstrapArgs) -> Result<(), Failure> {
     let device = bootstrap_organization(&conn, &link, &who)
         .await
         .map_err(|e| Failure::general(format!("The bootstrap failed: {e}.")))?;
-    let now = SystemClock.now();
-    let file = protect(&device, &password, args.kdf_cost.into(), None, now, now);
-    let path = args.config.dir().save_device(&file)?;
+    let saved = save_new_device(&args.config.dir(), &device, &password, args.kdf_cost.into())?;
     println!("Organization {} bootstrapped", device.organization_id.as_str());
-    println!(
-        "Device {} ({}) saved in {}",
-        device.device_id.hex(),
-        device.device_label,
-        path.display()
-    );
+    println!("{saved}");
     Ok(())
 }

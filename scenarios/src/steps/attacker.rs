@@ -108,11 +108,7 @@ async fn next_must_wait(world: &mut MfaWorld, name: String, seconds: i64) {
     };
     world.attack.1 = before;
     let last = world.last_failure.expect("a wrong code was answered");
-    let failed_at = wait_until.as_micros() - seconds * 1_000_000;
-    assert!(
-        last.could_be(parsec_mfa_reference::protocol::DateTime::from_micros(failed_at)),
-        "wait until {wait_until:?} is not {seconds} s after the last wrong code, answered {last:?}"
-    );
+    last.assert_waits_until(wait_until, seconds);
 }
 
 #[then(expr = "the lockout of {word}'s device lasts about {int} days")]

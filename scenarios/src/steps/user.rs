@@ -442,11 +442,7 @@ fn must_wait(world: &mut MfaWorld, name: String, seconds: i64) {
         panic!("not throttled: {outcome:?}")
     };
     let last = world.last_failure.expect("a wrong code was answered");
-    let failed_at = wait_until.as_micros() - seconds * 1_000_000;
-    assert!(
-        last.could_be(parsec_mfa_reference::protocol::DateTime::from_micros(failed_at)),
-        "wait until {wait_until:?} is not {seconds} s after the last wrong code, answered {last:?}"
-    );
+    last.assert_waits_until(wait_until, seconds);
 }
 
 #[then(expr = "{word}'s device cannot be opened with her/his password alone")]

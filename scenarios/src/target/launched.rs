@@ -223,23 +223,6 @@ impl Launched {
     }
 }
 
-/// Whether the official server in `venv` has the advice option (asked of
-/// its `parsec run --help`).
-pub fn official_takes_advice(venv: &std::path::Path) -> Result<bool, String> {
-    let out = Command::new(venv.join("bin/parsec"))
-        .args(["run", "--help"])
-        .output()
-        .map_err(|e| format!("{}: {e}", venv.display()))?;
-    if !out.status.success() {
-        return Err(format!(
-            "`parsec run --help` failed in {}: {}",
-            venv.display(),
-            String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or_default()
-        ));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).contains("--advisory-device-file-protection"))
-}
-
 enum LaunchError {
     /// The server stopped before it answered: its port was taken.
     PortTaken(String),
@@ -250,25 +233,6 @@ impl From<String> for LaunchError {
     fn from(why: String) -> Self {
         LaunchError::Other(why)
     }
-}
-
-/// Brings the official server's PostgreSQL database up to date
-/// (`parsec migrate`), as its operator would before `parsec run`.
-pub fn migrate_official_db(venv: &std::path::Path, db: &str) -> Result<(), String> {
-    let out = Command::new(venv.join("bin/parsec"))
-        .args(["migrate", "--db", db])
-        .output()
-        .map_err(|e| format!("{}: {e}", venv.display()))?;
-    if out.status.success() {
-        return Ok(());
-    }
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let why = stderr
-        .lines()
-        .map(str::trim)
-        .rfind(|l| !l.is_empty())
-        .unwrap_or("no output");
-    Err(format!("`parsec migrate --db {db}` failed: {why}"))
 }
 
 /// `template` with the placeholders replaced.

@@ -68,6 +68,9 @@ pub async fn resolve(url: &str) -> Result<SocketAddr, String> {
         .ok_or_else(|| format!("{url}: the host has no address"))
 }
 
+/// An organization the probe asks about, which no scenario creates.
+const PROBE_ORGANIZATION: &str = "ParsecMfaConformanceProbe";
+
 /// What the harness learnt of a server before running any scenario.
 #[derive(Debug, Clone)]
 pub struct ServerFacts {
@@ -85,7 +88,7 @@ pub async fn probe(addr: SocketAddr, token: &str) -> Result<ServerFacts, String>
         first_backoff: Duration::from_millis(100),
         max_backoff: Duration::from_millis(500),
     };
-    let org = "ParsecMfaConformanceProbe".parse().map_err(|e| format!("{e:?}"))?;
+    let org = PROBE_ORGANIZATION.parse().map_err(|e| format!("{e:?}"))?;
     let conn = Connection::new(plain_http(addr), org, quick, Arc::new(SystemClock));
     let advice = match conn.server_config().await {
         Ok(server_config::Rep::Ok(config)) => config.advisory_device_file_protection.unwrap_or_default(),
@@ -102,7 +105,7 @@ pub async fn probe(addr: SocketAddr, token: &str) -> Result<ServerFacts, String>
     };
     let admin = AdminClient::new(plain_http(addr), token);
     let nobody = UserRef::Email("nobody@example.com".into());
-    match admin.reset_totp("ParsecMfaConformanceProbe", &nobody, false).await {
+    match admin.reset_totp(PROBE_ORGANIZATION, &nobody, false).await {
         Err(AdminError::Refused { status: 404, .. }) => Ok(ServerFacts { advice }),
         Err(AdminError::Refused { status: 403, .. }) => Err(format!(
             "{http} refused the administration token (HTTP 403): give the server's token with --admin-token"
