@@ -72,7 +72,7 @@ fn all_tags(
     [feature.tags.as_slice(), rule_tags, scenario.tags.as_slice()].concat()
 }
 
-/// Names of Scenario Outline rows by (feature file name, line).
+/// Names of Scenario Outline rows by (feature file, line).
 type RowLabels = std::collections::HashMap<(String, u32), String>;
 
 /// `The wait doubles (failures 3, wait 4)`: a row of a Scenario Outline
@@ -103,21 +103,25 @@ fn outline_row_label(scenario: &cucumber::gherkin::Scenario) -> Option<String> {
     })
 }
 
-fn file_name(path: &str) -> String {
-    Path::new(path)
-        .file_name()
-        .map(|f| f.to_string_lossy().into_owned())
-        .unwrap_or_default()
-}
-
-/// The file a feature came from, as the reports show it.
+/// The file a feature came from, named as cucumber's own reports name it
+/// (its path less the project directory, by cucumber's rule), so that the
+/// scenarios the runner skips join the same feature as those it ran.
 fn feature_file(feature: &cucumber::gherkin::Feature) -> String {
-    feature
+    let path = feature
         .path
         .as_ref()
-        .and_then(|p| p.file_name())
-        .map(|f| format!("features/{}", f.to_string_lossy()))
-        .unwrap_or_default()
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let project = std::env::var("CARGO_WORKSPACE_DIR")
+        .or_else(|_| std::env::var("CARGO_MANIFEST_DIR"))
+        .unwrap_or_else(|_| {
+            std::env::current_dir()
+                .map(|d| d.display().to_string())
+                .unwrap_or_default()
+        });
+    path.trim_start_matches(project.as_str())
+        .trim_start_matches(['/', '\\'])
+        .to_owned()
 }
 
 /// Checks a `--tags` expression before anything starts.
@@ -163,7 +167,7 @@ pub async fn run(options: RunOptions) -> Result<Totals, RunError> {
         let line = scenario.position.line as u32;
         let label = outline_row_label(scenario);
         if let (Some(label), Ok(mut labels)) = (&label, labelled.lock()) {
-            labels.insert((file_name(&feature_file(feature)), line), label.clone());
+            labels.insert((feature_file(feature), line), label.clone());
         }
         match skip_reason(&all_tags(feature, rule, scenario), &capabilities) {
             None => true,
@@ -234,7 +238,7 @@ fn write_reports(
     })?;
     let mut report = TargetReport::from_cucumber_json(target.name(), target.description(), &raw)?;
     for result in &mut report.results {
-        if let Some(label) = row_labels.get(&(file_name(&result.feature_file), result.line)) {
+        if let Some(label) = row_labels.get(&(result.feature_file.clone(), result.line)) {
             result.scenario = label.clone();
         }
     }
@@ -282,5 +286,67 @@ mod tests {
         let tags: Vec<Vec<String>> = feature.scenarios.iter().map(|s| s.tags.clone()).collect();
         assert_eq!(tags[0], Vec::<String>::new());
         assert_eq!(tags[1], ["clock"], "an Examples' tags reach its rows");
+    }
+
+    /// The in-process reference presented without clock control: the
+    /// runner skips the `@clock` scenarios.
+    struct WithoutClock(crate::target::InProcess);
+
+    impl TargetFactory for WithoutClock {
+        fn name(&self) -> &str {
+            "without-clock"
+        }
+
+        fn description(&self) -> String {
+            "the in-process reference, its clock control hidden".into()
+        }
+
+        fn capabilities(&self) -> crate::target::Capabilities {
+            crate::target::Capabilities {
+                clock: crate::target::ClockControl::None,
+                ..self.0.capabilities()
+            }
+        }
+
+        fn start(
+            &self,
+            spec: crate::target::TargetSpec,
+        ) -> crate::target::BoxFuture<'_, Result<Box<dyn crate::target::Target>, String>> {
+            self.0.start(spec)
+        }
+    }
+
+    #[tokio::test]
+    async fn skipped_scenarios_join_the_feature_of_those_that_ran_wherever_the_file_is() {
+        let outside = std::env::temp_dir().join(format!("parsec-mfa-runner-{}", std::process::id()));
+        std::fs::create_dir_all(&outside).expect("a temp dir");
+        let project = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        std::fs::copy(
+            project.join("features/brute_force.feature"),
+            outside.join("brute_force.feature"),
+        )
+        .expect("the feature is copied");
+        let totals = run(RunOptions {
+            features: outside.clone(),
+            reports: outside.join("reports"),
+            concurrency: 16,
+            target: Arc::new(WithoutClock(crate::target::InProcess::default())),
+            tags: None,
+            name: Some("The wait doubles".into()),
+        })
+        .await
+        .expect("the run ends");
+        assert_eq!((totals.passed, totals.failed, totals.skipped), (2, 0, 4));
+        let report = TargetReport::load(&outside.join("reports")).expect("the report");
+        let files: std::collections::BTreeSet<&str> = report.results.iter().map(|r| r.feature_file.as_str()).collect();
+        assert_eq!(files.len(), 1, "one feature file: {files:?}");
+        assert!(
+            report
+                .results
+                .iter()
+                .any(|r| r.scenario == "The wait doubles with each wrong code (failures 10, wait 512)"),
+            "{:?}",
+            report.results
+        );
     }
 }
