@@ -250,6 +250,49 @@ async fn a_huge_content_length_gives_413_at_once() {
     assert_still_answers(&s).await;
 }
 
+/// A client that writes a whole body over 1 MiB before it reads (as
+/// Python's HTTP clients do) reads the 413 the official server answers:
+/// the server reads the rest of the body first, instead of closing the
+/// connection under a client still sending (which then sees a broken pipe
+/// or a reset, never the 413).
+#[tokio::test]
+async fn a_whole_body_over_one_mib_gets_a_413_the_client_can_read() {
+    let s = TestServer::start().await;
+    let token = s.token_for(&s.alice, s.now().unix_seconds());
+    for size in [MIB + 1, 2 * MIB, 16 * MIB] {
+        for (path, auth) in [
+            (s.anonymous_path(), String::new()),
+            (s.authenticated_path(), format!("Authorization: Bearer {token}\r\n")),
+            ("/anonymous_server".to_owned(), String::new()),
+        ] {
+            let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", s.port)).await.unwrap();
+            // Kept alive, as a client library's pooled connection is.
+            let mut request = format!(
+                "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nApi-Version: 5.5\r\n\
+                 Content-Type: application/msgpack\r\n{auth}Content-Length: {size}\r\n\r\n"
+            )
+            .into_bytes();
+            request.resize(request.len() + size, 0x80);
+            stream
+                .write_all(&request)
+                .await
+                .unwrap_or_else(|e| panic!("{path}, {size} bytes: the server stopped reading: {e}"));
+            // The connection stays open: read the answer's head and body.
+            let mut answer = vec![0u8; 4096];
+            let got = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut answer))
+                .await
+                .expect("an answer within 10 s")
+                .unwrap_or_else(|e| panic!("{path}, {size} bytes: {e}"));
+            let text = String::from_utf8_lossy(&answer[..got]);
+            assert!(text.starts_with("HTTP/1.1 413 "), "{path}, {size} bytes: {text}");
+            assert!(text.contains("Request Entity Too Large"), "{text}");
+        }
+    }
+    assert_still_answers(&s).await;
+}
+
+const MIB: usize = 1024 * 1024;
+
 #[tokio::test]
 async fn an_unparsable_content_length_gives_400() {
     // The official server answers 413; the HTTP layer here refuses the

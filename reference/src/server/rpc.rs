@@ -96,12 +96,61 @@ async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, Abort> {
             .and_then(|v| v.parse::<u64>().ok())
             .ok_or(Abort::TOO_LARGE)?;
         if declared > MAX_CONTENT_LENGTH as u64 {
+            discard_unless_closing(headers, body);
             return Err(Abort::TOO_LARGE);
         }
     }
-    axum::body::to_bytes(body, MAX_CONTENT_LENGTH)
-        .await
-        .map_err(|_| Abort::TOO_LARGE)
+    let mut body = body;
+    let mut read = Vec::new();
+    while let Some(frame) = next_frame(&mut body).await {
+        let Ok(data) = frame.map(|f| f.into_data()) else {
+            // A body cut short, or a malformed chunk.
+            return Err(Abort::TOO_LARGE);
+        };
+        let Ok(data) = data else { continue };
+        if read.len() + data.len() > MAX_CONTENT_LENGTH {
+            discard_unless_closing(headers, body);
+            return Err(Abort::TOO_LARGE);
+        }
+        read.extend_from_slice(&data);
+    }
+    Ok(read.into())
+}
+
+async fn next_frame(body: &mut Body) -> Option<Result<http_body::Frame<Bytes>, axum::Error>> {
+    use axum::body::HttpBody as _;
+    std::future::poll_fn(|cx| std::pin::Pin::new(&mut *body).poll_frame(cx)).await
+}
+
+/// The rest of a refused body, read and thrown away while the 413 goes out,
+/// as the official server does on a connection kept alive: a client that
+/// writes its whole body before it reads the answer then reads the 413,
+/// where closing the connection under it would give it a broken pipe. A
+/// request that asked for `Connection: close` gets the 413 and the close
+/// at once, as there.
+fn discard_unless_closing(headers: &HeaderMap, body: Body) {
+    let closing = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|token| token.trim().eq_ignore_ascii_case("close"));
+    if !closing {
+        tokio::spawn(discard(body));
+    }
+}
+
+/// Bounded in size and in idle time.
+async fn discard(mut body: Body) {
+    const MOST: u64 = 1 << 30;
+    const IDLE: std::time::Duration = std::time::Duration::from_secs(10);
+    let mut seen = 0u64;
+    while seen < MOST {
+        match tokio::time::timeout(IDLE, next_frame(&mut body)).await {
+            Ok(Some(Ok(frame))) => seen += frame.data_ref().map_or(0, |d| d.len() as u64),
+            _ => return,
+        }
+    }
 }
 
 /// `GET|POST /anonymous/{organization_id}`.
