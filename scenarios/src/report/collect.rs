@@ -606,9 +606,10 @@ Feature: Guessing codes
             Cucumber::scenario(feature.clone(), rule.clone(), scenario.clone(), e.with_retries(None))
         };
         send(collector, event(Scenario::Started));
+        let no_captures = cucumber::codegen::Regex::new("").unwrap().capture_locations();
         for step in feature.background.iter().flat_map(|b| &b.steps) {
             let step = Source::new(step.clone());
-            let captures = cucumber::codegen::Regex::new("").unwrap().capture_locations();
+            let captures = no_captures.clone();
             send(
                 collector,
                 event(Scenario::Background(step, event::Step::Passed(captures, None))),
@@ -617,7 +618,7 @@ Feature: Guessing codes
         for (i, does) in does.iter().enumerate() {
             // A hook after the steps has no step of its own.
             let step = Source::new(scenario.steps[i.min(scenario.steps.len() - 1)].clone());
-            let captures = cucumber::codegen::Regex::new("").unwrap().capture_locations();
+            let captures = no_captures.clone();
             let location = Location {
                 path: "scenarios/src/steps/user.rs",
                 line: 7,
