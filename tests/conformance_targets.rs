@@ -79,12 +79,9 @@ fn tail(console: &str) -> String {
 /// its reason.
 fn expect_clean(name: &str, run: &Run, expected_skips: &[&str]) -> Result<(), String> {
     let report = report(name)?;
-    let (passed, failed, skipped) = report.totals();
-    println!(
-        "{name}: {passed} passed, {failed} failed, {skipped} skipped in {:.1} s (exit {})",
-        run.seconds, run.code
-    );
-    if run.code != 0 || failed != 0 || passed == 0 {
+    let totals = report.totals();
+    println!("{name}: {} in {:.1} s (exit {})", totals.line(), run.seconds, run.code);
+    if run.code != 0 || totals.failed != 0 || totals.passed == 0 {
         let failures: Vec<String> = report
             .results
             .iter()

@@ -142,10 +142,10 @@ async fn check(root: &Path, chromium: &Path) -> Result<String, Vec<String>> {
     let compare_screenshot = dir.join("compare.png");
     chromium_screenshot(chromium, &compare, &compare_screenshot).map_err(one)?;
 
-    let (passed, failed, skipped) = report.totals();
     Ok(format!(
-        "chromium rendered {rows} scenario rows ({passed} passed, {failed} failed, {skipped} skipped); \
+        "chromium rendered {rows} scenario rows ({}); \
          screenshot {} ({} KB); compared with the faultless run: {differs} rows differ, screenshot {}",
+        report.totals().line(),
         relative(root, &screenshot),
         size / 1024,
         relative(root, &compare_screenshot),
@@ -205,11 +205,11 @@ async fn run_feature(root: &Path, dir: &Path, target: Arc<dyn TargetFactory>) ->
     .await
     .map_err(|e| format!("cannot run the feature: {e}"))?;
     let report = TargetReport::load(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    if report.totals() != (totals.passed, totals.failed, totals.skipped) {
+    if report.totals() != totals {
         return Err(format!(
             "the report in {} counts {}, the runner {}",
             dir.display(),
-            report.totals_line(),
+            report.totals().line(),
             totals.line()
         ));
     }
@@ -292,11 +292,11 @@ fn check_compare_dom(dom: &str, left: &TargetReport, right: &TargetReport) -> Re
             .skip(1)
             .find(|c| c.starts_with(&cell))
             .and_then(|c| between(c, ">", "</td>"));
-        if shown != Some(report.totals_line().as_str()) {
+        if shown != Some(report.totals().line().as_str()) {
             problems.push(format!(
                 "the totals of {} show {shown:?}, not `{}`",
                 report.target,
-                report.totals_line()
+                report.totals().line()
             ));
         }
     }
@@ -313,7 +313,7 @@ fn check_dom(dom: &str, report: &TargetReport) -> Result<usize, Vec<String>> {
     let mut problems = Vec::new();
     let rows: Vec<Row> = dom.split("<tr class=\"scenario ").skip(1).map(Row::parse).collect();
 
-    let (passed, failed, skipped) = report.totals();
+    let totals = report.totals();
     let count = |status: Status| rows.iter().filter(|r| r.status == status.as_str()).count();
     if rows.len() != report.results.len() {
         problems.push(format!(
@@ -322,13 +322,15 @@ fn check_dom(dom: &str, report: &TargetReport) -> Result<usize, Vec<String>> {
             report.results.len()
         ));
     }
-    if (count(Status::Passed), count(Status::Failed), count(Status::Skipped)) != (passed, failed, skipped) {
+    if (count(Status::Passed), count(Status::Failed), count(Status::Skipped))
+        != (totals.passed, totals.failed, totals.skipped)
+    {
         problems.push(format!(
             "rendered {} passed, {} failed, {} skipped rows; the report has {}",
             count(Status::Passed),
             count(Status::Failed),
             count(Status::Skipped),
-            report.totals_line()
+            report.totals().line()
         ));
     }
     if count(Status::Passed) == 0 {
@@ -373,10 +375,10 @@ fn check_dom(dom: &str, report: &TargetReport) -> Result<usize, Vec<String>> {
     }
 
     let totals = between(dom, "<p class=\"totals\"", "</p>").and_then(|p| p.split_once('>').map(|(_, text)| text));
-    if totals != Some(report.totals_line().as_str()) {
+    if totals != Some(report.totals().line().as_str()) {
         problems.push(format!(
             "the totals line shows {totals:?}, the report has `{}`",
-            report.totals_line()
+            report.totals().line()
         ));
     }
     let heading = between(dom, "<h1>", "</h1>").map(unescape).unwrap_or_default();

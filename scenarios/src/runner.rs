@@ -5,7 +5,8 @@
 //! [`crate::target::skip_reason`]) is not given to cucumber: it is reported
 //! as skipped, with the reason, in every report.
 
-use crate::report::{ReportError, TargetReport, row_name};
+use crate::report::collect::{Collector, Skips, with_skips};
+use crate::report::{CUCUMBER_JSON_FILE, ReportError};
 use crate::target::{TargetFactory, skip_reason, tags};
 use crate::world::MfaWorld;
 use cucumber::gherkin::tagexpr::TagOperation;
@@ -13,7 +14,9 @@ use cucumber::tag::Ext as _;
 use cucumber::{World as _, WriterExt as _, writer};
 use futures::FutureExt as _;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+pub use crate::report::Totals;
 
 pub struct RunOptions {
     /// A folder of `.feature` files, or one file.
@@ -26,32 +29,6 @@ pub struct RunOptions {
     pub tags: Option<String>,
     /// Only the scenarios whose name contains this text.
     pub name: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Totals {
-    pub passed: usize,
-    pub failed: usize,
-    pub skipped: usize,
-}
-
-impl Totals {
-    pub fn line(&self) -> String {
-        format!(
-            "{} passed, {} failed, {} skipped",
-            self.passed, self.failed, self.skipped
-        )
-    }
-}
-
-/// A scenario left out because the target lacks a capability.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Skipped {
-    pub feature: String,
-    pub feature_file: String,
-    pub scenario: String,
-    pub line: u32,
-    pub reason: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -70,58 +47,6 @@ fn all_tags(
 ) -> Vec<String> {
     let rule_tags = rule.map(|r| r.tags.as_slice()).unwrap_or_default();
     [feature.tags.as_slice(), rule_tags, scenario.tags.as_slice()].concat()
-}
-
-/// Names of Scenario Outline rows by (feature file, line).
-type RowLabels = std::collections::HashMap<(String, u32), String>;
-
-/// `The wait doubles (failures 3, wait 4)`: a row of a Scenario Outline
-/// named by its Examples values (cucumber gives every row the outline's
-/// name); `None` for a plain scenario.
-fn outline_row_label(scenario: &cucumber::gherkin::Scenario) -> Option<String> {
-    if !(scenario.keyword.contains("Outline") || scenario.keyword.contains("Template")) {
-        return None;
-    }
-    // cucumber leaves each expanded row its Examples' header and its own values.
-    let values = scenario.examples.first().and_then(|examples| {
-        let table = examples.table.as_ref()?;
-        let [header, row] = table.rows.as_slice() else {
-            return None;
-        };
-        Some(
-            header
-                .iter()
-                .zip(row)
-                .map(|(h, v)| format!("{h} {v}"))
-                .collect::<Vec<_>>()
-                .join(", "),
-        )
-    });
-    Some(match values {
-        Some(values) => format!("{} ({values})", scenario.name),
-        None => row_name(&scenario.name, scenario.position.line as u32),
-    })
-}
-
-/// The file a feature came from, named as cucumber's own reports name it
-/// (its path less the project directory, by cucumber's rule), so that the
-/// scenarios the runner skips join the same feature as those it ran.
-fn feature_file(feature: &cucumber::gherkin::Feature) -> String {
-    let path = feature
-        .path
-        .as_ref()
-        .map(|p| p.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let project = std::env::var("CARGO_WORKSPACE_DIR")
-        .or_else(|_| std::env::var("CARGO_MANIFEST_DIR"))
-        .unwrap_or_else(|_| {
-            std::env::current_dir()
-                .map(|d| d.display().to_string())
-                .unwrap_or_default()
-        });
-    path.trim_start_matches(project.as_str())
-        .trim_start_matches(['/', '\\'])
-        .to_owned()
 }
 
 /// Checks a `--tags` expression before anything starts.
@@ -147,13 +72,14 @@ pub async fn run(options: RunOptions) -> Result<Totals, RunError> {
         move |source| ReportError::Io { path, source }
     };
     std::fs::create_dir_all(reports).map_err(io(reports))?;
-    let raw_json_path = reports.join("cucumber-run.json");
-    let raw_json = std::fs::File::create(&raw_json_path).map_err(io(&raw_json_path))?;
+    let cucumber_json_path = reports.join(CUCUMBER_JSON_FILE);
+    let cucumber_json = std::fs::File::create(&cucumber_json_path).map_err(io(&cucumber_json_path))?;
 
     let capabilities = options.target.capabilities();
-    let skipped: Arc<Mutex<Vec<Skipped>>> = Arc::default();
-    let row_labels: Arc<Mutex<RowLabels>> = Arc::default();
-    let (recorded, labelled) = (skipped.clone(), row_labels.clone());
+    let skips = Skips::default();
+    let collector = Collector::new(options.target.name(), &options.target.description(), skips.clone());
+    let report = collector.report();
+    let recorded = skips.clone();
     let filter = move |feature: &cucumber::gherkin::Feature,
                        rule: Option<&cucumber::gherkin::Rule>,
                        scenario: &cucumber::gherkin::Scenario| {
@@ -164,26 +90,10 @@ pub async fn run(options: RunOptions) -> Result<Totals, RunError> {
         if !chosen {
             return false;
         }
-        let line = scenario.position.line as u32;
-        let label = outline_row_label(scenario);
-        if let (Some(label), Ok(mut labels)) = (&label, labelled.lock()) {
-            labels.insert((feature_file(feature), line), label.clone());
-        }
         match skip_reason(&all_tags(feature, rule, scenario), &capabilities) {
             None => true,
             Some(reason) => {
-                let entry = Skipped {
-                    feature: feature.name.clone(),
-                    feature_file: feature_file(feature),
-                    scenario: label.unwrap_or_else(|| scenario.name.clone()),
-                    line,
-                    reason,
-                };
-                if let Ok(mut list) = recorded.lock()
-                    && !list.contains(&entry)
-                {
-                    list.push(entry);
-                }
+                recorded.add(feature, scenario, reason);
                 false
             }
         }
@@ -195,7 +105,13 @@ pub async fn run(options: RunOptions) -> Result<Totals, RunError> {
         .with_writer(
             writer::Basic::raw(std::io::stdout(), writer::Coloring::Never, 0)
                 .summarized()
-                .tee::<MfaWorld, _>(writer::Json::for_tee(raw_json))
+                // cucumber's own JSON report, told of the skipped scenarios too.
+                .tee::<MfaWorld, _>(
+                    with_skips(writer::Json::raw(cucumber_json), skips)
+                        .discard_stats_writes()
+                        .discard_arbitrary_writes(),
+                )
+                .tee::<MfaWorld, _>(collector.discard_stats_writes().discard_arbitrary_writes())
                 .normalized(),
         )
         // An undefined or skipped step fails the run.
@@ -216,44 +132,11 @@ pub async fn run(options: RunOptions) -> Result<Totals, RunError> {
         .filter_run(options.features.clone(), filter)
         .await;
 
-    let skipped = skipped.lock().map(|l| l.clone()).unwrap_or_default();
-    let row_labels = row_labels.lock().map(|l| l.clone()).unwrap_or_default();
-    let totals = write_reports(reports, options.target.as_ref(), &raw_json_path, &skipped, &row_labels)?;
+    let report = report.take();
+    report.write(reports)?;
+    let totals = report.totals();
     println!("{}", totals.line());
     Ok(totals)
-}
-
-/// The run's results, with the skipped scenarios and their reasons, in
-/// every format (see [`TargetReport::write`]).
-fn write_reports(
-    dir: &Path,
-    target: &dyn TargetFactory,
-    raw_json_path: &Path,
-    skipped: &[Skipped],
-    row_labels: &RowLabels,
-) -> Result<Totals, ReportError> {
-    let raw = std::fs::read_to_string(raw_json_path).map_err(|source| ReportError::Io {
-        path: raw_json_path.to_owned(),
-        source,
-    })?;
-    let mut report = TargetReport::from_cucumber_json(target.name(), target.description(), &raw)?;
-    for result in &mut report.results {
-        if let Some(label) = row_labels.get(&(result.feature_file.clone(), result.line)) {
-            result.scenario = label.clone();
-        }
-    }
-    for s in skipped {
-        report.add_skipped(&s.feature, &s.feature_file, &s.scenario, s.line, &s.reason);
-    }
-    report.write(dir, &raw)?;
-    // cucumber's own report is now inside `cucumber.json`.
-    let _ = std::fs::remove_file(raw_json_path);
-    let (passed, failed, skipped) = report.totals();
-    Ok(Totals {
-        passed,
-        failed,
-        skipped,
-    })
 }
 
 /// `reports/<name>` under the workspace root.
@@ -264,29 +147,7 @@ pub fn reports_dir(root: &Path, name: &str) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cucumber::feature::Ext as _;
-
-    #[test]
-    fn outline_rows_are_named_after_their_examples_values() {
-        let text = "Feature: F\n\n  Scenario Outline: Waits\n    Then <n> and <m>\n\n    Examples:\n      | n | m |\n      | 1 | one |\n\n    @clock\n    Examples: more\n      | n | m |\n      | 3 | three |\n      | 4 | four |\n\n  Scenario: Plain\n    Then 5 and five\n";
-        let feature = cucumber::gherkin::Feature::parse(text, cucumber::gherkin::GherkinEnv::default())
-            .expect("the feature parses")
-            .expand_examples()
-            .expect("the outline expands");
-        let names: Vec<Option<String>> = feature.scenarios.iter().map(outline_row_label).collect();
-        assert_eq!(
-            names,
-            [
-                Some("Waits (n 1, m one)".to_owned()),
-                Some("Waits (n 3, m three)".to_owned()),
-                Some("Waits (n 4, m four)".to_owned()),
-                None,
-            ]
-        );
-        let tags: Vec<Vec<String>> = feature.scenarios.iter().map(|s| s.tags.clone()).collect();
-        assert_eq!(tags[0], Vec::<String>::new());
-        assert_eq!(tags[1], ["clock"], "an Examples' tags reach its rows");
-    }
+    use crate::report::TargetReport;
 
     /// The in-process reference presented without clock control: the
     /// runner skips the `@clock` scenarios.
@@ -336,7 +197,14 @@ mod tests {
         })
         .await
         .expect("the run ends");
-        assert_eq!((totals.passed, totals.failed, totals.skipped), (2, 0, 4));
+        assert_eq!(
+            totals,
+            Totals {
+                passed: 2,
+                failed: 0,
+                skipped: 4
+            }
+        );
         let report = TargetReport::load(&outside.join("reports")).expect("the report");
         let files: std::collections::BTreeSet<&str> = report.results.iter().map(|r| r.feature_file.as_str()).collect();
         assert_eq!(files.len(), 1, "one feature file: {files:?}");

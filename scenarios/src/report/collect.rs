@@ -1,0 +1,846 @@
+//! From cucumber's event stream to the report: [`Collector`], a cucumber
+//! [`Writer`] that turns each scenario's events into a [`ScenarioResult`],
+//! and [`Skips`], the scenarios the runner's filter kept from cucumber
+//! (with their reasons), which the collector adds at the end and
+//! [`with_skips`] gives cucumber's own JSON writer as events of their own.
+//!
+//! Nothing is skipped silently: a step cucumber skipped or could not match
+//! makes its scenario *failed* (the runner fails on them), and a scenario the
+//! runner left out is *skipped* with the reason shown everywhere.
+
+use super::model::{ScenarioResult, Status, TargetReport};
+use cucumber::event::{self, Cucumber, Hook, HookType, RetryableScenario, Scenario, Source, StepError};
+use cucumber::gherkin;
+use cucumber::{Event, World, Writer, parser};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, PoisonError};
+
+/// The tag of the scenarios [`with_skips`] gives cucumber's JSON writer:
+/// they were not run.
+pub const SKIPPED_TAG: &str = "skipped-by-harness";
+
+/// The file a feature came from, named as cucumber's own reports name it
+/// (its path less the project directory, by cucumber's rule, which it
+/// keeps private), so that the scenarios the runner skips join the same
+/// feature as those it ran.
+pub fn feature_file(path: Option<&std::path::Path>) -> String {
+    let path = path.map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
+    let project = std::env::var("CARGO_WORKSPACE_DIR")
+        .or_else(|_| std::env::var("CARGO_MANIFEST_DIR"))
+        .unwrap_or_else(|_| {
+            std::env::current_dir()
+                .map(|d| d.display().to_string())
+                .unwrap_or_default()
+        });
+    path.trim_start_matches(project.as_str())
+        .trim_start_matches(['/', '\\'])
+        .to_owned()
+}
+
+/// The name of one row of a Scenario Outline that has no Examples values:
+/// the outline's name and the row's line.
+pub fn row_name(outline: &str, line: u32) -> String {
+    format!("{outline} (line {line})")
+}
+
+fn is_outline(scenario: &gherkin::Scenario) -> bool {
+    scenario.keyword.contains("Outline") || scenario.keyword.contains("Template")
+}
+
+/// `The wait doubles (failures 3, wait 4)`: a row of a Scenario Outline
+/// named by its Examples values (cucumber gives every row the outline's
+/// name); `None` for a plain scenario.
+pub fn outline_row_name(scenario: &gherkin::Scenario) -> Option<String> {
+    if !is_outline(scenario) {
+        return None;
+    }
+    // cucumber leaves each expanded row its Examples' header and its own values.
+    let values = scenario.examples.first().and_then(|examples| {
+        let table = examples.table.as_ref()?;
+        let [header, row] = table.rows.as_slice() else {
+            return None;
+        };
+        Some(
+            header
+                .iter()
+                .zip(row)
+                .map(|(h, v)| format!("{h} {v}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        )
+    });
+    Some(match values {
+        Some(values) => format!("{} ({values})", scenario.name),
+        None => row_name(&scenario.name, scenario.position.line as u32),
+    })
+}
+
+/// Text from a step or a panic, fit for any report: no terminal colours.
+fn plain(text: &str) -> String {
+    strip_ansi_escapes::strip_str(text)
+}
+
+// ----- the scenarios the runner skips -----
+
+/// A scenario the runner's filter kept from cucumber, and why.
+#[derive(Debug, Clone)]
+pub struct Skip {
+    feature: Source<gherkin::Feature>,
+    scenario: gherkin::Scenario,
+    /// As the reports name it: an outline row after its values.
+    name: String,
+    reason: String,
+}
+
+impl Skip {
+    fn line(&self) -> u32 {
+        self.scenario.position.line as u32
+    }
+
+    fn feature_file(&self) -> String {
+        feature_file(self.feature.path.as_deref())
+    }
+
+    fn result(&self) -> ScenarioResult {
+        let feature = &self.feature;
+        ScenarioResult::skipped(
+            plain(&feature.name),
+            self.feature_file(),
+            plain(&self.name),
+            self.line(),
+            plain(&self.reason),
+        )
+    }
+
+    /// The scenario as cucumber's writers see it: one step, skipped, that
+    /// says why; tagged [`SKIPPED_TAG`].
+    fn as_cucumber_scenario(&self) -> (Source<gherkin::Scenario>, Source<gherkin::Step>) {
+        let position = self.scenario.position;
+        let step = gherkin::Step {
+            keyword: "* ".into(),
+            ty: gherkin::StepType::Given,
+            value: format!("not run against this target: {}", self.reason),
+            docstring: None,
+            table: None,
+            span: self.scenario.span,
+            position,
+        };
+        let scenario = gherkin::Scenario {
+            keyword: "Scenario".into(),
+            name: self.name.clone(),
+            tags: vec![SKIPPED_TAG.into()],
+            steps: vec![step.clone()],
+            examples: Vec::new(),
+            ..self.scenario.clone()
+        };
+        (Source::new(scenario), Source::new(step))
+    }
+}
+
+/// The scenarios the runner's filter kept from cucumber, in the order it
+/// met them. Shared between the filter, which adds to it, and the writers,
+/// which read it.
+#[derive(Debug, Clone, Default)]
+pub struct Skips(Arc<Mutex<Vec<Skip>>>);
+
+impl Skips {
+    /// Records that `scenario` is not run, and why (once, however often the
+    /// filter is asked).
+    pub fn add(&self, feature: &gherkin::Feature, scenario: &gherkin::Scenario, reason: String) {
+        let mut skips = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let line = scenario.position.line;
+        let path = feature.path.as_deref();
+        if skips
+            .iter()
+            .any(|s| s.feature.path.as_deref() == path && s.scenario.position.line == line)
+        {
+            return;
+        }
+        // One copy of each feature, shared by its skipped scenarios.
+        let feature = skips
+            .iter()
+            .find(|s| s.feature.path.as_deref() == path && s.feature.name == feature.name)
+            .map(|s| s.feature.clone())
+            .unwrap_or_else(|| Source::new(feature.clone()));
+        skips.push(Skip {
+            feature,
+            scenario: scenario.clone(),
+            name: outline_row_name(scenario).unwrap_or_else(|| scenario.name.clone()),
+            reason,
+        });
+    }
+
+    fn all(&self) -> Vec<Skip> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+}
+
+// ----- the collector -----
+
+/// What one step or hook did.
+struct Outcome {
+    /// `Then the login is refused`, `Before hook`.
+    what: String,
+    status: StepStatus,
+    message: Option<String>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum StepStatus {
+    Passed,
+    Failed,
+    Undefined,
+    Ambiguous,
+    Skipped,
+}
+
+/// A scenario cucumber ran, as its events told it.
+struct Ran {
+    result: ScenarioResult,
+    /// cucumber's name for it (a Rule's scenarios: the rule's name first).
+    cucumber_name: String,
+    outline_row: Option<String>,
+}
+
+/// A cucumber [`Writer`] that builds the [`TargetReport`] of the run; put
+/// it inside `.normalized()` (it reads each scenario's events in order) and
+/// inside `fail_on_skipped()`, like cucumber's own report writers. When the
+/// run ends the report (with [`Skips`] added) is in [`Self::report`]'s slot.
+pub struct Collector {
+    report: Arc<Mutex<TargetReport>>,
+    skips: Skips,
+    running: HashMap<(String, u32, String), Vec<Outcome>>,
+    ran: Vec<Ran>,
+}
+
+impl Collector {
+    pub fn new(target: &str, description: &str, skips: Skips) -> Self {
+        Collector {
+            report: Arc::new(Mutex::new(TargetReport::new(target, description))),
+            skips,
+            running: HashMap::new(),
+            ran: Vec::new(),
+        }
+    }
+
+    /// Where the report is once the run has ended (the writer itself goes
+    /// into cucumber).
+    pub fn report(&self) -> ReportSlot {
+        ReportSlot(self.report.clone())
+    }
+
+    fn on_scenario<W>(
+        &mut self,
+        feature: &gherkin::Feature,
+        rule: Option<&gherkin::Rule>,
+        scenario: &gherkin::Scenario,
+        event: Scenario<W>,
+    ) {
+        let cucumber_name = match rule {
+            Some(rule) => format!("{} {}", rule.name, scenario.name),
+            None => scenario.name.clone(),
+        };
+        let file = feature_file(feature.path.as_deref());
+        let key = (file.clone(), scenario.position.line as u32, cucumber_name.clone());
+        let outcome = match event {
+            Scenario::Started => {
+                self.running.insert(key, Vec::new());
+                return;
+            }
+            Scenario::Hook(which, hook) => {
+                let what = match which {
+                    HookType::Before => "Before hook",
+                    HookType::After => "After hook",
+                };
+                match hook {
+                    Hook::Started => return,
+                    Hook::Passed => outcome(what, StepStatus::Passed, None),
+                    Hook::Failed(_, info) => outcome(what, StepStatus::Failed, Some(plain(&panic_text(&info)))),
+                }
+            }
+            Scenario::Background(step, event) | Scenario::Step(step, event) => {
+                let keyword = step.keyword.trim();
+                let what = if keyword.is_empty() {
+                    step.value.clone()
+                } else {
+                    format!("{keyword} {}", step.value)
+                };
+                match event {
+                    event::Step::Started => return,
+                    event::Step::Passed(..) => outcome(&what, StepStatus::Passed, None),
+                    event::Step::Skipped => outcome(&what, StepStatus::Skipped, None),
+                    event::Step::Failed(_, location, _, error) => {
+                        let status = match error {
+                            StepError::NotFound => StepStatus::Undefined,
+                            StepError::AmbiguousMatch(_) => StepStatus::Ambiguous,
+                            StepError::Panic(_) => StepStatus::Failed,
+                        };
+                        let mut message = plain(&error.to_string());
+                        if let Some(l) = location {
+                            message.push_str(&format!("\n(step definition: {}:{}:{})", l.path, l.line, l.column));
+                        }
+                        outcome(&what, status, Some(message))
+                    }
+                }
+            }
+            Scenario::Log(_) => return,
+            Scenario::Finished => {
+                let outcomes = self.running.remove(&key).unwrap_or_default();
+                let (status, detail) = verdict(&outcomes);
+                self.ran.push(Ran {
+                    result: ScenarioResult {
+                        detail,
+                        expected: None,
+                        feature: feature_name(&feature.name, &file),
+                        feature_file: file,
+                        line: scenario.position.line as u32,
+                        scenario: String::new(),
+                        status,
+                        steps: Vec::new(),
+                    },
+                    cucumber_name,
+                    outline_row: outline_row_name(scenario),
+                });
+                return;
+            }
+        };
+        self.running.entry(key).or_default().push(outcome);
+    }
+
+    /// A feature file cucumber could not read, parse or expand: failed.
+    fn on_parser_error(&mut self, error: &parser::Error) {
+        let (path, message) = match error {
+            parser::Error::Parsing(e) => {
+                let path = match e.as_ref() {
+                    gherkin::ParseFileError::Reading { path, .. } | gherkin::ParseFileError::Parsing { path, .. } => {
+                        path.clone()
+                    }
+                };
+                (Some(path), e.to_string())
+            }
+            parser::Error::ExampleExpansion(e) => (e.path.clone(), e.to_string()),
+        };
+        let file = feature_file(path.as_deref());
+        self.ran.push(Ran {
+            result: ScenarioResult {
+                detail: Some(format!("scenario: {}", plain(&message))),
+                expected: None,
+                feature: feature_name("", &file),
+                feature_file: file,
+                line: 0,
+                scenario: String::new(),
+                status: Status::Failed,
+                steps: Vec::new(),
+            },
+            cucumber_name: String::new(),
+            outline_row: None,
+        });
+    }
+
+    /// The run has ended: names the scenarios, adds the skipped ones.
+    fn finish(&mut self) {
+        // cucumber's name, per feature file: how many scenarios carry it,
+        // and whether outline rows do.
+        let mut groups: BTreeMap<(&str, &str), (usize, bool)> = BTreeMap::new();
+        for ran in &self.ran {
+            let group = groups
+                .entry((&ran.result.feature_file, &ran.cucumber_name))
+                .or_default();
+            group.0 += 1;
+            group.1 |= ran.outline_row.is_some();
+        }
+        let mut results = Vec::with_capacity(self.ran.len());
+        for ran in &self.ran {
+            let (count, outline) = groups[&(ran.result.feature_file.as_str(), ran.cucumber_name.as_str())];
+            let name = if ran.cucumber_name.trim().is_empty() {
+                "(unnamed scenario)".to_owned()
+            } else {
+                plain(&ran.cucumber_name)
+            };
+            let mut result = ran.result.clone();
+            result.scenario = match &ran.outline_row {
+                Some(row) => plain(row),
+                None if outline || count > 1 => row_name(&name, result.line),
+                None => name,
+            };
+            results.push(result);
+        }
+        results.extend(self.skips.all().iter().map(Skip::result));
+        self.report.lock().unwrap_or_else(PoisonError::into_inner).results = results;
+    }
+}
+
+fn outcome(what: &str, status: StepStatus, message: Option<String>) -> Outcome {
+    Outcome {
+        what: plain(what),
+        status,
+        message,
+    }
+}
+
+/// cucumber names a file it could not parse with an empty feature.
+fn feature_name(name: &str, file: &str) -> String {
+    if name.trim().is_empty() {
+        file.to_owned()
+    } else {
+        plain(name)
+    }
+}
+
+/// A panic's message (cucumber's own reading of one is private).
+fn panic_text(info: &event::Info) -> String {
+    info.downcast_ref::<String>()
+        .cloned()
+        .or_else(|| info.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+        .unwrap_or_else(|| "(Could not resolve panic payload)".into())
+}
+
+/// Passed when every step, the background's and the hooks passed;
+/// otherwise failed, and the first that did not pass is the detail (an
+/// undefined or skipped step is a failure of the suite).
+fn verdict(outcomes: &[Outcome]) -> (Status, Option<String>) {
+    let Some(first) = outcomes.iter().find(|o| o.status != StepStatus::Passed) else {
+        return (Status::Passed, None);
+    };
+    let message = first.message.as_deref();
+    let why = match (first.status, message) {
+        (StepStatus::Failed, Some(message)) => message.to_owned(),
+        (StepStatus::Failed, None) => "failed (no message)".to_owned(),
+        (StepStatus::Undefined, _) => {
+            "undefined step: no step definition matches it, and an undefined step fails the suite".to_owned()
+        }
+        (StepStatus::Skipped, _) => "skipped by cucumber, and a skipped step fails the suite".to_owned(),
+        (StepStatus::Ambiguous, message) => format!(
+            "ambiguous step: more than one step definition matches it{}",
+            message.map(|m| format!("\n{m}")).unwrap_or_default()
+        ),
+        (StepStatus::Passed, _) => unreachable!("found as not passed"),
+    };
+    (Status::Failed, Some(format!("{}: {why}", first.what)))
+}
+
+/// The report a [`Collector`] builds, read once the run has ended.
+#[derive(Debug, Clone)]
+pub struct ReportSlot(Arc<Mutex<TargetReport>>);
+
+impl ReportSlot {
+    pub fn take(&self) -> TargetReport {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+}
+
+impl<W: World> Writer<W> for Collector {
+    type Cli = cucumber::cli::Empty;
+
+    async fn handle_event(&mut self, event: parser::Result<Event<Cucumber<W>>>, _: &Self::Cli) {
+        match event.map(Event::into_inner) {
+            Err(error) => self.on_parser_error(&error),
+            Ok(Cucumber::Feature(feature, event::Feature::Scenario(scenario, RetryableScenario { event, .. }))) => {
+                self.on_scenario(&feature, None, &scenario, event);
+            }
+            Ok(Cucumber::Feature(
+                feature,
+                event::Feature::Rule(rule, event::Rule::Scenario(scenario, RetryableScenario { event, .. })),
+            )) => {
+                self.on_scenario(&feature, Some(&rule), &scenario, event);
+            }
+            Ok(Cucumber::Finished) => self.finish(),
+            Ok(_) => {}
+        }
+    }
+}
+
+impl cucumber::writer::NonTransforming for Collector {}
+
+// ----- the skipped scenarios in cucumber's own JSON report -----
+
+/// A cucumber writer (its JSON writer) that is also told, as events, of
+/// the scenarios the runner skipped: each where it belongs (before the
+/// first scenario of its feature with a later line, or at the feature's
+/// end), so that cucumber's own report lists them with their reason.
+pub struct WithSkips<Wr> {
+    inner: Wr,
+    skips: Skips,
+    /// The skips already told, by (feature file, line).
+    told: Vec<(String, u32)>,
+}
+
+/// `inner` told of the [`Skips`] too.
+pub fn with_skips<Wr>(inner: Wr, skips: Skips) -> WithSkips<Wr> {
+    WithSkips {
+        inner,
+        skips,
+        told: Vec::new(),
+    }
+}
+
+impl<Wr> WithSkips<Wr> {
+    /// The skips of `file` not told yet whose line is before `before`.
+    fn due(&mut self, file: Option<&str>, before: u32) -> Vec<Skip> {
+        let mut due: Vec<Skip> = self
+            .skips
+            .all()
+            .into_iter()
+            .filter(|s| file.is_none_or(|f| s.feature_file() == f) && s.line() < before)
+            .filter(|s| !self.told.contains(&(s.feature_file(), s.line())))
+            .collect();
+        due.sort_by_key(|s| (s.feature_file(), s.line()));
+        self.told.extend(due.iter().map(|s| (s.feature_file(), s.line())));
+        due
+    }
+}
+
+impl<W: World, Wr: Writer<W>> Writer<W> for WithSkips<Wr> {
+    type Cli = Wr::Cli;
+
+    async fn handle_event(&mut self, event: parser::Result<Event<Cucumber<W>>>, cli: &Self::Cli) {
+        let due = match event.as_ref().map(|e| &e.value) {
+            Ok(Cucumber::Feature(feature, event::Feature::Scenario(scenario, RetryableScenario { event, .. })))
+            | Ok(Cucumber::Feature(
+                feature,
+                event::Feature::Rule(_, event::Rule::Scenario(scenario, RetryableScenario { event, .. })),
+            )) if matches!(event, Scenario::Started) => {
+                let file = feature_file(feature.path.as_deref());
+                self.due(Some(&file), scenario.position.line as u32)
+            }
+            Ok(Cucumber::Feature(feature, event::Feature::Finished)) => {
+                let file = feature_file(feature.path.as_deref());
+                self.due(Some(&file), u32::MAX)
+            }
+            Ok(Cucumber::Finished) => self.due(None, u32::MAX),
+            _ => Vec::new(),
+        };
+        for skip in due {
+            let (scenario, step) = skip.as_cucumber_scenario();
+            let told = |event: Scenario<W>| {
+                Ok(Event::new(Cucumber::scenario(
+                    skip.feature.clone(),
+                    None::<Source<gherkin::Rule>>,
+                    scenario.clone(),
+                    event.with_retries(None),
+                )))
+            };
+            self.inner.handle_event(told(Scenario::Started), cli).await;
+            self.inner
+                .handle_event(told(Scenario::Step(step.clone(), event::Step::Started)), cli)
+                .await;
+            self.inner
+                .handle_event(told(Scenario::Step(step.clone(), event::Step::Skipped)), cli)
+                .await;
+            self.inner.handle_event(told(Scenario::Finished), cli).await;
+        }
+        self.inner.handle_event(event, cli).await;
+    }
+}
+
+impl<Wr: cucumber::writer::NonTransforming> cucumber::writer::NonTransforming for WithSkips<Wr> {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::world::MfaWorld;
+    use cucumber::feature::Ext as _;
+    use cucumber::step::Location;
+
+    const FEATURE: &str = "\
+Feature: Guessing codes
+
+  Background:
+    Given an organization
+
+  Scenario Outline: The wait doubles
+    Then <n> waits
+
+    Examples:
+      | n |
+      | 1 |
+      | 2 |
+
+  Scenario: A step nobody wrote
+    When Alice dances
+
+  Scenario: Same name
+    Then it works
+
+  Scenario: Same name
+    Then it works
+
+  Rule: Bob's rules
+    Scenario: Bob's scenario
+      Then it works
+";
+
+    fn feature() -> Source<gherkin::Feature> {
+        let mut feature = gherkin::Feature::parse(FEATURE, gherkin::GherkinEnv::default())
+            .expect("the feature parses")
+            .expand_examples()
+            .expect("the outline expands");
+        feature.path = Some("features/f.feature".into());
+        Source::new(feature)
+    }
+
+    /// What a test step does.
+    enum Does {
+        Pass,
+        Panic(&'static str),
+        Undefined,
+        HookFails(&'static str),
+    }
+
+    fn send(collector: &mut Collector, event: Cucumber<MfaWorld>) {
+        futures::executor::block_on(collector.handle_event(Ok(Event::new(event)), &cucumber::cli::Empty));
+    }
+
+    /// The events of one scenario: its background's steps pass, then its
+    /// own steps do what `does` says, in order.
+    fn run(collector: &mut Collector, feature: &Source<gherkin::Feature>, index: usize, does: &[Does]) {
+        let (rule, scenario) = match feature.scenarios.get(index) {
+            Some(scenario) => (None, Source::new(scenario.clone())),
+            None => {
+                let rule = feature.rules[0].clone();
+                let scenario = rule.scenarios[index - feature.scenarios.len()].clone();
+                (Some(Source::new(rule)), Source::new(scenario))
+            }
+        };
+        let event = |e: Scenario<MfaWorld>| {
+            Cucumber::scenario(feature.clone(), rule.clone(), scenario.clone(), e.with_retries(None))
+        };
+        send(collector, event(Scenario::Started));
+        let no_captures = cucumber::codegen::Regex::new("").unwrap().capture_locations();
+        for step in feature.background.iter().flat_map(|b| &b.steps) {
+            let step = Source::new(step.clone());
+            let captures = no_captures.clone();
+            send(
+                collector,
+                event(Scenario::Background(step, event::Step::Passed(captures, None))),
+            );
+        }
+        for (i, does) in does.iter().enumerate() {
+            // A hook after the steps has no step of its own.
+            let step = Source::new(scenario.steps[i.min(scenario.steps.len() - 1)].clone());
+            let captures = no_captures.clone();
+            let location = Location {
+                path: "scenarios/src/steps/user.rs",
+                line: 7,
+                column: 1,
+            };
+            let e = match does {
+                Does::Pass => Scenario::Step(step, event::Step::Passed(captures, None)),
+                Does::Panic(message) => Scenario::Step(
+                    step,
+                    event::Step::Failed(
+                        None,
+                        Some(location),
+                        None,
+                        StepError::Panic(Arc::new(message.to_string())),
+                    ),
+                ),
+                Does::Undefined => Scenario::Step(step, event::Step::Failed(None, None, None, StepError::NotFound)),
+                Does::HookFails(message) => {
+                    Scenario::Hook(HookType::After, Hook::Failed(None, Arc::new(message.to_string())))
+                }
+            };
+            send(collector, event(e));
+        }
+        send(collector, event(Scenario::Finished));
+    }
+
+    fn collected() -> TargetReport {
+        let feature = feature();
+        let skips = Skips::default();
+        // The outline's second row needs what the target lacks.
+        skips.add(&feature, &feature.scenarios[1], "needs <clock> control".into());
+        skips.add(&feature, &feature.scenarios[1], "asked twice".into());
+        let mut collector = Collector::new("reference", "The reference server", skips);
+        let slot = collector.report();
+        run(
+            &mut collector,
+            &feature,
+            0,
+            &[Does::Panic("not throttled: \u{1b}[31mErr\u{1b}[0m")],
+        );
+        run(&mut collector, &feature, 2, &[Does::Undefined]);
+        run(&mut collector, &feature, 3, &[Does::Pass]);
+        run(
+            &mut collector,
+            &feature,
+            4,
+            &[Does::Pass, Does::HookFails("the mailbox was not empty")],
+        );
+        run(&mut collector, &feature, 5, &[Does::Pass]);
+        send(&mut collector, Cucumber::Finished);
+        slot.take()
+    }
+
+    fn find<'a>(report: &'a TargetReport, scenario: &str) -> &'a ScenarioResult {
+        report
+            .results
+            .iter()
+            .find(|r| r.scenario == scenario)
+            .unwrap_or_else(|| panic!("no `{scenario}` in {:#?}", report.results))
+    }
+
+    #[test]
+    fn scenarios_from_their_events() {
+        let report = collected();
+        let names: Vec<&str> = report.results.iter().map(|r| r.scenario.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "The wait doubles (n 1)",
+                "A step nobody wrote",
+                "Same name (line 17)",
+                "Same name (line 20)",
+                "Bob's rules Bob's scenario",
+                "The wait doubles (n 2)",
+            ],
+            "the runner's order, skips last"
+        );
+        let row = find(&report, "The wait doubles (n 1)");
+        assert_eq!((row.status, row.line), (Status::Failed, 11));
+        assert_eq!(
+            (row.feature.as_str(), row.feature_file.as_str()),
+            ("Guessing codes", "features/f.feature")
+        );
+        assert_eq!(
+            row.detail.as_deref(),
+            Some(
+                "Then 1 waits: Step panicked. Captured output: not throttled: Err\n\
+                 (step definition: scenarios/src/steps/user.rs:7:1)"
+            ),
+            "the error first, without terminal colours"
+        );
+        let undefined = find(&report, "A step nobody wrote").detail.as_deref().unwrap();
+        assert_eq!(
+            undefined,
+            "When Alice dances: undefined step: no step definition matches it, and an undefined step fails the suite"
+        );
+        assert_eq!(find(&report, "Same name (line 17)").status, Status::Passed);
+        let hook = find(&report, "Same name (line 20)");
+        assert_eq!(hook.status, Status::Failed);
+        assert_eq!(hook.detail.as_deref(), Some("After hook: the mailbox was not empty"));
+        let skipped = find(&report, "The wait doubles (n 2)");
+        assert_eq!((skipped.status, skipped.line), (Status::Skipped, 12));
+        assert_eq!(
+            skipped.detail.as_deref(),
+            Some("needs <clock> control"),
+            "the first reason"
+        );
+        assert_eq!(report.totals().line(), "2 passed, 3 failed, 1 skipped");
+    }
+
+    #[test]
+    fn an_unparsable_file_is_a_failed_scenario() {
+        let mut collector = Collector::new("t", "d", Skips::default());
+        let slot = collector.report();
+        let error = gherkin::Feature::parse_path("/nonexistent/x.feature", gherkin::GherkinEnv::default()).unwrap_err();
+        futures::executor::block_on(Writer::<MfaWorld>::handle_event(
+            &mut collector,
+            Err(parser::Error::Parsing(Arc::new(error))),
+            &cucumber::cli::Empty,
+        ));
+        send(&mut collector, Cucumber::Finished);
+        let report = slot.take();
+        let result = &report.results[0];
+        assert_eq!(
+            (result.status, result.scenario.as_str()),
+            (Status::Failed, "(unnamed scenario)")
+        );
+        assert!(
+            result.detail.as_deref().unwrap().starts_with("scenario: "),
+            "{result:?}"
+        );
+    }
+
+    #[test]
+    fn outline_rows_are_named_after_their_examples_values() {
+        let text = "Feature: F\n\n  Scenario Outline: Waits\n    Then <n> and <m>\n\n    Examples:\n      | n | m |\n      | 1 | one |\n\n    @clock\n    Examples: more\n      | n | m |\n      | 3 | three |\n      | 4 | four |\n\n  Scenario: Plain\n    Then 5 and five\n";
+        let feature = gherkin::Feature::parse(text, gherkin::GherkinEnv::default())
+            .expect("the feature parses")
+            .expand_examples()
+            .expect("the outline expands");
+        let names: Vec<Option<String>> = feature.scenarios.iter().map(outline_row_name).collect();
+        assert_eq!(
+            names,
+            [
+                Some("Waits (n 1, m one)".to_owned()),
+                Some("Waits (n 3, m three)".to_owned()),
+                Some("Waits (n 4, m four)".to_owned()),
+                None,
+            ]
+        );
+        let tags: Vec<Vec<String>> = feature.scenarios.iter().map(|s| s.tags.clone()).collect();
+        assert_eq!(tags[0], Vec::<String>::new());
+        assert_eq!(tags[1], ["clock"], "an Examples' tags reach its rows");
+    }
+
+    /// A file both the JSON writer and the test can reach.
+    #[derive(Clone, Default)]
+    struct Shared(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Shared {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn cucumber_json_is_told_of_the_skipped_scenarios_in_their_place() {
+        let feature = feature();
+        let skips = Skips::default();
+        skips.add(&feature, &feature.scenarios[1], "needs <clock> control".into());
+        skips.add(&feature, &feature.scenarios[4], "no advice".into());
+        let out = Shared::default();
+        let mut json = with_skips(cucumber::writer::Json::raw(out.clone()), skips);
+        for index in [0, 2] {
+            let scenario = Source::new(feature.scenarios[index].clone());
+            let step = Source::new(scenario.steps[0].clone());
+            for e in [
+                Scenario::Started,
+                Scenario::Step(step.clone(), event::Step::Started),
+                Scenario::Step(step, event::Step::Failed(None, None, None, StepError::NotFound)),
+                Scenario::Finished,
+            ] {
+                let e = Cucumber::scenario(
+                    feature.clone(),
+                    None::<Source<gherkin::Rule>>,
+                    scenario.clone(),
+                    e.with_retries(None),
+                );
+                futures::executor::block_on(Writer::<MfaWorld>::handle_event(
+                    &mut json,
+                    Ok(Event::new(e)),
+                    &cucumber::cli::Empty,
+                ));
+            }
+        }
+        for e in [
+            Cucumber::Feature(feature.clone(), event::Feature::Finished),
+            Cucumber::Finished,
+        ] {
+            futures::executor::block_on(Writer::<MfaWorld>::handle_event(
+                &mut json,
+                Ok(Event::<Cucumber<MfaWorld>>::new(e)),
+                &cucumber::cli::Empty,
+            ));
+        }
+        let written: serde_json::Value = serde_json::from_slice(&out.0.lock().unwrap()).expect("JSON");
+        let elements = written[0]["elements"].as_array().expect("the feature's elements");
+        let lines: Vec<u64> = elements.iter().map(|e| e["line"].as_u64().unwrap()).collect();
+        assert_eq!(lines, [11, 12, 14, 20], "each skipped scenario in its place");
+        let skipped = &elements[1];
+        assert_eq!(skipped["name"], "The wait doubles (n 2)");
+        assert_eq!(skipped["tags"][0]["name"], SKIPPED_TAG);
+        assert_eq!(skipped["steps"][0]["result"]["status"], "skipped");
+        assert_eq!(
+            skipped["steps"][0]["name"],
+            "not run against this target: needs <clock> control"
+        );
+        assert_eq!(elements[3]["name"], "Same name");
+    }
+}

@@ -1,0 +1,127 @@
+//! `compare.html`: targets side by side, one row per scenario (by feature
+//! file, then line), one column per target; rows where the targets
+//! disagree have the class `differs` and say so.
+
+use super::html::{legend, page};
+use super::model::{ScenarioResult, TargetReport};
+use maud::{Markup, html};
+use std::collections::BTreeMap;
+
+/// One scenario across targets.
+struct Row<'a> {
+    feature: &'a str,
+    scenario: &'a str,
+    /// Each target's result, in the order of the reports.
+    cells: Vec<Option<&'a ScenarioResult>>,
+}
+
+impl Row<'_> {
+    fn differs(&self) -> bool {
+        self.cells
+            .windows(2)
+            .any(|pair| pair[0].map(|r| r.status) != pair[1].map(|r| r.status))
+    }
+}
+
+pub fn compare_html(reports: &[TargetReport]) -> String {
+    // A scenario is its (feature file, line); its name is the first target's.
+    let mut rows: BTreeMap<(&str, u32), Row<'_>> = BTreeMap::new();
+    for (t, report) in reports.iter().enumerate() {
+        for result in &report.results {
+            let row = rows.entry((&result.feature_file, result.line)).or_insert_with(|| Row {
+                feature: &result.feature,
+                scenario: &result.scenario,
+                cells: vec![None; reports.len()],
+            });
+            row.cells[t].get_or_insert(result);
+        }
+    }
+    let disagreements = rows.values().filter(|row| row.differs()).count();
+    let names: Vec<&str> = reports.iter().map(|r| r.target.as_str()).collect();
+
+    let files: Vec<&str> = rows.keys().map(|(file, _)| *file).collect();
+    let body = html! {
+        header { "\n"
+            h1 { "Parsec MFA conformance: " (names.join(" / ")) } "\n"
+            p class="summary" data-scenarios=(rows.len()) data-differs=(disagreements) {
+                (rows.len()) " scenarios; the targets disagree on " (disagreements)
+                " of them (highlighted, marked \u{201c}targets disagree\u{201d})."
+            } "\n"
+            (legend())
+        } "\n"
+        table class="compare" { "\n"
+            thead { "\n"
+                tr {
+                    th scope="col" { "Scenario" }
+                    @for report in reports {
+                        th scope="col" data-target=(report.target) {
+                            (report.target) br; span class="description" { (report.description) }
+                        }
+                    }
+                } "\n"
+                tr class="totals" {
+                    th scope="row" { "Totals" }
+                    @for report in reports {
+                        @let totals = report.totals();
+                        td class="totals" data-target=(report.target) data-passed=(totals.passed)
+                            data-failed=(totals.failed) data-skipped=(totals.skipped) { (totals.line()) }
+                    }
+                } "\n"
+            } "\n"
+            tbody { "\n"
+                @for (i, ((file, line), row)) in rows.iter().enumerate() {
+                    // Each feature's rows under its own heading row.
+                    @if i == 0 || files[i - 1] != *file {
+                        (feature_row(file, row.feature, reports.len() + 1)) "\n"
+                    }
+                    (scenario_row(file, *line, row, reports)) "\n"
+                }
+            } "\n"
+        } "\n"
+    };
+    page("Parsec MFA conformance: targets compared", body)
+}
+
+fn feature_row(file: &str, feature: &str, columns: usize) -> Markup {
+    html! {
+        tr class="feature" data-feature-file=(file) {
+            th colspan=(columns) scope="colgroup" { (feature) " " span class="file" { (file) } }
+        }
+    }
+}
+
+fn scenario_row(file: &str, line: u32, row: &Row<'_>, reports: &[TargetReport]) -> Markup {
+    let differs = row.differs();
+    html! {
+        tr class=(if differs { "scenario differs" } else { "scenario" }) data-scenario=(row.scenario)
+            data-feature-file=(file) data-line=(line) {
+            th scope="row" class="name" {
+                (row.scenario) br; span class="line" { "line " (line) }
+                @if differs { " " span class="differs-note" { "targets disagree" } }
+            }
+            @for (report, cell) in reports.iter().zip(&row.cells) {
+                (status_cell(&report.target, *cell))
+            }
+        }
+    }
+}
+
+/// A target's status for one scenario, with the detail folded in.
+fn status_cell(target: &str, result: Option<&ScenarioResult>) -> Markup {
+    html! {
+        @match result {
+            None => td class="status missing" data-target=(target) data-status="missing" { "Not in this report" },
+            Some(result) => {
+                @let status = result.status.as_str();
+                @match &result.detail {
+                    None => td class={ "status " (status) } data-target=(target) data-status=(status) {
+                        (result.status.label())
+                    },
+                    Some(detail) => td class={ "status " (status) } data-target=(target) data-status=(status) title=(detail) {
+                        details { summary { (result.status.label()) } pre { (detail) } }
+                    },
+                }
+            }
+        }
+    }
+}

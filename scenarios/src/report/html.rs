@@ -1,0 +1,153 @@
+//! `index.html`, the readable page of one run: the target, its totals,
+//! then each feature's scenarios with their status and, when not passed,
+//! why; then the sections a run added. maud templates, which escape every
+//! value unless told otherwise (only the style sheet, a constant, is not);
+//! the line breaks between elements are written out so that the page reads
+//! well as source too.
+//!
+//! The page is built from parts that [`super::compare`] shares ([`page`],
+//! [`legend`]) and parts meant to grow: [`scenario_row`] (where a
+//! scenario's steps and attachments will go) and [`section`].
+
+use super::model::{FeatureResults, ScenarioResult, Section, TargetReport};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+
+const STYLE: &str = include_str!("style.css");
+
+/// A whole page: `head` (title, the style sheet) and `body`.
+pub fn page(title: &str, body: Markup) -> String {
+    html! {
+        (DOCTYPE) "\n"
+        html lang="en" { "\n"
+            head { "\n"
+                meta charset="utf-8"; "\n"
+                meta name="viewport" content="width=device-width, initial-scale=1"; "\n"
+                title { (title) } "\n"
+                style { "\n" (PreEscaped(STYLE)) } "\n"
+            } "\n"
+            body { "\n" (body) } "\n"
+        } "\n"
+    }
+    .into_string()
+}
+
+/// What Passed, Failed and Skipped mean.
+pub fn legend() -> Markup {
+    html! {
+        p class="legend" {
+            strong { "Passed" } ": the server behaves as the specification says. "
+            strong { "Failed" } ": it does not; the step that failed and its message are shown. "
+            strong { "Skipped" } ": the scenario was not run against this server; the reason is shown."
+        } "\n"
+    }
+}
+
+pub fn to_html(report: &TargetReport) -> String {
+    let totals = report.totals();
+    let features = report.by_feature();
+    let body = html! {
+        header { "\n"
+            h1 { "Parsec MFA conformance report: " span class="target" { (report.target) } } "\n"
+            p class="description" { (report.description) } "\n"
+            p class="totals" data-passed=(totals.passed) data-failed=(totals.failed) data-skipped=(totals.skipped) {
+                (totals.line())
+            } "\n"
+            (legend())
+        } "\n"
+        nav { "\n"
+            h2 { "Features" } "\n"
+            table class="features" { "\n"
+                thead { tr {
+                    th scope="col" { "Feature" } th scope="col" { "File" }
+                    th scope="col" { "Passed" } th scope="col" { "Failed" } th scope="col" { "Skipped" }
+                } } "\n"
+                tbody { "\n"
+                    @for (i, feature) in features.iter().enumerate() {
+                        (feature_index_row(i + 1, feature)) "\n"
+                    }
+                } "\n"
+            } "\n"
+        } "\n"
+        @for (i, feature) in features.iter().enumerate() {
+            (feature_section(i + 1, feature)) "\n"
+        }
+        @for extra in &report.sections {
+            (section(extra)) "\n"
+        }
+    };
+    page(&format!("Parsec MFA conformance: {}", report.target), body)
+}
+
+/// A feature's line in the table of contents.
+fn feature_index_row(number: usize, feature: &FeatureResults<'_>) -> Markup {
+    let totals = feature.totals();
+    let failed_class = if totals.failed > 0 {
+        "count has-failures"
+    } else {
+        "count"
+    };
+    html! {
+        tr {
+            td { a href={ "#feature-" (number) } { (feature.feature) } }
+            td { code { (feature.feature_file) } }
+            td class="count" { (totals.passed) }
+            td class=(failed_class) { (totals.failed) }
+            td class="count" { (totals.skipped) }
+        }
+    }
+}
+
+fn feature_section(number: usize, feature: &FeatureResults<'_>) -> Markup {
+    let totals = feature.totals();
+    html! {
+        section class="feature" id={ "feature-" (number) } data-feature-file=(feature.feature_file) { "\n"
+            h2 { (feature.feature) } "\n"
+            p class="file" { "File " code { (feature.feature_file) } ": " (totals.line()) } "\n"
+            table class="scenarios" { "\n"
+                thead { tr {
+                    th scope="col" class="status" { "Result" } th scope="col" { "Scenario" } th scope="col" { "Details" }
+                } } "\n"
+                tbody { "\n"
+                    @for result in &feature.scenarios {
+                        (scenario_row(result)) "\n"
+                    }
+                } "\n"
+            } "\n"
+        }
+    }
+}
+
+/// One scenario: its status, name and line, and why it did not pass. Its
+/// steps as written and what they recorded will go in the detail cell.
+pub fn scenario_row(result: &ScenarioResult) -> Markup {
+    let status = result.status.as_str();
+    html! {
+        tr class={ "scenario " (status) } data-status=(status) data-scenario=(result.scenario) data-line=(result.line) {
+            td class="status" { (result.status.label()) }
+            td class="name" { (result.scenario) br; span class="line" { "line " (result.line) } }
+            td class="detail" { @if let Some(detail) = &result.detail { pre { (detail) } } }
+        }
+    }
+}
+
+/// An extra part of the page: a title, paragraphs, a table.
+pub fn section(section: &Section) -> Markup {
+    html! {
+        section class="extra" id=(section.id) { "\n"
+            h2 { (section.title) } "\n"
+            @for paragraph in &section.paragraphs {
+                p { (paragraph) } "\n"
+            }
+            @if let Some(table) = &section.table {
+                table { "\n"
+                    thead { tr { @for column in &table.columns { th scope="col" { (column) } } } } "\n"
+                    tbody { "\n"
+                        @for row in &table.rows {
+                            tr { @for cell in row { td { (cell) } } } "\n"
+                        }
+                    } "\n"
+                } "\n"
+            }
+        }
+    }
+}
