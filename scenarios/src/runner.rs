@@ -6,7 +6,7 @@
 //! as skipped, with the reason, in every report.
 
 use crate::report::{ReportError, TargetReport, row_name};
-use crate::target::{TargetFactory, skip_reason, tags};
+use crate::target::{SkipContext, TargetFactory, real_seconds_needed, skip_reason, tags};
 use crate::world::MfaWorld;
 use cucumber::gherkin::tagexpr::TagOperation;
 use cucumber::tag::Ext as _;
@@ -70,6 +70,20 @@ fn all_tags(
 ) -> Vec<String> {
     let rule_tags = rule.map(|r| r.tags.as_slice()).unwrap_or_default();
     [feature.tags.as_slice(), rule_tags, scenario.tags.as_slice()].concat()
+}
+
+/// The texts of the steps a scenario runs: its feature's background, its
+/// rule's, then its own (Examples values substituted).
+fn all_steps<'a>(
+    feature: &'a cucumber::gherkin::Feature,
+    rule: Option<&'a cucumber::gherkin::Rule>,
+    scenario: &'a cucumber::gherkin::Scenario,
+) -> impl Iterator<Item = &'a str> {
+    let background = |b: Option<&'a cucumber::gherkin::Background>| b.into_iter().flat_map(|b| b.steps.iter());
+    background(feature.background.as_ref())
+        .chain(background(rule.and_then(|r| r.background.as_ref())))
+        .chain(scenario.steps.iter())
+        .map(|step| step.value.as_str())
 }
 
 /// Names of Scenario Outline rows by (feature file, line).
@@ -150,7 +164,11 @@ pub async fn run(options: RunOptions) -> Result<Totals, RunError> {
     let raw_json_path = reports.join("cucumber-run.json");
     let raw_json = std::fs::File::create(&raw_json_path).map_err(io(&raw_json_path))?;
 
-    let capabilities = options.target.capabilities();
+    let context = SkipContext {
+        capabilities: options.target.capabilities(),
+        real_time_budget: options.target.real_time_budget(),
+        clock_note: options.target.clock_note(),
+    };
     let skipped: Arc<Mutex<Vec<Skipped>>> = Arc::default();
     let row_labels: Arc<Mutex<RowLabels>> = Arc::default();
     let (recorded, labelled) = (skipped.clone(), row_labels.clone());
@@ -169,7 +187,8 @@ pub async fn run(options: RunOptions) -> Result<Totals, RunError> {
         if let (Some(label), Ok(mut labels)) = (&label, labelled.lock()) {
             labels.insert((feature_file(feature), line), label.clone());
         }
-        match skip_reason(&all_tags(feature, rule, scenario), &capabilities) {
+        let real_seconds = real_seconds_needed(all_steps(feature, rule, scenario));
+        match skip_reason(&all_tags(feature, rule, scenario), real_seconds, &context) {
             None => true,
             Some(reason) => {
                 let entry = Skipped {
@@ -289,7 +308,8 @@ mod tests {
     }
 
     /// The in-process reference presented without clock control: the
-    /// runner skips the `@clock` scenarios.
+    /// runner skips the scenarios that would wait longer than the real-time
+    /// budget.
     struct WithoutClock(crate::target::InProcess);
 
     impl TargetFactory for WithoutClock {
@@ -336,8 +356,24 @@ mod tests {
         })
         .await
         .expect("the run ends");
-        assert_eq!((totals.passed, totals.failed, totals.skipped), (2, 0, 4));
+        // Rows of 0 to 15 s of real waiting fit the budget; 511 s does not.
+        assert_eq!((totals.passed, totals.failed, totals.skipped), (5, 0, 1));
         let report = TargetReport::load(&outside.join("reports")).expect("the report");
+        let skipped: Vec<&str> = report
+            .results
+            .iter()
+            .filter_map(|r| {
+                r.detail
+                    .as_deref()
+                    .filter(|_| r.status == crate::report::Status::Skipped)
+            })
+            .collect();
+        assert_eq!(
+            skipped,
+            [
+                "needs 511 s of real time, over the real-time budget of 30 s (--real-time-budget); this target has no clock control"
+            ]
+        );
         let files: std::collections::BTreeSet<&str> = report.results.iter().map(|r| r.feature_file.as_str()).collect();
         assert_eq!(files.len(), 1, "one feature file: {files:?}");
         assert!(

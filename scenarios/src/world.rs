@@ -99,6 +99,7 @@ impl Env {
     /// 30 s step may reach the server in the next step, one step older than
     /// the scenario means: like a user who waits for a fresh code, wait for
     /// the next step first. Where the clock stands still, nothing to wait.
+    /// (Only a phone whose clock is off needs it: see `app_code`.)
     pub async fn fresh_step(&self) {
         const STEP_US: i64 = parsec_mfa_reference::totp::STEP_SECONDS as i64 * 1_000_000;
         const MARGIN_US: i64 = 2_000_000;
@@ -138,6 +139,20 @@ pub struct Observed {
 }
 
 impl Observed {
+    /// Where time flows, why a request sent at `sent` may have arrived after
+    /// a lockout of `seconds` from this failure had ended (a slow target or
+    /// a loaded machine in real time): a check that then finds no lockout
+    /// cannot tell a defect from lateness, and says so.
+    pub fn maybe_ended_before(&self, sent: DateTime, seconds: i64, clock_flows: bool) -> Option<String> {
+        let earliest_end = self.sent.as_micros() + seconds * 1_000_000;
+        (clock_flows && sent.as_micros() >= earliest_end).then(|| {
+            format!(
+                "inconclusive in real time: the request left {} ms after the wrong code, when its {seconds} s lockout may already have ended (the target or this machine is too slow for this check in real time; a target whose clock the harness controls checks it exactly)",
+                (sent.as_micros() - self.sent.as_micros()) / 1_000
+            )
+        })
+    }
+
     /// Whether the server's own instant `at` can be this one.
     pub fn could_be(&self, at: DateTime) -> bool {
         self.sent.as_micros() <= at.as_micros() && at.as_micros() <= self.answered.as_micros()
@@ -170,6 +185,9 @@ pub struct MfaWorld {
     pub attack: (usize, usize),
     /// When the last wrong code was answered `invalid_one_time_password`.
     pub last_failure: Option<Observed>,
+    /// Set when a request meant to meet a lockout left so late that the
+    /// lockout may have ended (see [`Observed::maybe_ended_before`]).
+    pub too_late: Option<String>,
     pub server_advice: Option<Vec<String>>,
 }
 
