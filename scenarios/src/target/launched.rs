@@ -220,7 +220,7 @@ impl Launched {
             (ServerKind::Reference { .. }, _, _) => "clock scenarios on servers of their own with --test-clock".into(),
             (_, FaketimeMode::Off, _) => format!("unmodified, real time: {real}"),
             (_, _, Some(ClockVerdict::Fallback(why))) => {
-                format!("real time, because libfaketime gave no clock control ({why}): {real}")
+                format!("real time, because control of its clock could not be confirmed ({why}): {real}")
             }
             (_, mode, verdict) => format!(
                 "clock scenarios on servers of their own under libfaketime, their time {}{}",
