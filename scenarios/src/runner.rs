@@ -6,7 +6,7 @@
 //! as skipped, with the reason, in every report.
 
 use crate::report::{ReportError, TargetReport, row_name};
-use crate::target::{SkipContext, TargetFactory, real_seconds_needed, skip_reason, tags};
+use crate::target::{SkipContext, TargetFactory, depends_on_time, real_seconds_needed, skip_reason, tags};
 use crate::world::MfaWorld;
 use cucumber::gherkin::tagexpr::TagOperation;
 use cucumber::tag::Ext as _;
@@ -224,7 +224,8 @@ pub async fn run(options: RunOptions) -> Result<Totals, RunError> {
             let factory = factory.clone();
             let moves_clock = all_tags(feature, rule, scenario)
                 .iter()
-                .any(|t| t == tags::CLOCK || t == tags::EXACT_CLOCK);
+                .any(|t| t == tags::CLOCK || t == tags::EXACT_CLOCK)
+                || depends_on_time(all_steps(feature, rule, scenario));
             async move {
                 world.factory = Some(factory);
                 world.spec.moves_clock = moves_clock;

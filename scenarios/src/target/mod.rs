@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use in_process::{ADMINISTRATION_TOKEN, InProcess, SIMULATED_START_UNIX};
-pub use real_time::{DEFAULT_REAL_TIME_BUDGET, real_seconds_needed, wait_for_real};
+pub use real_time::{DEFAULT_REAL_TIME_BUDGET, depends_on_time, real_seconds_needed, wait_for_real};
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -115,8 +115,11 @@ pub fn skip_reason<'a>(
 pub struct TargetSpec {
     pub advisory_device_file_protection: Vec<String>,
     pub faults: Vec<String>,
-    /// The scenario moves the server's time (tagged `@clock`): it gets a
-    /// server of its own where servers are shared.
+    /// The scenario depends on the server's time (tagged `@clock` or
+    /// `@exact-clock`, or its steps wait or race a lockout, see
+    /// [`depends_on_time`]): it gets a server of its own, whose clock the
+    /// harness controls, where servers are shared and the clock can be
+    /// controlled.
     pub moves_clock: bool,
 }
 

@@ -46,6 +46,17 @@ fn step_seconds(step: &str) -> u64 {
     0
 }
 
+/// Whether the outcome of these steps depends on the server's time: they
+/// wait, or an attacker's wrong codes start lockouts that the next steps
+/// race in real time (a request that must meet a 1 s lockout arrives after
+/// it on a loaded machine). Where the harness controls the clock, such a
+/// scenario gets a server of its own whose clock stands still.
+pub fn depends_on_time<'a>(steps: impl IntoIterator<Item = &'a str>) -> bool {
+    steps
+        .into_iter()
+        .any(|step| step.trim().starts_with("an attacker tries ") || step_seconds(step) > 0)
+}
+
 /// Time passing on a target whose clock is the real one: at most `budget`
 /// at once (the scenario's whole need was checked against it before it
 /// started; a longer wait means a step this module does not know waits).
@@ -88,6 +99,15 @@ mod tests {
             real_seconds_needed(["an attacker tries 12 wrong codes on Alice's device at once"]),
             0
         );
+    }
+
+    #[test]
+    fn lockouts_and_waits_depend_on_time() {
+        assert!(depends_on_time(["an attacker tries a wrong code on Alice's device"]));
+        assert!(depends_on_time(["5 seconds pass"]));
+        assert!(!depends_on_time([
+            "Alice logs in with the code from her authenticator app and her password"
+        ]));
     }
 
     #[tokio::test]
