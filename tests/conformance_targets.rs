@@ -14,8 +14,9 @@
 //!   real time: time-dependent scenarios within the real-time budget run,
 //!   the others are skipped with the real time they need;
 //! - `--target cmd=…`: the reference binary started as any command, its
-//!   clock scenarios under libfaketime (every scenario passes), and the
-//!   same command clearing `LD_PRELOAD` (as a statically linked server
+//!   clock scenarios under libfaketime (every scenario passes; with the
+//!   lockout disabled, the six-day lockout fails), and the same command
+//!   clearing `LD_PRELOAD` (as a statically linked server
 //!   would ignore libfaketime): the check sees it, the target falls back to
 //!   real time and its reports say why;
 //! - `--target url=…`: a reference server this test starts on the system
@@ -298,6 +299,33 @@ fn command_under_libfaketime() -> Result<(), String> {
     )
 }
 
+/// The same command with a deliberate defect (no lockout): the six-day
+/// lockout, which only a controlled clock can reach, fails under libfaketime.
+fn command_under_libfaketime_catches_a_defect() -> Result<(), String> {
+    let target = format!("cmd={} --inject-fault lockout-disabled", reference_command(""));
+    let run = conformance(
+        &[
+            "--target",
+            &target,
+            "--name",
+            "Twenty wrong codes",
+            "--reports",
+            "reports/cmd-faketime-defect",
+        ],
+        "cmd-faketime-defect/cmd",
+    );
+    let report = report("cmd-faketime-defect/cmd")?;
+    let statuses: Vec<(String, Status)> = report.results.iter().map(|r| (r.scenario.clone(), r.status)).collect();
+    println!("cmd-faketime-defect/cmd: {statuses:?} (exit {})", run.code);
+    match (run.code, statuses.as_slice()) {
+        (1, [(_, Status::Failed)]) => Ok(()),
+        _ => Err(format!(
+            "the six-day lockout against a server without lockout: exit {}, {statuses:?}",
+            run.code
+        )),
+    }
+}
+
 /// `env -u LD_PRELOAD`: the server ignores libfaketime, as a statically
 /// linked binary would. The check sees the real time; the run goes on in
 /// real time and every report says why.
@@ -434,6 +462,10 @@ fn main() -> std::process::ExitCode {
     match &faketime {
         Ok(true) => {
             results.push(("cmd= target under libfaketime", command_under_libfaketime()));
+            results.push((
+                "cmd= target under libfaketime, with a defect",
+                command_under_libfaketime_catches_a_defect(),
+            ));
             results.push(("cmd= target ignoring libfaketime", command_ignoring_libfaketime()));
         }
         Ok(false) => {}
