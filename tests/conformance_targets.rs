@@ -5,21 +5,33 @@
 //!   servers on real time and clock scenarios on `--test-clock` servers;
 //!   every scenario must pass, none skipped;
 //! - `--target official` (3.9.3): the official parsec-cloud server, clock
-//!   scenarios through the time-offset launcher; every scenario must pass
-//!   but the ones that need a clock stopped at exact instants, which are
-//!   skipped with the reason;
-//! - `--target official --official-clock real`: the unmodified official
-//!   server in real time; the clock scenarios are skipped with the reason;
+//!   scenarios on servers of their own under libfaketime, their time stopped
+//!   and moved to exact instants: every scenario must pass;
+//! - `--target official --clock offset`: the same with libfaketime's
+//!   flowing offset (what the Python launcher of earlier versions did):
+//!   every scenario passes but the one that needs an exact instant;
+//! - `--target official --clock real`: the unmodified official server in
+//!   real time: time-dependent scenarios within the real-time budget run,
+//!   the others are skipped with the real time they need;
+//! - `--target cmd=…`: the reference binary started as any command, its
+//!   clock scenarios under libfaketime (every scenario passes; with the
+//!   lockout disabled, the six-day lockout fails), and the same command
+//!   clearing `LD_PRELOAD` (as a statically linked server
+//!   would ignore libfaketime): the check sees it, the target falls back to
+//!   real time and its reports say why;
 //! - `--target url=…`: a reference server this test starts on the system
-//!   clock with a fixed configuration, its email sent to `--smtp-listen`;
+//!   clock with a fixed configuration, its email sent to `--smtp-listen`:
+//!   real time within the budget, `@advice` skipped;
 //! - `--compare`: two targets side by side, then the same page rebuilt from
 //!   their saved results.
 //!
 //! Each run's full output goes to `reports/<target>/console.log`; this test
 //! prints the closing lines. Without Python 3.12 the official runs are
-//! reported as skipped with the reason, unless `PARSEC_MFA_REQUIRE_OFFICIAL=1`
-//! (as `.ci/run` sets) makes that a failure.
+//! reported as skipped with the reason, and without libfaketime the runs
+//! that need it, unless `PARSEC_MFA_REQUIRE_OFFICIAL=1` and
+//! `PARSEC_MFA_REQUIRE_FAKETIME=1` (as `.ci/run` sets) make that a failure.
 
+use parsec_mfa_scenarios::faketime::find_library;
 use parsec_mfa_scenarios::report::{Status, TargetReport};
 use parsec_mfa_scenarios::servers::{ServerOptions, find_python312, free_port, start_reference};
 use std::collections::BTreeSet;
@@ -121,17 +133,29 @@ fn expect_clean(name: &str, run: &Run, expected_skips: &[&str]) -> Result<(), St
 }
 
 /// The scenarios the official server cannot run with a time source that is
-/// only offset (the launcher's one change keeps its time flowing).
+/// only offset (libfaketime's offset keeps its time flowing).
 const NEEDS_EXACT_CLOCK: &[&str] = &["The end of the wait is included"];
 
-/// The scenarios tagged `@clock` (and `@exact-clock`): skipped in real time.
-const NEEDS_CLOCK: &[&str] = &[
+/// What a target without clock control skips with the default real-time
+/// budget (30 s): an exact instant, and waits of 511 s (the 10th row of
+/// "The wait doubles…"), about 6 days and an hour. The 4 s, 8 s and 16 s
+/// lockouts, "A right code clears the count" and "A reset lifts a lockout"
+/// run in real time.
+const OVER_THE_BUDGET: &[&str] = &[
     "The end of the wait is included",
     "Twenty wrong codes lock the device for about six days",
-    "A right code clears the count",
-    "A reset lifts a lockout",
     "The key stays the same until MFA is confirmed",
     "The wait doubles with each wrong code",
+];
+
+/// The scenarios that run in real time within the budget where the clock
+/// cannot be moved: each must have passed.
+const WITHIN_THE_BUDGET: &[&str] = &[
+    "The wait doubles with each wrong code (failures 3, wait 4)",
+    "The wait doubles with each wrong code (failures 4, wait 8)",
+    "The wait doubles with each wrong code (failures 5, wait 16)",
+    "A right code clears the count",
+    "A reset lifts a lockout",
 ];
 
 /// The `@advice` scenarios: skipped where the configuration is fixed.
@@ -150,32 +174,81 @@ fn reference_process() -> Result<(), String> {
     expect_clean("reference", &run, &[])
 }
 
-fn official_available() -> Result<bool, String> {
-    match find_python312() {
-        Ok(_) => Ok(true),
-        Err(e) if std::env::var("PARSEC_MFA_REQUIRE_OFFICIAL").as_deref() == Ok("1") => {
-            Err(format!("the official server is required here: {e}"))
-        }
+/// Whether a prerequisite is here; where it is not, a skip said aloud,
+/// or a failure where `require_env=1`.
+fn available(what: &str, found: Result<(), String>, require_env: &str) -> Result<bool, String> {
+    match found {
+        Ok(()) => Ok(true),
+        Err(e) if std::env::var(require_env).as_deref() == Ok("1") => Err(format!("{what} is required here: {e}")),
         Err(e) => {
-            println!("SKIPPED: the official server runs: {e}");
+            println!("SKIPPED: {what}: {e}");
             Ok(false)
         }
     }
 }
 
-fn official_with_offset_clock() -> Result<(), String> {
-    let run = conformance(&["--target", "official=3.9.3"], "official-3.9.3");
-    expect_clean("official-3.9.3", &run, NEEDS_EXACT_CLOCK)?;
-    // The @clock scenarios ran on the launcher's offset clock.
-    let report = report("official-3.9.3")?;
-    let six_days = report
-        .results
-        .iter()
-        .find(|r| r.scenario == "Twenty wrong codes lock the device for about six days");
-    match six_days.map(|r| r.status) {
-        Some(Status::Passed) => Ok(()),
-        other => Err(format!("the six-day lockout on the official server: {other:?}")),
+fn official_available() -> Result<bool, String> {
+    available(
+        "the official server",
+        find_python312().map(|_| ()).map_err(|e| e.to_string()),
+        "PARSEC_MFA_REQUIRE_OFFICIAL",
+    )
+}
+
+fn faketime_available() -> Result<bool, String> {
+    available("libfaketime", find_library().map(|_| ()), "PARSEC_MFA_REQUIRE_FAKETIME")
+}
+
+/// Every named scenario (or outline row) passed.
+fn expect_passed(name: &str, scenarios: &[&str]) -> Result<(), String> {
+    let report = report(name)?;
+    for scenario in scenarios {
+        let status = report
+            .results
+            .iter()
+            .find(|r| r.scenario == *scenario)
+            .map(|r| r.status);
+        if status != Some(Status::Passed) {
+            return Err(format!("{name}: `{scenario}`: {status:?}"));
+        }
     }
+    Ok(())
+}
+
+/// The target's description (in every report) says `text`.
+fn expect_description(name: &str, text: &str) -> Result<(), String> {
+    let report = report(name)?;
+    match report.description.contains(text) {
+        true => Ok(()),
+        false => Err(format!(
+            "{name}: the description does not say `{text}`: {}",
+            report.description
+        )),
+    }
+}
+
+fn official_with_exact_clock() -> Result<(), String> {
+    let run = conformance(&["--target", "official=3.9.3"], "official-3.9.3");
+    expect_clean("official-3.9.3", &run, &[])?;
+    expect_description("official-3.9.3", "under libfaketime")?;
+    expect_passed(
+        "official-3.9.3",
+        &[
+            "Twenty wrong codes lock the device for about six days",
+            "The end of the wait is included",
+        ],
+    )
+}
+
+fn official_with_offset_clock() -> Result<(), String> {
+    let reports = "reports/offset-clock";
+    let run = conformance(
+        &["--target", "official=3.9.3", "--clock", "offset", "--reports", reports],
+        "offset-clock/official-3.9.3",
+    );
+    let name = "offset-clock/official-3.9.3";
+    expect_clean(name, &run, NEEDS_EXACT_CLOCK)?;
+    expect_passed(name, &["Twenty wrong codes lock the device for about six days"])
 }
 
 fn official_in_real_time() -> Result<(), String> {
@@ -183,29 +256,101 @@ fn official_in_real_time() -> Result<(), String> {
         &[
             "--target",
             "official=3.9.3",
-            "--official-clock",
+            "--clock",
             "real",
             "--reports",
             "reports/real-time",
         ],
         "real-time/official-3.9.3",
     );
-    let report_dir = "real-time/official-3.9.3";
-    let skips = NEEDS_CLOCK;
-    expect_clean(report_dir, &run, skips)?;
-    // Rows of a Scenario Outline: the 1 s and 2 s waits ran for real.
-    let report = report(report_dir)?;
-    let outline_rows = report
+    let name = "real-time/official-3.9.3";
+    expect_clean(name, &run, OVER_THE_BUDGET)?;
+    expect_passed(name, WITHIN_THE_BUDGET)
+}
+
+/// The reference binary as a `cmd=` target; `prefix` goes before it.
+fn reference_command(prefix: &str) -> String {
+    format!(
+        "{prefix}{BINARY} serve --db MOCKED --port {{port}} --administration-token {{admin_token}} \
+         --server-addr {{server_addr}} --email-host {{smtp_host}} --email-port {{smtp_port}} \
+         --email-sender parsec@example.com {{advice_flags}}"
+    )
+}
+
+fn command_under_libfaketime() -> Result<(), String> {
+    let target = format!("cmd={}", reference_command(""));
+    let run = conformance(
+        &["--target", &target, "--reports", "reports/cmd-faketime"],
+        "cmd-faketime/cmd",
+    );
+    let name = "cmd-faketime/cmd";
+    expect_clean(name, &run, &[])?;
+    expect_description(name, "checked: the server's time stood still at the instants set")?;
+    expect_passed(
+        name,
+        &[
+            "Twenty wrong codes lock the device for about six days",
+            "The end of the wait is included",
+            "The key stays the same until MFA is confirmed",
+        ],
+    )
+}
+
+/// The same command with a deliberate defect (no lockout): the six-day
+/// lockout, which only a controlled clock can reach, fails under libfaketime.
+fn command_under_libfaketime_catches_a_defect() -> Result<(), String> {
+    let target = format!("cmd={} --inject-fault lockout-disabled", reference_command(""));
+    let run = conformance(
+        &[
+            "--target",
+            &target,
+            "--name",
+            "Twenty wrong codes",
+            "--reports",
+            "reports/cmd-faketime-defect",
+        ],
+        "cmd-faketime-defect/cmd",
+    );
+    let report = report("cmd-faketime-defect/cmd")?;
+    let statuses: Vec<(String, Status)> = report.results.iter().map(|r| (r.scenario.clone(), r.status)).collect();
+    println!("cmd-faketime-defect/cmd: {statuses:?} (exit {})", run.code);
+    match (run.code, statuses.as_slice()) {
+        (1, [(_, Status::Failed)]) => Ok(()),
+        _ => Err(format!(
+            "the six-day lockout against a server without lockout: exit {}, {statuses:?}",
+            run.code
+        )),
+    }
+}
+
+/// `env -u LD_PRELOAD`: the server ignores libfaketime, as a statically
+/// linked binary would. The check sees the real time; the run goes on in
+/// real time and every report says why.
+fn command_ignoring_libfaketime() -> Result<(), String> {
+    let target = format!("cmd={}", reference_command("env -u LD_PRELOAD "));
+    let run = conformance(
+        &["--target", &target, "--reports", "reports/cmd-static"],
+        "cmd-static/cmd",
+    );
+    let name = "cmd-static/cmd";
+    expect_clean(name, &run, OVER_THE_BUDGET)?;
+    expect_passed(name, WITHIN_THE_BUDGET)?;
+    let why = "libfaketime did not take hold";
+    expect_description(name, why)?;
+    if !run.console.contains(why) {
+        return Err(format!("{name}: the console does not say `{why}`"));
+    }
+    let report = report(name)?;
+    let unexplained: Vec<&str> = report
         .results
         .iter()
-        .filter(|r| r.scenario.starts_with("The wait doubles with each wrong code"))
-        .map(|r| r.status)
-        .collect::<Vec<_>>();
-    let real = outline_rows.iter().filter(|s| **s == Status::Passed).count();
-    if real != 2 {
-        return Err(format!("the 1 s and 2 s waits in real time: {outline_rows:?}"));
+        .filter(|r| r.status == Status::Skipped && !r.detail.as_deref().is_some_and(|d| d.contains(why)))
+        .map(|r| r.scenario.as_str())
+        .collect();
+    match unexplained.is_empty() {
+        true => Ok(()),
+        false => Err(format!("{name}: skipped without saying `{why}`: {unexplained:?}")),
     }
-    Ok(())
 }
 
 fn url_target() -> Result<(), String> {
@@ -235,9 +380,10 @@ fn url_target() -> Result<(), String> {
         "url/console",
     );
     let name = format!("url/url-127.0.0.1-{}", server.port);
-    let mut skips: Vec<&str> = NEEDS_CLOCK.to_vec();
+    let mut skips: Vec<&str> = OVER_THE_BUDGET.to_vec();
     skips.extend(NEEDS_ADVICE);
-    expect_clean(&name, &run, &skips)
+    expect_clean(&name, &run, &skips)?;
+    expect_passed(&name, WITHIN_THE_BUDGET)
 }
 
 /// `--compare` with two targets run now, then without `--target`: the
@@ -309,9 +455,25 @@ fn main() -> std::process::ExitCode {
         ("reference as a process", reference_process()),
         ("url= target in real time", url_target()),
     ];
+    let faketime = faketime_available();
+    match &faketime {
+        Ok(true) => {
+            results.push(("cmd= target under libfaketime", command_under_libfaketime()));
+            results.push((
+                "cmd= target under libfaketime, with a defect",
+                command_under_libfaketime_catches_a_defect(),
+            ));
+            results.push(("cmd= target ignoring libfaketime", command_ignoring_libfaketime()));
+        }
+        Ok(false) => {}
+        Err(e) => results.push(("libfaketime available", Err(e.clone()))),
+    }
     match official_available() {
         Ok(true) => {
-            results.push(("official 3.9.3, offset clock", official_with_offset_clock()));
+            if faketime == Ok(true) {
+                results.push(("official 3.9.3, exact clock", official_with_exact_clock()));
+                results.push(("official 3.9.3, offset clock", official_with_offset_clock()));
+            }
             results.push(("official 3.9.3, real time", official_in_real_time()));
         }
         Ok(false) => {}

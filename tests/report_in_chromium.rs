@@ -40,10 +40,11 @@ const MUST_FAIL: &[(&str, &str)] = &[
 /// A scenario the runner skips on a target without clock control, and
 /// words of the reason it gives.
 const SKIPPED: &str = "Twenty wrong codes lock the device for about six days";
-const SKIP_REASON: &str = "(@clock); this target has no clock control";
+const SKIP_REASON: &str = "over the real-time budget of 30 s (--real-time-budget); this target has no clock control";
 
 /// The in-process reference, presented as a target whose clock cannot be
-/// moved: the runner leaves the `@clock` scenarios out and reports why.
+/// moved: the runner leaves out the scenarios that would wait longer than
+/// the real-time budget and reports why.
 struct WithoutClockControl(InProcess);
 
 impl TargetFactory for WithoutClockControl {
@@ -352,7 +353,7 @@ fn check_dom(dom: &str, report: &TargetReport) -> Result<usize, Vec<String>> {
         }
     }
     for (scenario, step) in MUST_FAIL {
-        // Rows of an outline that needs clock control are skipped instead.
+        // Rows of an outline that wait longer than the budget are skipped instead.
         let matching: Vec<&Row> = rows
             .iter()
             .filter(|r| r.scenario.starts_with(scenario) && r.status != "skipped")

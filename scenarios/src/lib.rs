@@ -2,9 +2,11 @@
 //!
 //! - [`mailbox`]: a real SMTP server the target sends its email to;
 //! - [`servers`]: the reference and official servers as processes;
+//! - [`faketime`]: libfaketime, the clock of the servers the harness starts;
 //! - [`report`]: the results of a run per scenario, as JUnit, cucumber JSON and HTML pages.
 
 pub mod authenticator;
+pub mod faketime;
 pub mod mailbox;
 pub mod network;
 pub mod report;

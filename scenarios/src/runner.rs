@@ -7,7 +7,7 @@
 
 use crate::report::collect::{Collector, Skips, with_skips};
 use crate::report::{CUCUMBER_JSON_FILE, ReportError};
-use crate::target::{TargetFactory, skip_reason, tags};
+use crate::target::{SkipContext, TargetFactory, depends_on_time, real_seconds_needed, skip_reason, tags};
 use crate::world::MfaWorld;
 use cucumber::gherkin::tagexpr::TagOperation;
 use cucumber::tag::Ext as _;
@@ -49,6 +49,20 @@ fn all_tags(
     [feature.tags.as_slice(), rule_tags, scenario.tags.as_slice()].concat()
 }
 
+/// The texts of the steps a scenario runs: its feature's background, its
+/// rule's, then its own (Examples values substituted).
+fn all_steps<'a>(
+    feature: &'a cucumber::gherkin::Feature,
+    rule: Option<&'a cucumber::gherkin::Rule>,
+    scenario: &'a cucumber::gherkin::Scenario,
+) -> impl Iterator<Item = &'a str> {
+    let background = |b: Option<&'a cucumber::gherkin::Background>| b.into_iter().flat_map(|b| b.steps.iter());
+    background(feature.background.as_ref())
+        .chain(background(rule.and_then(|r| r.background.as_ref())))
+        .chain(scenario.steps.iter())
+        .map(|step| step.value.as_str())
+}
+
 /// Checks a `--tags` expression before anything starts.
 pub fn check_tags(expr: &str) -> Result<(), RunError> {
     expr.parse::<TagOperation>()
@@ -75,7 +89,11 @@ pub async fn run(options: RunOptions) -> Result<Totals, RunError> {
     let cucumber_json_path = reports.join(CUCUMBER_JSON_FILE);
     let cucumber_json = std::fs::File::create(&cucumber_json_path).map_err(io(&cucumber_json_path))?;
 
-    let capabilities = options.target.capabilities();
+    let context = SkipContext {
+        capabilities: options.target.capabilities(),
+        real_time_budget: options.target.real_time_budget(),
+        clock_note: options.target.clock_note(),
+    };
     let skips = Skips::default();
     let collector = Collector::new(options.target.name(), &options.target.description(), skips.clone());
     let report = collector.report();
@@ -90,7 +108,8 @@ pub async fn run(options: RunOptions) -> Result<Totals, RunError> {
         if !chosen {
             return false;
         }
-        match skip_reason(&all_tags(feature, rule, scenario), &capabilities) {
+        let real_seconds = real_seconds_needed(all_steps(feature, rule, scenario));
+        match skip_reason(&all_tags(feature, rule, scenario), real_seconds, &context) {
             None => true,
             Some(reason) => {
                 recorded.add(feature, scenario, reason);
@@ -121,7 +140,8 @@ pub async fn run(options: RunOptions) -> Result<Totals, RunError> {
             let factory = factory.clone();
             let moves_clock = all_tags(feature, rule, scenario)
                 .iter()
-                .any(|t| t == tags::CLOCK || t == tags::EXACT_CLOCK);
+                .any(|t| t == tags::CLOCK || t == tags::EXACT_CLOCK)
+                || depends_on_time(all_steps(feature, rule, scenario));
             async move {
                 world.factory = Some(factory);
                 world.spec.moves_clock = moves_clock;
@@ -150,7 +170,8 @@ mod tests {
     use crate::report::TargetReport;
 
     /// The in-process reference presented without clock control: the
-    /// runner skips the `@clock` scenarios.
+    /// runner skips the scenarios that would wait longer than the real-time
+    /// budget.
     struct WithoutClock(crate::target::InProcess);
 
     impl TargetFactory for WithoutClock {
@@ -197,15 +218,31 @@ mod tests {
         })
         .await
         .expect("the run ends");
+        // Rows of 0 to 15 s of real waiting fit the budget; 511 s does not.
         assert_eq!(
             totals,
             Totals {
-                passed: 2,
+                passed: 5,
                 failed: 0,
-                skipped: 4
+                skipped: 1
             }
         );
         let report = TargetReport::load(&outside.join("reports")).expect("the report");
+        let skipped: Vec<&str> = report
+            .results
+            .iter()
+            .filter_map(|r| {
+                r.detail
+                    .as_deref()
+                    .filter(|_| r.status == crate::report::Status::Skipped)
+            })
+            .collect();
+        assert_eq!(
+            skipped,
+            [
+                "needs 511 s of real time, over the real-time budget of 30 s (--real-time-budget); this target has no clock control"
+            ]
+        );
         let files: std::collections::BTreeSet<&str> = report.results.iter().map(|r| r.feature_file.as_str()).collect();
         assert_eq!(files.len(), 1, "one feature file: {files:?}");
         assert!(

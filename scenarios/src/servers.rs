@@ -65,6 +65,8 @@ pub struct ServerProcess {
     /// Started through a shell in its own process group: the whole group
     /// is killed, so nothing the command started outlives the run.
     group: bool,
+    /// Files removed once the process is stopped.
+    leftovers: Vec<PathBuf>,
 }
 
 impl ServerProcess {
@@ -84,6 +86,16 @@ impl ServerProcess {
 
     pub fn log_path(&self) -> &Path {
         &self.log
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Files to remove once the process is stopped (what it leaves behind
+    /// when killed).
+    pub fn remove_after_stop(&mut self, paths: impl IntoIterator<Item = PathBuf>) {
+        self.leftovers.extend(paths);
     }
 
     /// Starts `command` with stdout and stderr to `log`, without waiting.
@@ -106,6 +118,7 @@ impl ServerProcess {
             name: name.to_owned(),
             log,
             group,
+            leftovers: Vec::new(),
         })
     }
 
@@ -200,6 +213,9 @@ impl Drop for ServerProcess {
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
+        for path in &self.leftovers {
+            let _ = std::fs::remove_file(path);
+        }
     }
 }
 
@@ -361,54 +377,18 @@ pub fn migrate_official_db(venv: &Path, db: &str) -> Result<(), String> {
     .map(|_| ())
 }
 
-/// The official launcher that offsets the server's time source (see the
-/// script's header): the one change the harness makes to the official server.
-pub const OFFICIAL_TIME_OFFSET_LAUNCHER: &str = include_str!("../launchers/official_time_offset.py");
-
-/// How the official server is run.
-#[derive(Debug, Clone, Default)]
-pub struct OfficialOptions {
-    /// `postgresql://…`, or in memory (MOCKED) when `None`.
-    pub db: Option<String>,
-    /// Started through the time-offset launcher, its offset (µs) read from
-    /// this file.
-    pub time_offset_file: Option<PathBuf>,
-}
-
-/// Puts the launcher in place, replaced atomically when it differs: other
-/// servers may be starting from it at this very moment.
-fn install_launcher(path: &Path) -> Result<(), ServerError> {
-    if std::fs::read_to_string(path).is_ok_and(|current| current == OFFICIAL_TIME_OFFSET_LAUNCHER) {
-        return Ok(());
-    }
-    static WRITES: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-    let partial = path.with_extension(format!("partial-{}-{n}", std::process::id()));
-    std::fs::write(&partial, OFFICIAL_TIME_OFFSET_LAUNCHER)
-        .and_then(|_| std::fs::rename(&partial, path))
-        .map_err(|e| ServerError::Failed(format!("{}: {e}", path.display())))
-}
-
-/// The official server's command line.
+/// The official server's command line: `db` is `postgresql://…`, or in
+/// memory (MOCKED) when `None`.
 pub fn official_command(
     venv: &Path,
     port: u16,
     options: &ServerOptions,
-    official: &OfficialOptions,
+    db: Option<&str>,
 ) -> Result<Command, ServerError> {
-    let mut command = match &official.time_offset_file {
-        Some(offset_file) => {
-            let launcher = venv.join("parsec-mfa-time-offset-launcher.py");
-            install_launcher(&launcher)?;
-            let mut command = Command::new(venv.join("bin/python"));
-            command.arg(launcher).env("PARSEC_MFA_TIME_OFFSET_FILE", offset_file);
-            command
-        }
-        None => Command::new(venv.join("bin/parsec")),
-    };
+    let mut command = Command::new(venv.join("bin/parsec"));
     // Blocks go where the metadata goes: PostgreSQL has its own blockstore.
-    let (db, blockstore) = match &official.db {
-        Some(url) => (url.as_str(), "POSTGRESQL"),
+    let (db, blockstore) = match db {
+        Some(url) => (url, "POSTGRESQL"),
         None => ("MOCKED", "MOCKED"),
     };
     command.args(["run", "--db", db, "--blockstore", blockstore, "--host", "127.0.0.1"]);
@@ -436,7 +416,7 @@ pub fn official_command(
 /// The official server from `venv`, in memory (MOCKED).
 pub fn start_official(venv: &Path, options: &ServerOptions) -> Result<ServerProcess, ServerError> {
     let port = free_port();
-    let command = official_command(venv, port, options, &OfficialOptions::default())?;
+    let command = official_command(venv, port, options, None)?;
     let log = options.log_dir.join(format!("official-{port}.log"));
     ServerProcess::spawn("the official server", command, port, log, Duration::from_secs(60))
 }

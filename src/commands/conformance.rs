@@ -9,9 +9,9 @@ use parsec_mfa_scenarios::runner::{RunOptions, Totals, check_tags, run};
 use parsec_mfa_scenarios::servers::{
     cargo_target_dir, install_official, migrate_official_db, official_installed, official_takes_advice, official_venv,
 };
-use parsec_mfa_scenarios::target::launched::{Launched, PLACEHOLDERS, ServerKind};
+use parsec_mfa_scenarios::target::launched::{FaketimeMode, Launched, PLACEHOLDERS, ServerKind};
 use parsec_mfa_scenarios::target::remote::{Remote, probe};
-use parsec_mfa_scenarios::target::{InProcess, TargetFactory};
+use parsec_mfa_scenarios::target::{DEFAULT_REAL_TIME_BUDGET, InProcess, TargetFactory};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,11 +37,19 @@ pub struct ConformanceArgs {
     /// The official server's database, `postgresql://…`. Default: in memory (MOCKED).
     #[arg(long, value_name = "URL")]
     official_db: Option<String>,
-    /// The official server's clock: `offset` runs the clock scenarios
-    /// through the launcher that only offsets its time source; `real`
-    /// leaves it unmodified and skips them.
-    #[arg(long, value_enum, default_value_t = OfficialClock::Offset)]
-    official_clock: OfficialClock,
+    /// The clock of the servers started for clock scenarios of the official
+    /// and `cmd=` targets, under libfaketime: `exact` stops it and moves it
+    /// to exact instants, `offset` moves it forward while it flows, `real`
+    /// leaves the servers alone (time-dependent scenarios then run in real
+    /// time within --real-time-budget). Where libfaketime does not take
+    /// hold, the target falls back to real time and its reports say why.
+    #[arg(long, value_enum, default_value_t = ClockMode::Exact, alias = "official-clock")]
+    clock: ClockMode,
+    /// Seconds of real time a scenario may wait for on a target whose clock
+    /// cannot be moved (`url=`, `--clock real`); longer ones are skipped
+    /// with the time they need.
+    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_REAL_TIME_BUDGET.as_secs())]
+    real_time_budget: u64,
     /// The features: a folder of `.feature` files, or one file.
     #[arg(long, default_value = "features")]
     features: PathBuf,
@@ -67,9 +75,20 @@ pub struct ConformanceArgs {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-enum OfficialClock {
+enum ClockMode {
+    Exact,
     Offset,
     Real,
+}
+
+impl ClockMode {
+    fn faketime(self) -> FaketimeMode {
+        match self {
+            ClockMode::Exact => FaketimeMode::Exact,
+            ClockMode::Offset => FaketimeMode::Offset,
+            ClockMode::Real => FaketimeMode::Off,
+        }
+    }
 }
 
 fn target_help() -> String {
@@ -169,7 +188,12 @@ async fn prepare(choice: &TargetChoice, args: &ConformanceArgs) -> Result<Arc<dy
     let name = choice.report_name();
     let work_dir = args.reports.join(&name).join("servers");
     let timeout = Duration::from_secs(args.start_timeout);
-    let launch = |kind| Launched::new(&name, kind, &args.admin_token, work_dir.clone(), timeout);
+    let budget = Duration::from_secs(args.real_time_budget);
+    let launch = |kind| {
+        Launched::new(&name, kind, &args.admin_token, work_dir.clone(), timeout)
+            .with_faketime(args.clock.faketime())
+            .with_real_time_budget(budget)
+    };
     let launched = match choice {
         TargetChoice::InProcess => return Ok(Arc::new(InProcess::default())),
         TargetChoice::Reference => {
@@ -201,7 +225,6 @@ async fn prepare(choice: &TargetChoice, args: &ConformanceArgs) -> Result<Arc<dy
                 venv,
                 version: version.clone(),
                 db: args.official_db.clone(),
-                time_offset: matches!(args.official_clock, OfficialClock::Offset),
                 takes_advice,
             })
         }
@@ -212,7 +235,8 @@ async fn prepare(choice: &TargetChoice, args: &ConformanceArgs) -> Result<Arc<dy
             let listen = args.smtp_listen.as_deref().unwrap_or("127.0.0.1:0");
             let remote = Remote::new(&name, url, &args.admin_token, listen)
                 .await
-                .map_err(unusable)?;
+                .map_err(unusable)?
+                .with_real_time_budget(budget);
             println!(
                 "The harness's SMTP sink listens on {}: the server must send its email there.",
                 remote.smtp_addr()

@@ -82,9 +82,24 @@ pub async fn bootstrap_organization(
     link: &BootstrapAddr,
     who: &NewIdentity,
 ) -> Result<LocalDevice, EnrollmentError> {
+    let (req, device) = bootstrap_request(conn, link, who, conn.clock().now());
+    match conn.anonymous(&req).await? {
+        bootstrap::Rep::Ok {} => Ok(device),
+        other => Err(EnrollmentError::Refused(other.status().to_owned())),
+    }
+}
+
+/// The `organization_bootstrap` request of [`bootstrap_organization`], its
+/// certificates dated `at`, and the device it creates.
+pub fn bootstrap_request(
+    conn: &Connection,
+    link: &BootstrapAddr,
+    who: &NewIdentity,
+    at: DateTime,
+) -> (bootstrap::Req, LocalDevice) {
     let root = SigningKey::generate();
     let device = new_local_device(conn, root.verify_key(), who, UserProfile::Admin);
-    let (user, device_cert) = certificates(&device, None, conn.clock().now());
+    let (user, device_cert) = certificates(&device, None, at);
     let req = bootstrap::Req {
         bootstrap_token: link.token,
         root_verify_key: root.verify_key(),
@@ -94,10 +109,7 @@ pub async fn bootstrap_organization(
         redacted_device_certificate: device_cert.redacted().dump_and_sign(&root).into(),
         sequester_authority_certificate: None,
     };
-    match conn.anonymous(&req).await? {
-        bootstrap::Rep::Ok {} => Ok(device),
-        other => Err(EnrollmentError::Refused(other.status().to_owned())),
-    }
+    (req, device)
 }
 
 fn signer(device: &LocalDevice) -> Signer<'_> {

@@ -24,12 +24,21 @@ fn key_of(world: &MfaWorld, name: &str) -> (parsec_mfa_reference::protocol::User
     )
 }
 
-/// One attempt; counts the reply.
+/// One attempt; counts the reply. An attempt not refused `throttled`
+/// although it left within a second of the last failure's request (the
+/// shortest lockout) is one a real-time target may have received late:
+/// noted in `too_late`.
 async fn attempt(world: &mut MfaWorld, name: &str, code: String) -> Result<(), MfaError> {
     let (user_id, key_id) = key_of(world, name);
     let conn = world.started().connection();
     let sent = world.started().now();
     let outcome = fetch_opaque_key(&conn, user_id, key_id, &code).await.map(|_| ());
+    if !matches!(outcome, Err(MfaError::Throttled { .. }))
+        && let Some(last) = world.last_failure
+        && let Some(late) = last.maybe_ended_before(sent, 1, world.started().target.clock_flows())
+    {
+        world.too_late = Some(late);
+    }
     match &outcome {
         Err(MfaError::InvalidOneTimePassword) => {
             world.attack.0 += 1;
@@ -95,6 +104,11 @@ fn answered(world: &mut MfaWorld, count: usize, status: String) {
         "throttled" => world.attack.1,
         other => panic!("unknown status {other}"),
     };
+    if got != count
+        && let Some(late) = &world.too_late
+    {
+        panic!("{got} attempts answered {status}, {count} expected: {late}");
+    }
     assert_eq!(got, count, "{status}");
 }
 
@@ -102,12 +116,16 @@ fn answered(world: &mut MfaWorld, count: usize, status: String) {
 async fn next_must_wait(world: &mut MfaWorld, name: String, seconds: i64) {
     let code = guess(world, &name, 77);
     let before = world.attack.1;
+    let last = world.last_failure.expect("a wrong code was answered");
+    let sent = world.started().now();
     let outcome = attempt(world, &name, code).await;
     let Err(MfaError::Throttled { wait_until }) = outcome else {
-        panic!("not throttled: {outcome:?}")
+        match last.maybe_ended_before(sent, seconds, world.started().target.clock_flows()) {
+            Some(late) => panic!("not throttled: {late}"),
+            None => panic!("not throttled: {outcome:?}"),
+        }
     };
     world.attack.1 = before;
-    let last = world.last_failure.expect("a wrong code was answered");
     last.assert_waits_until(wait_until, seconds);
 }
 

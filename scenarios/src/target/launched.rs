@@ -1,21 +1,27 @@
 //! Servers the harness starts as processes: the reference binary, the
 //! official parsec-cloud server, or any command. Scenarios share one server
 //! per configuration (each in its own organization, with unique email
-//! addresses); a scenario that moves the clock gets a server of its own,
-//! whose time the harness controls.
+//! addresses), started the ordinary way; a scenario that moves the clock
+//! gets a server of its own, whose time the harness controls: the reference
+//! through its `--test-clock`, any other under libfaketime
+//! ([`crate::faketime`]), after a check that control took hold. Where it did
+//! not, the target falls back to real time and says why.
 
-use super::{BoxFuture, Capabilities, ClockControl, Target, TargetFactory, TargetSpec, loopback, wait_for_real};
-use crate::mailbox::Mailbox;
-use crate::servers::{
-    OfficialOptions, ServerError, ServerOptions, ServerProcess, free_port, official_command, reference_command,
+use super::clock_check::server_time;
+use super::{
+    BoxFuture, Capabilities, ClockControl, DEFAULT_REAL_TIME_BUDGET, Target, TargetFactory, TargetSpec, loopback,
+    wait_for_real,
 };
+use crate::faketime::{Faketime, find_library};
+use crate::mailbox::Mailbox;
+use crate::servers::{ServerError, ServerOptions, ServerProcess, free_port, official_command, reference_command};
 use parsec_mfa_reference::clock::{Clock, ManualClock, OffsetClock, SystemClock};
 use parsec_mfa_reference::protocol::DateTime;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::sync::{Mutex, OnceCell};
 
@@ -24,13 +30,11 @@ use tokio::sync::{Mutex, OnceCell};
 pub enum ServerKind {
     /// The reference binary; with its `--test-clock` for clock scenarios.
     Reference { binary: PathBuf },
-    /// The official server from its virtualenv; `time_offset`: clock
-    /// scenarios go through the launcher that offsets its time source.
+    /// The official server from its virtualenv.
     Official {
         venv: PathBuf,
         version: String,
         db: Option<String>,
-        time_offset: bool,
         /// Whether this version has `--advisory-device-file-protection`
         /// (3.8.0 has not); see [`official_takes_advice`].
         takes_advice: bool,
@@ -65,19 +69,58 @@ impl ServerKind {
     }
 }
 
+/// How the servers of clock scenarios get their time, where the harness
+/// starts them under libfaketime (the official server, `cmd=`); the
+/// reference binary has its own `--test-clock`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FaketimeMode {
+    /// Stopped, and moved to exact instants.
+    #[default]
+    Exact,
+    /// Flowing, moved forward by an offset.
+    Offset,
+    /// No libfaketime: real time.
+    Off,
+}
+
 /// How a running server's time is moved, and how the harness mirrors it.
 enum ServerClock {
     Real,
-    /// `--test-clock`: stands still; set through `POST /testing/clock`.
+    /// Stands still; moved by `setter`.
     Exact {
         mirror: ManualClock,
-        control: String,
+        setter: ExactSetter,
     },
-    /// The launcher's offset file.
+    /// libfaketime's relative offset: flows.
     Offset {
         mirror: OffsetClock,
-        file: PathBuf,
+        faketime: Faketime,
     },
+}
+
+enum ExactSetter {
+    /// The reference's `--test-clock`: `POST /testing/clock`.
+    TestClock(String),
+    /// libfaketime's absolute instant.
+    Faketime(Faketime),
+}
+
+impl ExactSetter {
+    async fn set(&self, at: DateTime) -> Result<(), String> {
+        match self {
+            ExactSetter::TestClock(control) => set_test_clock(control, at).await,
+            ExactSetter::Faketime(faketime) => faketime.freeze_at(at),
+        }
+    }
+}
+
+/// What the check of the clock control found (see [`Launched::start_default`]).
+#[derive(Debug, Clone)]
+enum ClockVerdict {
+    /// The server's answers followed the harness's clock.
+    Controlled(String),
+    /// Real time, and why.
+    Fallback(String),
 }
 
 struct Running {
@@ -97,6 +140,9 @@ pub struct Launched {
     work_dir: PathBuf,
     start_timeout: Duration,
     shared: SharedServers,
+    faketime_mode: FaketimeMode,
+    real_time_budget: Duration,
+    verdict: OnceLock<ClockVerdict>,
 }
 
 impl Launched {
@@ -114,14 +160,80 @@ impl Launched {
             work_dir,
             start_timeout,
             shared: Mutex::default(),
+            faketime_mode: FaketimeMode::default(),
+            real_time_budget: DEFAULT_REAL_TIME_BUDGET,
+            verdict: OnceLock::new(),
         }
     }
 
+    /// How clock scenarios' servers get their time (official, `cmd=`).
+    pub fn with_faketime(mut self, mode: FaketimeMode) -> Self {
+        self.faketime_mode = mode;
+        self
+    }
+
+    pub fn with_real_time_budget(mut self, budget: Duration) -> Self {
+        self.real_time_budget = budget;
+        self
+    }
+
     /// The server every scenario without advice shares: started now, so a
-    /// server that cannot start stops the run before any scenario.
+    /// server that cannot start stops the run before any scenario. Where
+    /// clock scenarios get servers under libfaketime, one is started too and
+    /// its clock checked: the target's clock control is what that check
+    /// found (see [`TargetFactory::clock_note`]).
     pub async fn start_default(&self) -> Result<SocketAddr, String> {
         let running = self.shared_server(&[]).await?;
+        if self.uses_faketime() && self.verdict.get().is_none() {
+            let verdict = match self.launch(&[], true).await {
+                Ok(_checked) => ClockVerdict::Controlled(match self.faketime_mode {
+                    FaketimeMode::Offset => "checked: the server's time followed the offset".into(),
+                    _ => "checked: the server's time stood still at the instants set".into(),
+                }),
+                Err(why) => ClockVerdict::Fallback(why),
+            };
+            let _ = self.verdict.set(verdict);
+        }
         Ok(loopback(running.process.port))
+    }
+
+    /// Whether clock scenarios' servers run under libfaketime.
+    fn uses_faketime(&self) -> bool {
+        !matches!(self.kind, ServerKind::Reference { .. }) && self.faketime_mode != FaketimeMode::Off
+    }
+
+    /// The clock control of this target's clock scenarios' servers.
+    fn clock_control(&self) -> ClockControl {
+        match (&self.kind, self.faketime_mode, self.verdict.get()) {
+            (ServerKind::Reference { .. }, _, _) => ClockControl::Exact,
+            (_, FaketimeMode::Off, _) | (_, _, Some(ClockVerdict::Fallback(_))) => ClockControl::None,
+            (_, FaketimeMode::Exact, _) => ClockControl::Exact,
+            (_, FaketimeMode::Offset, _) => ClockControl::Offset,
+        }
+    }
+
+    /// One phrase for the description: how clock scenarios get their time.
+    fn clock_description(&self) -> String {
+        let budget = self.real_time_budget.as_secs();
+        let real = format!("time-dependent scenarios run in real time within a budget of {budget} s");
+        match (&self.kind, self.faketime_mode, self.verdict.get()) {
+            (ServerKind::Reference { .. }, _, _) => "clock scenarios on servers of their own with --test-clock".into(),
+            (_, FaketimeMode::Off, _) => format!("unmodified, real time: {real}"),
+            (_, _, Some(ClockVerdict::Fallback(why))) => {
+                format!("real time, because control of its clock could not be confirmed ({why}): {real}")
+            }
+            (_, mode, verdict) => format!(
+                "clock scenarios on servers of their own under libfaketime, their time {}{}",
+                match mode {
+                    FaketimeMode::Offset => "offset while it keeps flowing",
+                    _ => "stopped and moved to exact instants",
+                },
+                match verdict {
+                    Some(ClockVerdict::Controlled(how)) => format!(" ({how})"),
+                    _ => String::new(),
+                }
+            ),
+        }
     }
 
     async fn shared_server(&self, advice: &[String]) -> Result<Arc<Running>, String> {
@@ -160,52 +272,59 @@ impl Launched {
         };
         let label = self.kind.label();
         let log = self.work_dir.join(format!("{label}-{port}.log"));
-        let (command, group, clock) = match &self.kind {
-            ServerKind::Reference { binary } => {
-                let clock = match controlled_clock {
-                    true => ServerClock::Exact {
-                        mirror: ManualClock::new(DateTime::from_micros(super::SIMULATED_START_UNIX * 1_000_000)),
-                        control: format!("http://127.0.0.1:{port}/testing/clock"),
-                    },
-                    false => ServerClock::Real,
-                };
-                (
-                    reference_command(binary, port, &options, controlled_clock),
-                    false,
-                    clock,
-                )
-            }
-            ServerKind::Official {
-                venv, db, time_offset, ..
-            } => {
-                let file =
-                    (controlled_clock && *time_offset).then(|| self.work_dir.join(format!("clock-offset-{port}")));
-                if let Some(file) = &file {
-                    std::fs::write(file, "0").map_err(|e| format!("{}: {e}", file.display()))?;
-                }
-                let official = OfficialOptions {
-                    db: db.clone(),
-                    time_offset_file: file.clone(),
-                };
-                let command = official_command(venv, port, &options, &official).map_err(|e| e.to_string())?;
-                let clock = match file {
-                    Some(file) => ServerClock::Offset {
-                        mirror: OffsetClock::default(),
-                        file,
-                    },
-                    None => ServerClock::Real,
-                };
-                (command, false, clock)
-            }
+        let (mut command, group) = match &self.kind {
+            ServerKind::Reference { binary } => (reference_command(binary, port, &options, controlled_clock), false),
+            ServerKind::Official { venv, db, .. } => (
+                official_command(venv, port, &options, db.as_deref()).map_err(|e| e.to_string())?,
+                false,
+            ),
             ServerKind::Command { template } => {
-                let line = expand_template(template, port, &options);
                 let mut command = Command::new("sh");
-                command.arg("-c").arg(line);
-                (command, true, ServerClock::Real)
+                command.arg("-c").arg(expand_template(template, port, &options));
+                (command, true)
+            }
+        };
+        let clock = match (&self.kind, controlled_clock) {
+            (_, false) => ServerClock::Real,
+            (ServerKind::Reference { .. }, true) => ServerClock::Exact {
+                mirror: ManualClock::new(DateTime::from_micros(super::SIMULATED_START_UNIX * 1_000_000)),
+                setter: ExactSetter::TestClock(format!("http://127.0.0.1:{port}/testing/clock")),
+            },
+            (_, true) => {
+                let faketime = Faketime::new(find_library()?, self.work_dir.join(format!("clock-{port}")))?;
+                faketime.apply(&mut command);
+                match self.faketime_mode {
+                    FaketimeMode::Offset => ServerClock::Offset {
+                        mirror: OffsetClock::default(),
+                        faketime,
+                    },
+                    _ => {
+                        // The start of a TOTP step, a second behind (the
+                        // check then moves it there): "the same step" is
+                        // well defined, as on the simulated clocks.
+                        let step = parsec_mfa_reference::totp::STEP_SECONDS as i64 * 1_000_000;
+                        let start = SystemClock.now().as_micros().div_euclid(step) * step;
+                        let mirror = ManualClock::new(DateTime::from_micros(start));
+                        faketime.freeze_at(DateTime::from_micros(start - 1_000_000))?;
+                        ServerClock::Exact {
+                            mirror,
+                            setter: ExactSetter::Faketime(faketime),
+                        }
+                    }
+                }
             }
         };
         let name = format!("the {label} server");
         let mut process = ServerProcess::launch(&name, command, port, log, group).map_err(|e| e.to_string())?;
+        if let ServerClock::Exact {
+            setter: ExactSetter::Faketime(faketime),
+            ..
+        }
+        | ServerClock::Offset { faketime, .. } = &clock
+        {
+            process.remove_after_stop(crate::faketime::leftovers(process.pid()));
+            process.remove_after_stop([faketime.file().to_owned()]);
+        }
         process.wait_listening(self.start_timeout).await.map_err(|e| match e {
             // Another program took the port between its choice and the bind.
             ServerError::Exited(why) if process.log().to_lowercase().contains("in use") => LaunchError::PortTaken(why),
@@ -216,11 +335,69 @@ impl Launched {
             mailbox,
             clock,
         };
-        if let ServerClock::Exact { mirror, control } = &running.clock {
-            set_test_clock(control, mirror.now()).await?;
+        match &running.clock {
+            ServerClock::Real => {}
+            ServerClock::Exact {
+                mirror,
+                setter: setter @ ExactSetter::TestClock(_),
+            } => setter.set(mirror.now()).await?,
+            ServerClock::Exact {
+                mirror,
+                setter: setter @ ExactSetter::Faketime(_),
+            } => check_exact(running.socket_addr(), &self.administration_token, mirror, setter).await?,
+            ServerClock::Offset { faketime, .. } => {
+                check_offset(running.socket_addr(), &self.administration_token, faketime).await?
+            }
         }
         Ok(running)
     }
+}
+
+impl Running {
+    fn socket_addr(&self) -> SocketAddr {
+        loopback(self.process.port)
+    }
+}
+
+/// The server's time stands still where libfaketime was told, a second
+/// behind the mirror, then moves to the mirror's instant: the file is read,
+/// and read again when it changes.
+async fn check_exact(addr: SocketAddr, token: &str, mirror: &ManualClock, setter: &ExactSetter) -> Result<(), String> {
+    let start = mirror.now();
+    for at in [DateTime::from_micros(start.as_micros() - 1_000_000), start] {
+        setter.set(at).await?;
+        let seen = server_time(addr, token).await?;
+        if seen.server != at {
+            return Err(not_followed(&format!("stopped at {at}"), seen.server, seen.answered));
+        }
+    }
+    Ok(())
+}
+
+/// The server's time is a day ahead of the real time, then back to it.
+async fn check_offset(addr: SocketAddr, token: &str, faketime: &Faketime) -> Result<(), String> {
+    const DAY_MICROS: i64 = 86_400_000_000;
+    // libfaketime's offset goes through a `double`: a millisecond of slack.
+    const SLACK_MICROS: i64 = 1_000;
+    for offset in [DAY_MICROS, 0] {
+        faketime.offset_by(offset)?;
+        let seen = server_time(addr, token).await?;
+        if !seen.is_offset_by(offset, SLACK_MICROS) {
+            let expected = DateTime::from_micros(seen.answered.as_micros() + offset);
+            return Err(not_followed(
+                &format!("offset by {} s (about {expected})", offset / 1_000_000),
+                seen.server,
+                seen.answered,
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn not_followed(set: &str, server: DateTime, real: DateTime) -> String {
+    format!(
+        "libfaketime did not take hold: the server's clock, {set}, answered {server} (the real time was {real}); a statically linked server, or a command that clears LD_PRELOAD, ignores it"
+    )
 }
 
 enum LaunchError {
@@ -272,61 +449,51 @@ impl TargetFactory for Launched {
     }
 
     fn description(&self) -> String {
+        let clock = self.clock_description();
         match &self.kind {
             ServerKind::Reference { binary } => format!(
-                "the reference server as a process ({}), MOCKED storage; clock scenarios on servers of their own with --test-clock",
+                "the reference server as a process ({}), MOCKED storage; {clock}",
                 binary.display()
             ),
             ServerKind::Official {
                 version,
                 db,
-                time_offset,
                 takes_advice,
                 ..
             } => format!(
-                "the official parsec-cloud server {version}, {} storage; {}{}",
+                "the official parsec-cloud server {version}, {} storage; {clock}{}",
                 if db.is_some() { "PostgreSQL" } else { "MOCKED" },
-                if *time_offset {
-                    "clock scenarios on servers of their own, started through the launcher that offsets the time source"
-                } else {
-                    "unmodified, real time"
-                },
                 if *takes_advice {
                     ""
                 } else {
                     "; this version has no --advisory-device-file-protection"
                 }
             ),
-            ServerKind::Command { template } => format!("a server started by `{template}`, real time"),
+            ServerKind::Command { template } => format!("a server started by `{template}`; {clock}"),
         }
     }
 
     fn capabilities(&self) -> Capabilities {
-        match &self.kind {
-            ServerKind::Reference { .. } => Capabilities {
-                clock: ClockControl::Exact,
-                fault_injection: false,
-                per_scenario_config: true,
-            },
-            ServerKind::Official {
-                time_offset,
-                takes_advice,
-                ..
-            } => Capabilities {
-                clock: if *time_offset {
-                    ClockControl::Offset
-                } else {
-                    ClockControl::None
-                },
-                fault_injection: false,
-                per_scenario_config: *takes_advice,
-            },
-            ServerKind::Command { template } => Capabilities {
-                clock: ClockControl::None,
-                fault_injection: false,
-                per_scenario_config: template.contains("{advice_flags}"),
+        Capabilities {
+            clock: self.clock_control(),
+            fault_injection: false,
+            per_scenario_config: match &self.kind {
+                ServerKind::Reference { .. } => true,
+                ServerKind::Official { takes_advice, .. } => *takes_advice,
+                ServerKind::Command { template } => template.contains("{advice_flags}"),
             },
         }
+    }
+
+    fn clock_note(&self) -> Option<String> {
+        match self.verdict.get() {
+            Some(ClockVerdict::Fallback(why)) => Some(why.clone()),
+            _ => None,
+        }
+    }
+
+    fn real_time_budget(&self) -> Duration {
+        self.real_time_budget
     }
 
     fn start(&self, spec: TargetSpec) -> BoxFuture<'_, Result<Box<dyn Target>, String>> {
@@ -347,6 +514,7 @@ impl TargetFactory for Launched {
                 name: self.name.clone(),
                 token: self.administration_token.clone(),
                 running,
+                real_time_budget: self.real_time_budget,
             }) as Box<dyn Target>)
         })
     }
@@ -358,6 +526,7 @@ struct LaunchedTarget {
     name: String,
     token: String,
     running: Arc<Running>,
+    real_time_budget: Duration,
 }
 
 impl Target for LaunchedTarget {
@@ -392,21 +561,14 @@ impl Target for LaunchedTarget {
     fn advance(&self, micros: i64) -> BoxFuture<'_, Result<(), String>> {
         Box::pin(async move {
             match &self.running.clock {
-                ServerClock::Real => wait_for_real(micros).await,
-                ServerClock::Exact { mirror, control } => {
+                ServerClock::Real => wait_for_real(micros, self.real_time_budget).await,
+                ServerClock::Exact { mirror, setter } => {
                     let at = DateTime::from_micros(mirror.now().as_micros() + micros);
-                    set_test_clock(control, at).await?;
+                    setter.set(at).await?;
                     mirror.set(at);
                     Ok(())
                 }
-                ServerClock::Offset { mirror, file } => {
-                    let offset = mirror.advance_micros(micros);
-                    // Renamed into place: the launcher never reads half a number.
-                    let partial = file.with_extension("partial");
-                    std::fs::write(&partial, offset.to_string())
-                        .and_then(|_| std::fs::rename(&partial, file))
-                        .map_err(|e| format!("{}: {e}", file.display()))
-                }
+                ServerClock::Offset { mirror, faketime } => faketime.offset_by(mirror.advance_micros(micros)),
             }
         })
     }
@@ -455,6 +617,34 @@ mod tests {
             Duration::from_secs(1),
         );
         assert!(configurable.capabilities().per_scenario_config);
-        assert_eq!(configurable.capabilities().clock, ClockControl::None);
+    }
+
+    #[test]
+    fn commands_get_the_clock_control_of_their_libfaketime_mode() {
+        let command = |mode| {
+            Launched::new(
+                "cmd",
+                ServerKind::Command {
+                    template: "server --port {port}".into(),
+                },
+                "t",
+                PathBuf::new(),
+                Duration::from_secs(1),
+            )
+            .with_faketime(mode)
+        };
+        assert_eq!(command(FaketimeMode::Exact).capabilities().clock, ClockControl::Exact);
+        assert_eq!(command(FaketimeMode::Offset).capabilities().clock, ClockControl::Offset);
+        assert_eq!(command(FaketimeMode::Off).capabilities().clock, ClockControl::None);
+        let fallen_back = command(FaketimeMode::Exact);
+        let _ = fallen_back
+            .verdict
+            .set(ClockVerdict::Fallback("libfaketime did not take hold".into()));
+        assert_eq!(fallen_back.capabilities().clock, ClockControl::None);
+        assert_eq!(
+            fallen_back.clock_note().as_deref(),
+            Some("libfaketime did not take hold")
+        );
+        assert!(fallen_back.description().contains("libfaketime did not take hold"));
     }
 }

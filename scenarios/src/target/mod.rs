@@ -5,10 +5,14 @@
 //! - [`in_process`]: the reference server in this process, simulated clock;
 //! - [`launched`]: servers the harness starts as processes (the reference
 //!   binary, the official parsec-cloud server, any command);
-//! - [`remote`]: a server someone else runs, reached by its URL.
+//! - [`remote`]: a server someone else runs, reached by its URL;
+//! - [`clock_check`]: whether a server's clock really follows the harness;
+//! - [`real_time`]: the real-time budget of targets without clock control.
 
+pub mod clock_check;
 pub mod in_process;
 pub mod launched;
+pub mod real_time;
 pub mod remote;
 
 use crate::mailbox::Mailbox;
@@ -20,13 +24,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use in_process::{ADMINISTRATION_TOKEN, InProcess, SIMULATED_START_UNIX};
+pub use real_time::{DEFAULT_REAL_TIME_BUDGET, depends_on_time, real_seconds_needed, wait_for_real};
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// How far the harness can move a target's time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ClockControl {
-    /// Real time only: waits of a few seconds are waited for real.
+    /// Real time only: waits within the real-time budget are waited for
+    /// real.
     #[default]
     None,
     /// The time source can be moved forward while it keeps flowing: long
@@ -47,7 +53,8 @@ pub struct Capabilities {
 
 /// Scenario tags that ask for a capability (see `features/README.md`).
 pub mod tags {
-    /// Moves the server's time further than a few seconds of real waiting.
+    /// Moves the server's time: by the harness where it controls the clock,
+    /// else waited for in real time within the budget.
     pub const CLOCK: &str = "clock";
     /// Needs the server's time stopped at exact instants.
     pub const EXACT_CLOCK: &str = "exact-clock";
@@ -55,23 +62,49 @@ pub mod tags {
     pub const ADVICE: &str = "advice";
 }
 
-/// Why a scenario with these tags cannot run on a target with these
-/// capabilities, or `None` when it can.
+/// What the skip rules know of a target and of the run.
+#[derive(Debug, Clone, Default)]
+pub struct SkipContext {
+    pub capabilities: Capabilities,
+    /// The longest a scenario may wait for real where the clock cannot be moved.
+    pub real_time_budget: Duration,
+    /// Why the target has less clock control than its kind usually has
+    /// (e.g. libfaketime did not take hold), added to clock reasons.
+    pub clock_note: Option<String>,
+}
+
+/// Why a scenario with these tags, which waits `real_seconds` where the
+/// clock cannot be moved (see [`real_seconds_needed`]), cannot run on this
+/// target, or `None` when it can.
 pub fn skip_reason<'a>(
     scenario_tags: impl IntoIterator<Item = &'a String>,
-    capabilities: &Capabilities,
+    real_seconds: u64,
+    context: &SkipContext,
 ) -> Option<String> {
     let tags: Vec<&str> = scenario_tags.into_iter().map(String::as_str).collect();
-    if tags.contains(&tags::EXACT_CLOCK) && capabilities.clock != ClockControl::Exact {
-        return Some(match capabilities.clock {
+    let clock = context.capabilities.clock;
+    let note = context
+        .clock_note
+        .as_ref()
+        .map(|n| format!(" ({n})"))
+        .unwrap_or_default();
+    if tags.contains(&tags::EXACT_CLOCK) && clock != ClockControl::Exact {
+        return Some(match clock {
             ClockControl::Offset => "needs the server's clock stopped at exact instants (@exact-clock); this target's time source can only be offset while it keeps flowing".into(),
-            _ => "needs the server's clock stopped at exact instants (@exact-clock); this target has no clock control".into(),
+            _ => format!("needs the server's clock stopped at exact instants (@exact-clock); this target has no clock control{note}"),
         });
     }
-    if tags.contains(&tags::CLOCK) && capabilities.clock == ClockControl::None {
-        return Some("needs the server's clock moved beyond a few seconds of real time (@clock); this target has no clock control".into());
+    let budget = context.real_time_budget.as_secs();
+    if clock == ClockControl::None && real_seconds > budget {
+        let needed = match real_seconds {
+            u64::MAX => "more real time than can be counted".to_owned(),
+            s => format!("{s} s of real time"),
+        };
+        return Some(format!(
+            "needs {needed}, over the real-time budget of {budget} s (--real-time-budget); this target has no clock control{note}"
+        ));
     }
-    if tags.contains(&tags::ADVICE) && !capabilities.per_scenario_config {
+    if tags.contains(&tags::ADVICE) && !context.capabilities.per_scenario_config {
         return Some("needs a server started with its own advisory device file protection (@advice); this target's configuration is fixed".into());
     }
     None
@@ -82,8 +115,11 @@ pub fn skip_reason<'a>(
 pub struct TargetSpec {
     pub advisory_device_file_protection: Vec<String>,
     pub faults: Vec<String>,
-    /// The scenario moves the server's time (tagged `@clock`): it gets a
-    /// server of its own where servers are shared.
+    /// The scenario depends on the server's time (tagged `@clock` or
+    /// `@exact-clock`, or its steps wait or race a lockout, see
+    /// [`depends_on_time`]): it gets a server of its own, whose clock the
+    /// harness controls, where servers are shared and the clock can be
+    /// controlled.
     pub moves_clock: bool,
 }
 
@@ -110,22 +146,18 @@ pub trait TargetFactory: Send + Sync {
     /// One line for the reports: what runs, and how.
     fn description(&self) -> String;
     fn capabilities(&self) -> Capabilities;
-    fn start(&self, spec: TargetSpec) -> BoxFuture<'_, Result<Box<dyn Target>, String>>;
-}
-
-/// The longest wait a real-time target is asked to sit through at once.
-pub const LONGEST_REAL_WAIT: Duration = Duration::from_secs(5);
-
-/// Time passing on a target whose clock is the real one.
-pub async fn wait_for_real(micros: i64) -> Result<(), String> {
-    let wait = Duration::from_micros(micros.max(0) as u64);
-    if wait > LONGEST_REAL_WAIT {
-        return Err(format!(
-            "this target has no clock control: {wait:?} of real time is more than the {LONGEST_REAL_WAIT:?} a scenario may wait (tag the scenario @clock)"
-        ));
+    /// Why this target has less clock control than its kind usually has
+    /// (libfaketime did not take hold, or is not installed): said in the
+    /// skip reasons.
+    fn clock_note(&self) -> Option<String> {
+        None
     }
-    tokio::time::sleep(wait).await;
-    Ok(())
+    /// The longest a scenario may wait for real where the clock cannot be
+    /// moved (`--real-time-budget`).
+    fn real_time_budget(&self) -> Duration {
+        DEFAULT_REAL_TIME_BUDGET
+    }
+    fn start(&self, spec: TargetSpec) -> BoxFuture<'_, Result<Box<dyn Target>, String>>;
 }
 
 /// The harness's own process addresses servers on the loopback interface
@@ -138,11 +170,15 @@ pub fn loopback(port: u16) -> SocketAddr {
 mod tests {
     use super::*;
 
-    fn caps(clock: ClockControl, per_scenario_config: bool) -> Capabilities {
-        Capabilities {
-            clock,
-            fault_injection: false,
-            per_scenario_config,
+    fn context(clock: ClockControl, per_scenario_config: bool) -> SkipContext {
+        SkipContext {
+            capabilities: Capabilities {
+                clock,
+                fault_injection: false,
+                per_scenario_config,
+            },
+            real_time_budget: Duration::from_secs(30),
+            clock_note: None,
         }
     }
 
@@ -152,35 +188,44 @@ mod tests {
 
     #[test]
     fn untagged_scenarios_run_everywhere() {
-        assert_eq!(skip_reason(&tags(&[]), &caps(ClockControl::None, false)), None);
-        assert_eq!(skip_reason(&tags(&["serial"]), &caps(ClockControl::None, false)), None);
+        assert_eq!(skip_reason(&tags(&[]), 0, &context(ClockControl::None, false)), None);
+        assert_eq!(
+            skip_reason(&tags(&["serial"]), 3, &context(ClockControl::None, false)),
+            None
+        );
     }
 
     #[test]
-    fn clock_scenarios_need_clock_control_of_the_right_kind() {
+    fn clock_scenarios_run_in_real_time_within_the_budget() {
         let clock = tags(&["clock"]);
+        assert_eq!(skip_reason(&clock, 15, &context(ClockControl::None, true)), None);
+        let over = skip_reason(&clock, 511, &context(ClockControl::None, true)).unwrap();
+        assert!(
+            over.contains("needs 511 s of real time, over the real-time budget of 30 s"),
+            "{over}"
+        );
+        assert_eq!(skip_reason(&clock, 511, &context(ClockControl::Offset, true)), None);
+        assert_eq!(skip_reason(&clock, 511, &context(ClockControl::Exact, true)), None);
+        let mut fallback = context(ClockControl::None, true);
+        fallback.clock_note = Some("libfaketime did not take hold".into());
+        let said = skip_reason(&clock, 3_600, &fallback).unwrap();
+        assert!(said.contains("(libfaketime did not take hold)"), "{said}");
+    }
+
+    #[test]
+    fn exact_instants_need_an_exact_clock() {
         let exact = tags(&["exact-clock"]);
-        assert!(skip_reason(&clock, &caps(ClockControl::None, true)).is_some());
-        assert_eq!(skip_reason(&clock, &caps(ClockControl::Offset, true)), None);
-        assert_eq!(skip_reason(&clock, &caps(ClockControl::Exact, true)), None);
-        let offset = skip_reason(&exact, &caps(ClockControl::Offset, true)).unwrap();
+        let offset = skip_reason(&exact, 1, &context(ClockControl::Offset, true)).unwrap();
         assert!(offset.contains("offset"), "{offset}");
-        assert!(skip_reason(&exact, &caps(ClockControl::None, true)).is_some());
-        assert_eq!(skip_reason(&exact, &caps(ClockControl::Exact, false)), None);
+        assert!(skip_reason(&exact, 1, &context(ClockControl::None, true)).is_some());
+        assert_eq!(skip_reason(&exact, 1, &context(ClockControl::Exact, false)), None);
     }
 
     #[test]
     fn advice_scenarios_need_per_scenario_config() {
         let advice = tags(&["advice"]);
-        let reason = skip_reason(&advice, &caps(ClockControl::Exact, false)).unwrap();
+        let reason = skip_reason(&advice, 0, &context(ClockControl::Exact, false)).unwrap();
         assert!(reason.contains("@advice"), "{reason}");
-        assert_eq!(skip_reason(&advice, &caps(ClockControl::None, true)), None);
-    }
-
-    #[tokio::test]
-    async fn real_waits_are_bounded() {
-        assert!(wait_for_real(1_000).await.is_ok());
-        let too_long = wait_for_real(6_000_000).await.unwrap_err();
-        assert!(too_long.contains("@clock"), "{too_long}");
+        assert_eq!(skip_reason(&advice, 0, &context(ClockControl::None, true)), None);
     }
 }

@@ -1,8 +1,9 @@
-//! A server someone else runs, reached by its URL: real time, fixed
+//! A server someone else runs, reached by its URL: real time (its
+//! time-dependent scenarios waited for within the real-time budget), fixed
 //! configuration, its email sent to the harness's mailbox (which listens
 //! where that server was told to send it).
 
-use super::{BoxFuture, Capabilities, Target, TargetFactory, TargetSpec, wait_for_real};
+use super::{BoxFuture, Capabilities, DEFAULT_REAL_TIME_BUDGET, Target, TargetFactory, TargetSpec, wait_for_real};
 use crate::mailbox::Mailbox;
 use crate::world::plain_http;
 use parsec_mfa_reference::client::admin::{AdminClient, AdminError, UserRef};
@@ -19,6 +20,7 @@ pub struct Remote {
     addr: SocketAddr,
     token: String,
     mailbox: Arc<Mailbox>,
+    real_time_budget: Duration,
 }
 
 impl Remote {
@@ -35,7 +37,13 @@ impl Remote {
             addr,
             token: token.to_owned(),
             mailbox: Arc::new(mailbox),
+            real_time_budget: DEFAULT_REAL_TIME_BUDGET,
         })
+    }
+
+    pub fn with_real_time_budget(mut self, budget: Duration) -> Self {
+        self.real_time_budget = budget;
+        self
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -126,14 +134,19 @@ impl TargetFactory for Remote {
 
     fn description(&self) -> String {
         format!(
-            "the server at {}, real time, fixed configuration; its email expected at SMTP {}",
+            "the server at {}, real time (time-dependent scenarios run in real time within a budget of {} s), fixed configuration; its email expected at SMTP {}",
             self.url,
+            self.real_time_budget.as_secs(),
             self.mailbox.addr()
         )
     }
 
     fn capabilities(&self) -> Capabilities {
         Capabilities::default()
+    }
+
+    fn real_time_budget(&self) -> Duration {
+        self.real_time_budget
     }
 
     fn start(&self, spec: TargetSpec) -> BoxFuture<'_, Result<Box<dyn Target>, String>> {
@@ -146,6 +159,7 @@ impl TargetFactory for Remote {
                 addr: self.addr,
                 token: self.token.clone(),
                 mailbox: self.mailbox.clone(),
+                real_time_budget: self.real_time_budget,
             }) as Box<dyn Target>)
         })
     }
@@ -156,6 +170,7 @@ struct RemoteTarget {
     addr: SocketAddr,
     token: String,
     mailbox: Arc<Mailbox>,
+    real_time_budget: Duration,
 }
 
 impl Target for RemoteTarget {
@@ -184,7 +199,7 @@ impl Target for RemoteTarget {
     }
 
     fn advance(&self, micros: i64) -> BoxFuture<'_, Result<(), String>> {
-        Box::pin(wait_for_real(micros))
+        Box::pin(wait_for_real(micros, self.real_time_budget))
     }
 }
 
