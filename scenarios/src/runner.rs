@@ -12,6 +12,8 @@ use cucumber::gherkin::tagexpr::TagOperation;
 use cucumber::tag::Ext as _;
 use cucumber::{World as _, WriterExt as _, writer};
 use futures::FutureExt as _;
+use std::collections::BTreeSet;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -42,6 +44,23 @@ impl Totals {
             self.passed, self.failed, self.skipped
         )
     }
+}
+
+/// A scenario by where it is written: its feature file (as the reports
+/// name it, see [`ScenarioResult::feature_file`](crate::report::ScenarioResult))
+/// and its line (an outline row's own line).
+pub type ScenarioAt = (String, u32);
+
+/// What a run needs beyond [`RunOptions`] when it is one of many in a
+/// process (the self-check's runs).
+#[derive(Default)]
+pub struct RunControls {
+    /// Where cucumber's console output and the closing line go: stdout when
+    /// `None`.
+    pub console: Option<Box<dyn std::io::Write + Send>>,
+    /// Only these scenarios, when set (with the other filters); the others
+    /// are left out of the reports, as `--name` leaves them.
+    pub only: Option<BTreeSet<ScenarioAt>>,
 }
 
 /// A scenario left out because the target lacks a capability.
@@ -132,6 +151,10 @@ pub fn check_tags(expr: &str) -> Result<(), RunError> {
 }
 
 pub async fn run(options: RunOptions) -> Result<Totals, RunError> {
+    run_with(options, RunControls::default()).await
+}
+
+pub async fn run_with(options: RunOptions, controls: RunControls) -> Result<Totals, RunError> {
     crate::steps::link();
     let tags_filter = match &options.tags {
         Some(expr) => Some(
@@ -154,17 +177,21 @@ pub async fn run(options: RunOptions) -> Result<Totals, RunError> {
     let skipped: Arc<Mutex<Vec<Skipped>>> = Arc::default();
     let row_labels: Arc<Mutex<RowLabels>> = Arc::default();
     let (recorded, labelled) = (skipped.clone(), row_labels.clone());
+    let only = controls.only;
     let filter = move |feature: &cucumber::gherkin::Feature,
                        rule: Option<&cucumber::gherkin::Rule>,
                        scenario: &cucumber::gherkin::Scenario| {
+        let line = scenario.position.line as u32;
         let chosen = name_filter.as_ref().is_none_or(|n| scenario.name.contains(n.as_str()))
+            && only
+                .as_ref()
+                .is_none_or(|set| set.contains(&(feature_file(feature), line)))
             && tags_filter
                 .as_ref()
                 .is_none_or(|t| t.eval(&all_tags(feature, rule, scenario)));
         if !chosen {
             return false;
         }
-        let line = scenario.position.line as u32;
         let label = outline_row_label(scenario);
         if let (Some(label), Ok(mut labels)) = (&label, labelled.lock()) {
             labels.insert((feature_file(feature), line), label.clone());
@@ -191,9 +218,12 @@ pub async fn run(options: RunOptions) -> Result<Totals, RunError> {
 
     let factory = options.target.clone();
     let cli = cucumber::cli::Opts::<_, _, _, cucumber::cli::Empty>::default();
+    let console = SharedConsole(Arc::new(Mutex::new(
+        controls.console.unwrap_or_else(|| Box::new(std::io::stdout())),
+    )));
     MfaWorld::cucumber()
         .with_writer(
-            writer::Basic::raw(std::io::stdout(), writer::Coloring::Never, 0)
+            writer::Basic::raw(console.clone(), writer::Coloring::Never, 0)
                 .summarized()
                 .tee::<MfaWorld, _>(writer::Json::for_tee(raw_json))
                 .normalized(),
@@ -219,8 +249,29 @@ pub async fn run(options: RunOptions) -> Result<Totals, RunError> {
     let skipped = skipped.lock().map(|l| l.clone()).unwrap_or_default();
     let row_labels = row_labels.lock().map(|l| l.clone()).unwrap_or_default();
     let totals = write_reports(reports, options.target.as_ref(), &raw_json_path, &skipped, &row_labels)?;
-    println!("{}", totals.line());
+    writeln!(console.clone(), "{}", totals.line()).map_err(io(Path::new("the console")))?;
     Ok(totals)
+}
+
+/// The run's console, written by cucumber's writer and then by the runner
+/// (the writer keeps its own handle until the run ends).
+#[derive(Clone)]
+struct SharedConsole(Arc<Mutex<Box<dyn std::io::Write + Send>>>);
+
+impl std::io::Write for SharedConsole {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self.0.lock() {
+            Ok(mut out) => out.write(buf),
+            Err(_) => Err(std::io::Error::other("the console's lock is poisoned")),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self.0.lock() {
+            Ok(mut out) => out.flush(),
+            Err(_) => Err(std::io::Error::other("the console's lock is poisoned")),
+        }
+    }
 }
 
 /// The run's results, with the skipped scenarios and their reasons, in

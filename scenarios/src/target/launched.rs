@@ -97,6 +97,9 @@ pub struct Launched {
     work_dir: PathBuf,
     start_timeout: Duration,
     shared: SharedServers,
+    /// Deliberate defects every server gets (`--inject-fault`; the
+    /// reference binary only).
+    faults: Vec<String>,
 }
 
 impl Launched {
@@ -114,7 +117,16 @@ impl Launched {
             work_dir,
             start_timeout,
             shared: Mutex::default(),
+            faults: Vec::new(),
         }
+    }
+
+    /// Every server this target starts gets these deliberate defects
+    /// (mutation testing of the features); refused by [`Self::start`] for
+    /// servers other than the reference binary.
+    pub fn with_faults(mut self, faults: Vec<String>) -> Self {
+        self.faults = faults;
+        self
     }
 
     /// The server every scenario without advice shares: started now, so a
@@ -134,6 +146,12 @@ impl Launched {
     /// Starts a server; one that could not bind its port (another program
     /// took it between the choice and the bind) is started again on another.
     async fn launch(&self, advice: &[String], controlled_clock: bool) -> Result<Running, String> {
+        if !self.faults.is_empty() && !self.capabilities().fault_injection {
+            return Err(format!(
+                "{}: fault injection needs the reference server (--inject-fault)",
+                self.name
+            ));
+        }
         let mut attempt = 1;
         loop {
             match self.launch_once(advice, controlled_clock).await {
@@ -169,11 +187,11 @@ impl Launched {
                     },
                     false => ServerClock::Real,
                 };
-                (
-                    reference_command(binary, port, &options, controlled_clock),
-                    false,
-                    clock,
-                )
+                let mut command = reference_command(binary, port, &options, controlled_clock);
+                for fault in &self.faults {
+                    command.args(["--inject-fault", fault]);
+                }
+                (command, false, clock)
             }
             ServerKind::Official {
                 venv, db, time_offset, ..
@@ -274,8 +292,13 @@ impl TargetFactory for Launched {
     fn description(&self) -> String {
         match &self.kind {
             ServerKind::Reference { binary } => format!(
-                "the reference server as a process ({}), MOCKED storage; clock scenarios on servers of their own with --test-clock",
-                binary.display()
+                "the reference server as a process ({}), MOCKED storage; clock scenarios on servers of their own with --test-clock{}",
+                binary.display(),
+                if self.faults.is_empty() {
+                    String::new()
+                } else {
+                    format!("; injected faults: {}", self.faults.join(", "))
+                }
             ),
             ServerKind::Official {
                 version,
@@ -305,7 +328,7 @@ impl TargetFactory for Launched {
         match &self.kind {
             ServerKind::Reference { .. } => Capabilities {
                 clock: ClockControl::Exact,
-                fault_injection: false,
+                fault_injection: true,
                 per_scenario_config: true,
             },
             ServerKind::Official {
@@ -332,8 +355,12 @@ impl TargetFactory for Launched {
     fn start(&self, spec: TargetSpec) -> BoxFuture<'_, Result<Box<dyn Target>, String>> {
         Box::pin(async move {
             if !spec.faults.is_empty() {
-                return Err(format!("{}: fault injection needs the in-process target", self.name));
+                return Err(format!(
+                    "{}: faults for one scenario need the in-process target (a launched target takes them for all its servers)",
+                    self.name
+                ));
             }
+
             let advice = spec.advisory_device_file_protection.clone();
             if !advice.is_empty() && !self.capabilities().per_scenario_config {
                 return Err(format!("{}: this target's configuration is fixed", self.name));
