@@ -245,16 +245,17 @@ fn write(path: &Path, text: &str) -> Result<(), SelfCheckError> {
     std::fs::write(path, text).map_err(|e| SelfCheckError::Io(format!("{}: {e}", path.display())))
 }
 
-/// A fault's row: in process first (every scenario), then the other
-/// profiles at the same time, killers first when the scope says so.
+/// A fault's row. Killers first: in process first (every scenario), then
+/// the other profiles side by side, the in-process killers first. Full:
+/// every profile side by side, every scenario.
 async fn fault_row(shared: Arc<Shared>, case: FaultCase) -> Result<FaultRow, SelfCheckError> {
     let profiles = shared.options.profiles.clone();
+    let killers_first = shared.options.scope == Scope::KillersFirst && profiles.contains(&Profile::InProcess);
     let mut runs: Vec<(Profile, Result<RunRecord, RunFailure>)> = Vec::new();
     let mut killers: Option<BTreeSet<ScenarioAt>> = None;
-    if profiles.contains(&Profile::InProcess) {
+    if killers_first {
         let run = run_in_slot(&shared, Profile::InProcess, Some(&case), None).await;
         if let Ok(record) = &run
-            && shared.options.scope == Scope::KillersFirst
             && record.failed > 0
         {
             killers = Some(
@@ -267,20 +268,24 @@ async fn fault_row(shared: Arc<Shared>, case: FaultCase) -> Result<FaultRow, Sel
         }
         runs.push((Profile::InProcess, run));
     }
-    let others = profiles.iter().filter(|&&p| p != Profile::InProcess).map(|&profile| {
-        let (shared, case, killers) = (shared.clone(), case.clone(), killers.clone());
-        async move {
-            if let Some(killers) = killers {
-                let first = run_in_slot(&shared, profile, Some(&case), Some(killers)).await;
-                match first {
-                    Ok(record) if record.failed == 0 => {}
-                    done => return (profile, done),
+    let rest = profiles
+        .iter()
+        .filter(|&&p| !(killers_first && p == Profile::InProcess))
+        .map(|&profile| {
+            let (shared, case, killers) = (shared.clone(), case.clone(), killers.clone());
+            async move {
+                if let Some(killers) = killers {
+                    let first = run_in_slot(&shared, profile, Some(&case), Some(killers)).await;
+                    match first {
+                        // None of them failed here: every scenario runs.
+                        Ok(record) if record.failed == 0 => {}
+                        done => return (profile, done),
+                    }
                 }
+                (profile, run_in_slot(&shared, profile, Some(&case), None).await)
             }
-            (profile, run_in_slot(&shared, profile, Some(&case), None).await)
-        }
-    });
-    runs.extend(futures::future::join_all(others).await);
+        });
+    runs.extend(futures::future::join_all(rest).await);
     let mut cells = Vec::new();
     for (profile, run) in runs {
         let run = match run {
