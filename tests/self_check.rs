@@ -14,7 +14,12 @@
 //! - the page shows a row per defect and a column per profile;
 //! - the command's exit code agrees (0).
 //!
-//! The command's output is kept in `reports/self-check.console.log`.
+//! And that it can fail: with only `enable_mfa.feature`, nothing sees
+//! `lockout-disabled`; the command must say it survived, in the JSON, on
+//! the page and by its exit code (1).
+//!
+//! The commands' output is kept in `reports/self-check.console.log` and
+//! `reports/self-check-survivor.console.log`.
 
 use parsec_mfa_reference::server::Faults;
 use parsec_mfa_scenarios::self_check::matrix::{Matrix, Outcome, Scope};
@@ -150,21 +155,75 @@ fn check_page(dir: &Path, problems: &mut Vec<String>) {
     }
 }
 
-fn main() -> ExitCode {
-    let started = Instant::now();
+/// `parsec-mfa self-check ARGS`: its exit code; its output printed and
+/// kept in `reports/<log>.console.log`.
+fn self_check(args: &[&str], log: &str) -> i32 {
     let out = Command::new(BINARY)
-        .args(["self-check", "--reports", "reports"])
+        .arg("self-check")
+        .args(args)
         .current_dir(root())
         .output()
         .expect("parsec-mfa runs");
-    let seconds = started.elapsed().as_secs_f64();
     let console = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    let _ = std::fs::write(root().join("reports/self-check.console.log"), &console);
+    let _ = std::fs::create_dir_all(root().join("reports"));
+    let _ = std::fs::write(root().join("reports").join(format!("{log}.console.log")), &console);
     print!("{console}");
+    out.status.code().unwrap_or(-1)
+}
+
+/// A defect no scenario of the features given sees: a survivor, shown as
+/// such and failing the command.
+fn check_survivor(problems: &mut Vec<String>) {
+    let fault = "lockout-disabled";
+    println!("=== `{fault}` against enable_mfa.feature alone: the survivors and problems below are expected ===");
+    let code = self_check(
+        &[
+            "--features",
+            "features/enable_mfa.feature",
+            "--fault",
+            fault,
+            "--profile",
+            "in-process",
+            "--profile",
+            "url",
+            "--reports",
+            "reports/self-check-survivor",
+        ],
+        "self-check-survivor",
+    );
+    let dir = root().join("reports/self-check-survivor/self-check");
+    let matrix = match Matrix::load(&dir) {
+        Ok(matrix) => matrix,
+        Err(e) => return problems.push(format!("the survivor's matrix: {e}")),
+    };
+    for profile in [Profile::InProcess, Profile::Url] {
+        let cell = matrix.cell(fault, profile);
+        if cell.is_none_or(|c| c.outcome != Outcome::Survived || c.problem.is_none()) {
+            problems.push(format!(
+                "`{fault}` with enable_mfa.feature alone, {}: {:?}, expected a survivor",
+                profile.name(),
+                cell.map(|c| c.outcome)
+            ));
+        }
+    }
+    let page = std::fs::read_to_string(dir.join("index.html")).unwrap_or_default();
+    let survivors_shown = page.matches("data-outcome=\"survived\"").count();
+    if code != 1 || matrix.ok || survivors_shown != 2 {
+        problems.push(format!(
+            "a survivor: exit {code} (expected 1), matrix ok: {}, {survivors_shown} survivor cells on the page (expected 2)",
+            matrix.ok
+        ));
+    }
+}
+
+fn main() -> ExitCode {
+    let started = Instant::now();
+    let code = self_check(&["--reports", "reports"], "self-check");
+    let seconds = started.elapsed().as_secs_f64();
     let dir = root().join("reports/self-check");
     let mut problems = Vec::new();
     match Matrix::load(&dir) {
@@ -179,7 +238,6 @@ fn main() -> ExitCode {
         Err(e) => problems.push(e),
     }
     check_page(&dir, &mut problems);
-    let code = out.status.code().unwrap_or(-1);
     if code != 0 {
         problems.push(format!("`parsec-mfa self-check` exited {code}"));
     }
@@ -188,9 +246,10 @@ fn main() -> ExitCode {
         Faults::NAMES.len(),
         Profile::ALL.len()
     );
+    check_survivor(&mut problems);
     if problems.is_empty() {
         println!(
-            "ok: the faultless reference passes everywhere; every defect is killed in every profile or listed as unobservable"
+            "ok: the faultless reference passes everywhere; every defect is killed in every profile or listed as unobservable; a survivor fails the check"
         );
         ExitCode::SUCCESS
     } else {
