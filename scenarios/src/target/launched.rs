@@ -122,8 +122,8 @@ impl Launched {
     }
 
     /// Every server this target starts gets these deliberate defects
-    /// (mutation testing of the features); refused by [`Self::start`] for
-    /// servers other than the reference binary.
+    /// (mutation testing of the features); a server other than the
+    /// reference binary refuses to start with them.
     pub fn with_faults(mut self, faults: Vec<String>) -> Self {
         self.faults = faults;
         self
@@ -360,7 +360,6 @@ impl TargetFactory for Launched {
                     self.name
                 ));
             }
-
             let advice = spec.advisory_device_file_protection.clone();
             if !advice.is_empty() && !self.capabilities().per_scenario_config {
                 return Err(format!("{}: this target's configuration is fixed", self.name));
