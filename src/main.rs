@@ -30,6 +30,9 @@ struct Cli {
 enum Command {
     /// Run the features against a Parsec server and write the reports.
     Conformance(commands::conformance::ConformanceArgs),
+    /// Run the features against the reference server with each deliberate
+    /// defect, in each profile, and write the kill matrix.
+    SelfCheck(commands::self_check::SelfCheckArgs),
     /// Run the reference server (flags named like the official `parsec run`).
     Serve(ServeArgs),
     /// Create or bootstrap an organization.
@@ -215,6 +218,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Conformance(args) => commands::conformance::run_conformance(args).await,
+            Command::SelfCheck(args) => commands::self_check::run(args).await,
             Command::Serve(args) => serve(args).await.map_err(Failure::general),
             Command::Organization(command) => commands::organization::run(command).await,
             Command::Device(command) => commands::device::run(command).await,

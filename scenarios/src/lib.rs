@@ -3,7 +3,9 @@
 //! - [`mailbox`]: a real SMTP server the target sends its email to;
 //! - [`servers`]: the reference and official servers as processes;
 //! - [`faketime`]: libfaketime, the clock of the servers the harness starts;
-//! - [`report`]: the results of a run per scenario, as JUnit, cucumber JSON and HTML pages.
+//! - [`report`]: the results of a run per scenario, as JUnit, cucumber JSON and HTML pages;
+//! - [`self_check`]: the features against the reference server with each
+//!   deliberate defect, in each profile: the kill matrix.
 
 pub mod authenticator;
 pub mod faketime;
@@ -11,6 +13,7 @@ pub mod mailbox;
 pub mod network;
 pub mod report;
 pub mod runner;
+pub mod self_check;
 pub mod servers;
 pub mod steps;
 pub mod target;

@@ -5,7 +5,7 @@
 //! [`crate::target::skip_reason`]) is not given to cucumber: it is reported
 //! as skipped, with the reason, in every report.
 
-use crate::report::collect::{Collector, Skips, with_skips};
+use crate::report::collect::{Collector, Skips, feature_file, with_skips};
 use crate::report::{CUCUMBER_JSON_FILE, ReportError};
 use crate::target::{SkipContext, TargetFactory, depends_on_time, real_seconds_needed, skip_reason, tags};
 use crate::world::MfaWorld;
@@ -13,8 +13,10 @@ use cucumber::gherkin::tagexpr::TagOperation;
 use cucumber::tag::Ext as _;
 use cucumber::{World as _, WriterExt as _, writer};
 use futures::FutureExt as _;
+use std::collections::BTreeSet;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 pub use crate::report::Totals;
 
@@ -29,6 +31,23 @@ pub struct RunOptions {
     pub tags: Option<String>,
     /// Only the scenarios whose name contains this text.
     pub name: Option<String>,
+}
+
+/// A scenario by where it is written: its feature file (as the reports
+/// name it, see [`ScenarioResult::feature_file`](crate::report::ScenarioResult))
+/// and its line (an outline row's own line).
+pub type ScenarioAt = (String, u32);
+
+/// What a run needs beyond [`RunOptions`] when it is one of many in a
+/// process (the self-check's runs).
+#[derive(Default)]
+pub struct RunControls {
+    /// Where cucumber's console output and the closing line go: stdout when
+    /// `None`.
+    pub console: Option<Box<dyn std::io::Write + Send>>,
+    /// Only these scenarios, when set (with the other filters); the others
+    /// are left out of the reports, as `--name` leaves them.
+    pub only: Option<BTreeSet<ScenarioAt>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +90,10 @@ pub fn check_tags(expr: &str) -> Result<(), RunError> {
 }
 
 pub async fn run(options: RunOptions) -> Result<Totals, RunError> {
+    run_with(options, RunControls::default()).await
+}
+
+pub async fn run_with(options: RunOptions, controls: RunControls) -> Result<Totals, RunError> {
     crate::steps::link();
     let tags_filter = match &options.tags {
         Some(expr) => Some(
@@ -98,10 +121,15 @@ pub async fn run(options: RunOptions) -> Result<Totals, RunError> {
     let collector = Collector::new(options.target.name(), &options.target.description(), skips.clone());
     let report = collector.report();
     let recorded = skips.clone();
+    let only = controls.only;
     let filter = move |feature: &cucumber::gherkin::Feature,
                        rule: Option<&cucumber::gherkin::Rule>,
                        scenario: &cucumber::gherkin::Scenario| {
+        let line = scenario.position.line as u32;
         let chosen = name_filter.as_ref().is_none_or(|n| scenario.name.contains(n.as_str()))
+            && only
+                .as_ref()
+                .is_none_or(|set| set.contains(&(feature_file(feature.path.as_deref()), line)))
             && tags_filter
                 .as_ref()
                 .is_none_or(|t| t.eval(&all_tags(feature, rule, scenario)));
@@ -120,9 +148,12 @@ pub async fn run(options: RunOptions) -> Result<Totals, RunError> {
 
     let factory = options.target.clone();
     let cli = cucumber::cli::Opts::<_, _, _, cucumber::cli::Empty>::default();
+    let console = SharedConsole(Arc::new(Mutex::new(
+        controls.console.unwrap_or_else(|| Box::new(std::io::stdout())),
+    )));
     MfaWorld::cucumber()
         .with_writer(
-            writer::Basic::raw(std::io::stdout(), writer::Coloring::Never, 0)
+            writer::Basic::raw(console.clone(), writer::Coloring::Never, 0)
                 .summarized()
                 // cucumber's own JSON report, told of the skipped scenarios too.
                 .tee::<MfaWorld, _>(
@@ -155,8 +186,29 @@ pub async fn run(options: RunOptions) -> Result<Totals, RunError> {
     let report = report.take();
     report.write(reports)?;
     let totals = report.totals();
-    println!("{}", totals.line());
+    writeln!(console.clone(), "{}", totals.line()).map_err(io(Path::new("the console")))?;
     Ok(totals)
+}
+
+/// The run's console, written by cucumber's writer and then by the runner
+/// (the writer keeps its own handle until the run ends).
+#[derive(Clone)]
+struct SharedConsole(Arc<Mutex<Box<dyn std::io::Write + Send>>>);
+
+impl std::io::Write for SharedConsole {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self.0.lock() {
+            Ok(mut out) => out.write(buf),
+            Err(_) => Err(std::io::Error::other("the console's lock is poisoned")),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self.0.lock() {
+            Ok(mut out) => out.flush(),
+            Err(_) => Err(std::io::Error::other("the console's lock is poisoned")),
+        }
+    }
 }
 
 /// `reports/<name>` under the workspace root.

@@ -90,7 +90,16 @@ pub struct Env {
     /// Unique to the scenario (servers may be shared).
     pub organization: OrganizationID,
     pub admin: AdminClient,
+    /// The scenario's device files and workspaces, removed when it ends.
     pub home: PathBuf,
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        // Nothing reads them after the scenario; a self-check makes
+        // thousands.
+        let _ = std::fs::remove_dir_all(&self.home);
+    }
 }
 
 impl Env {

@@ -10,4 +10,5 @@ pub mod input;
 pub mod login;
 pub mod mfa;
 pub mod organization;
+pub mod self_check;
 pub mod user;

@@ -143,6 +143,9 @@ pub struct Launched {
     faketime_mode: FaketimeMode,
     real_time_budget: Duration,
     verdict: OnceLock<ClockVerdict>,
+    /// Deliberate defects every server gets (`--inject-fault`; the
+    /// reference binary only).
+    faults: Vec<String>,
 }
 
 impl Launched {
@@ -163,7 +166,16 @@ impl Launched {
             faketime_mode: FaketimeMode::default(),
             real_time_budget: DEFAULT_REAL_TIME_BUDGET,
             verdict: OnceLock::new(),
+            faults: Vec::new(),
         }
+    }
+
+    /// Every server this target starts gets these deliberate defects
+    /// (mutation testing of the features); a server other than the
+    /// reference binary refuses to start with them.
+    pub fn with_faults(mut self, faults: Vec<String>) -> Self {
+        self.faults = faults;
+        self
     }
 
     /// How clock scenarios' servers get their time (official, `cmd=`).
@@ -246,6 +258,12 @@ impl Launched {
     /// Starts a server; one that could not bind its port (another program
     /// took it between the choice and the bind) is started again on another.
     async fn launch(&self, advice: &[String], controlled_clock: bool) -> Result<Running, String> {
+        if !self.faults.is_empty() && !self.capabilities().fault_injection {
+            return Err(format!(
+                "{}: fault injection needs the reference server (--inject-fault)",
+                self.name
+            ));
+        }
         let mut attempt = 1;
         loop {
             match self.launch_once(advice, controlled_clock).await {
@@ -273,7 +291,13 @@ impl Launched {
         let label = self.kind.label();
         let log = self.work_dir.join(format!("{label}-{port}.log"));
         let (mut command, group) = match &self.kind {
-            ServerKind::Reference { binary } => (reference_command(binary, port, &options, controlled_clock), false),
+            ServerKind::Reference { binary } => {
+                let mut command = reference_command(binary, port, &options, controlled_clock);
+                for fault in &self.faults {
+                    command.args(["--inject-fault", fault]);
+                }
+                (command, false)
+            }
             ServerKind::Official { venv, db, .. } => (
                 official_command(venv, port, &options, db.as_deref()).map_err(|e| e.to_string())?,
                 false,
@@ -452,8 +476,13 @@ impl TargetFactory for Launched {
         let clock = self.clock_description();
         match &self.kind {
             ServerKind::Reference { binary } => format!(
-                "the reference server as a process ({}), MOCKED storage; {clock}",
-                binary.display()
+                "the reference server as a process ({}), MOCKED storage; {clock}{}",
+                binary.display(),
+                if self.faults.is_empty() {
+                    String::new()
+                } else {
+                    format!("; injected faults: {}", self.faults.join(", "))
+                }
             ),
             ServerKind::Official {
                 version,
@@ -476,7 +505,7 @@ impl TargetFactory for Launched {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             clock: self.clock_control(),
-            fault_injection: false,
+            fault_injection: matches!(self.kind, ServerKind::Reference { .. }),
             per_scenario_config: match &self.kind {
                 ServerKind::Reference { .. } => true,
                 ServerKind::Official { takes_advice, .. } => *takes_advice,
@@ -499,7 +528,10 @@ impl TargetFactory for Launched {
     fn start(&self, spec: TargetSpec) -> BoxFuture<'_, Result<Box<dyn Target>, String>> {
         Box::pin(async move {
             if !spec.faults.is_empty() {
-                return Err(format!("{}: fault injection needs the in-process target", self.name));
+                return Err(format!(
+                    "{}: faults for one scenario need the in-process target (a launched target takes them for all its servers)",
+                    self.name
+                ));
             }
             let advice = spec.advisory_device_file_protection.clone();
             if !advice.is_empty() && !self.capabilities().per_scenario_config {

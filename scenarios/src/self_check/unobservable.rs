@@ -1,0 +1,106 @@
+//! The deliberate defects a profile cannot see from outside, each with the
+//! reason: the only survivors the self-check accepts. A listed defect that
+//! the features kill after all is a failure too (the list must not go
+//! stale), and so is a listed name that is no longer a defect of the
+//! reference server.
+//!
+//! Add an entry only when no scenario can be written for that profile: a
+//! survivor that a user of that profile could see needs a new scenario.
+
+use super::Profile;
+
+/// A defect that survives in one profile by nature, not for want of a
+/// scenario.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unobservable {
+    /// A name of `Faults::NAMES`.
+    pub fault: &'static str,
+    pub profile: Profile,
+    /// Why no scenario can see it there, e.g. "needs the clock moved by an
+    /// hour; this profile has no clock control and the real wait is over
+    /// its budget".
+    pub reason: &'static str,
+}
+
+/// Every defect of `Faults::NAMES` is killed in every profile today: the
+/// list is empty.
+pub const UNOBSERVABLE: &[Unobservable] = &[];
+
+/// Why `fault` cannot be seen in `profile`, if it is listed.
+pub fn reason(list: &[Unobservable], fault: &str, profile: Profile) -> Option<&'static str> {
+    list.iter()
+        .find(|u| u.fault == fault && u.profile == profile)
+        .map(|u| u.reason)
+}
+
+/// Entries that name no defect of the reference server (`known`), or the
+/// same cell twice: the list has gone stale.
+pub fn stale_entries(list: &[Unobservable], known: &[&str]) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (i, entry) in list.iter().enumerate() {
+        if !known.contains(&entry.fault) {
+            problems.push(format!(
+                "the unobservable list names `{}`, which is not a fault of the reference server (known: {})",
+                entry.fault,
+                known.join(", ")
+            ));
+        }
+        if entry.reason.trim().is_empty() {
+            problems.push(format!(
+                "the unobservable list gives no reason for `{}` in the {} profile",
+                entry.fault,
+                entry.profile.name()
+            ));
+        }
+        if list[..i]
+            .iter()
+            .any(|e| e.fault == entry.fault && e.profile == entry.profile)
+        {
+            problems.push(format!(
+                "the unobservable list names `{}` in the {} profile twice",
+                entry.fault,
+                entry.profile.name()
+            ));
+        }
+    }
+    problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use parsec_mfa_reference::server::Faults;
+
+    #[test]
+    fn the_list_names_known_faults_once_each_with_a_reason() {
+        assert_eq!(stale_entries(UNOBSERVABLE, Faults::NAMES), Vec::<String>::new());
+    }
+
+    #[test]
+    fn unknown_duplicated_or_unexplained_entries_are_stale() {
+        let list = [
+            Unobservable {
+                fault: "no-such-fault",
+                profile: Profile::Url,
+                reason: "gone",
+            },
+            Unobservable {
+                fault: "known",
+                profile: Profile::Url,
+                reason: " ",
+            },
+            Unobservable {
+                fault: "known",
+                profile: Profile::Url,
+                reason: "again",
+            },
+        ];
+        let problems = stale_entries(&list, &["known"]);
+        assert_eq!(problems.len(), 3, "{problems:?}");
+        assert!(problems[0].contains("no-such-fault"), "{problems:?}");
+        assert!(problems[1].contains("no reason"), "{problems:?}");
+        assert!(problems[2].contains("twice"), "{problems:?}");
+        assert_eq!(reason(&list, "known", Profile::Url), Some(" "));
+        assert_eq!(reason(&list, "known", Profile::Launched), None);
+    }
+}
