@@ -10,6 +10,7 @@ use parsec_mfa_reference::client::config_dir::ConfigDir;
 use parsec_mfa_reference::client::login::LoginError;
 use parsec_mfa_reference::client::mfa::{MfaError, SetupStatus};
 use parsec_mfa_reference::client::{Connection, RetryPolicy, Signer};
+use parsec_mfa_reference::clock::Clock;
 use parsec_mfa_reference::protocol::addr::{ServerAddr, TotpResetAddr};
 use parsec_mfa_reference::protocol::admin::ResetTotpRep;
 use parsec_mfa_reference::protocol::local_device::{DeviceFilePassword, LocalDevice};
@@ -40,6 +41,9 @@ pub struct Device {
 }
 
 pub struct Person {
+    /// The organization the person belongs to (the scenario's own, or
+    /// another one on the same server).
+    pub organization: OrganizationID,
     pub email: String,
     pub password: String,
     pub phone: AuthenticatorApp,
@@ -80,15 +84,32 @@ pub struct Env {
 }
 
 impl Env {
-    /// The client's connection, through the Network.
+    /// The client's connection to the scenario's organization, through the
+    /// Network.
     pub fn connection(&self) -> Connection {
-        let addr = self.network.addr();
+        self.connection_to(&self.organization)
+    }
+
+    /// The client's connection to an organization of this server, through
+    /// the Network.
+    pub fn connection_to(&self, organization: &OrganizationID) -> Connection {
+        self.connection_with_clock(organization, self.target.clock())
+    }
+
+    /// As [`Env::connection_to`], signing requests with `clock`'s time.
+    pub fn connection_with_clock(&self, organization: &OrganizationID, clock: Arc<dyn Clock>) -> Connection {
         Connection::new(
-            plain_http(addr),
-            self.organization.clone(),
+            plain_http(self.network.addr()),
+            organization.clone(),
             retry_policy(),
-            self.target.clock(),
+            clock,
         )
+    }
+
+    /// A new organization id, unique like the scenario's own.
+    pub fn another_organization(&self) -> OrganizationID {
+        let unique = hex::encode(parsec_mfa_reference::crypto::random_array::<6>());
+        format!("Org{unique}").parse().expect("a valid organization id")
     }
 
     pub fn now(&self) -> DateTime {
@@ -118,12 +139,17 @@ impl Env {
         self.target.mailbox()
     }
 
-    /// `name`'s email address, unique to this scenario's organization.
+    /// `name`'s email address in the scenario's organization, unique to it.
     pub fn email_of(&self, name: &str) -> String {
+        Self::email_in(name, &self.organization)
+    }
+
+    /// `name`'s email address in `organization`, unique to it.
+    pub fn email_in(name: &str, organization: &OrganizationID) -> String {
         format!(
             "{}.{}@example.com",
             name.to_lowercase(),
-            self.organization.as_str().to_lowercase()
+            organization.as_str().to_lowercase()
         )
     }
 }
@@ -164,10 +190,18 @@ pub struct MfaWorld {
     pub people: BTreeMap<String, Person>,
     pub admin_outcome: Option<Result<Vec<String>, AdminError>>,
     pub admin_reset: Option<ResetTotpRep>,
+    /// The email read last.
     pub email: Option<Email>,
-    pub emails_seen: usize,
+    /// How many emails were read, per address.
+    pub emails_seen: BTreeMap<String, usize>,
     /// Replies of the attacker's last burst: (invalid, throttled).
     pub attack: (usize, usize),
+    /// What the attacker (someone who is not a user of the scenario) got
+    /// with their last try: `Ok` when the server gave them something.
+    pub attacker_outcome: Option<Result<(), MfaError>>,
+    /// Two devices using one reset link at the same time: what each got.
+    pub parallel_openings: Vec<Result<Vec<u8>, MfaError>>,
+    pub parallel_confirmations: Vec<Result<(), MfaError>>,
     /// When the last wrong code was answered `invalid_one_time_password`.
     pub last_failure: Option<Observed>,
     pub server_advice: Option<Vec<String>>,
@@ -234,13 +268,23 @@ impl MfaWorld {
             .unwrap_or_else(|| panic!("{name} is not in this scenario"))
     }
 
-    /// The keys of the organization's administrator (who bootstrapped it).
+    /// The keys of the administrator of the scenario's organization (who
+    /// bootstrapped it).
     pub fn administrator_keys(&self) -> LocalDevice {
+        let organization = &self.started().organization;
         self.people
             .values()
-            .find(|p| p.device().keys.initial_profile == parsec_mfa_reference::protocol::UserProfile::Admin)
+            .find(|p| {
+                p.organization == *organization
+                    && p.device().keys.initial_profile == parsec_mfa_reference::protocol::UserProfile::Admin
+            })
             .map(|p| p.device().keys.clone())
             .expect("an administrator exists")
+    }
+
+    /// The connection of `name`'s app: to the person's organization.
+    pub fn connection_of(&self, name: &str) -> Connection {
+        self.started().connection_to(&self.person_ref(name).organization)
     }
 
     /// The keys of the person's current device (as the logged-in app has them).

@@ -82,8 +82,23 @@ pub async fn bootstrap_organization(
     link: &BootstrapAddr,
     who: &NewIdentity,
 ) -> Result<LocalDevice, EnrollmentError> {
+    bootstrap_organization_as(conn, link, who, UserID::new()).await
+}
+
+/// [`bootstrap_organization`] with the first user's id chosen by the caller
+/// (clients choose user ids: the conformance scenarios use this to check
+/// that two organizations stay apart when their users share an id).
+pub async fn bootstrap_organization_as(
+    conn: &Connection,
+    link: &BootstrapAddr,
+    who: &NewIdentity,
+    user_id: UserID,
+) -> Result<LocalDevice, EnrollmentError> {
     let root = SigningKey::generate();
-    let device = new_local_device(conn, root.verify_key(), who, UserProfile::Admin);
+    let device = LocalDevice {
+        user_id,
+        ..new_local_device(conn, root.verify_key(), who, UserProfile::Admin)
+    };
     let (user, device_cert) = certificates(&device, None, conn.clock().now());
     let req = bootstrap::Req {
         bootstrap_token: link.token,
