@@ -204,6 +204,8 @@ pub struct MfaWorld {
     pub parallel_confirmations: Vec<Result<(), MfaError>>,
     /// When the last wrong code was answered `invalid_one_time_password`.
     pub last_failure: Option<Observed>,
+    /// The `wait_until` of the last `throttled` answer.
+    pub announced_wait: Option<DateTime>,
     pub server_advice: Option<Vec<String>>,
 }
 

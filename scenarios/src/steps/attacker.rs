@@ -46,7 +46,10 @@ async fn attempt(world: &mut MfaWorld, name: &str, code: String) -> Result<(), M
             let answered = world.started().now();
             world.last_failure = Some(Observed { sent, answered });
         }
-        Err(MfaError::Throttled { .. }) => world.attack.1 += 1,
+        Err(MfaError::Throttled { wait_until }) => {
+            world.attack.1 += 1;
+            world.announced_wait = Some(*wait_until);
+        }
         _ => {}
     }
     outcome
@@ -54,8 +57,32 @@ async fn attempt(world: &mut MfaWorld, name: &str, code: String) -> Result<(), M
 
 #[when(expr = "an attacker tries a wrong code on {word}'s device")]
 async fn one_wrong(world: &mut MfaWorld, name: String) {
+    // A step of the scenario may follow within the 1 s lockout with a code
+    // of the user's app: start early in a 30 s step, so reading that code
+    // never waits for the next one (see `Env::fresh_step`).
+    world.started().fresh_step().await;
     let code = guess(world, &name, 0);
     let _ = attempt(world, &name, code).await;
+}
+
+#[when(expr = "the attacker keeps trying wrong codes on {word}'s device until {int} are answered {string}")]
+async fn wrong_until_throttled(world: &mut MfaWorld, name: String, count: usize, status: String) {
+    assert_eq!(status, "throttled", "the attacker waits for `throttled` answers");
+    // Where time flows, an attempt may come after the wait (a slow
+    // server): it is then a counted failure, which the next step allows for.
+    const MOST_ATTEMPTS: u32 = 20;
+    let start = world.attack.1;
+    for n in 1..=MOST_ATTEMPTS {
+        let code = guess(world, &name, n);
+        match attempt(world, &name, code).await {
+            Err(MfaError::InvalidOneTimePassword | MfaError::Throttled { .. }) => {}
+            other => panic!("unexpected reply to a wrong code: {other:?}"),
+        }
+        if world.attack.1 - start == count {
+            return;
+        }
+    }
+    panic!("{MOST_ATTEMPTS} wrong codes, {} answered `throttled`", world.attack.1 - start);
 }
 
 #[when(expr = "an attacker tries {int} wrong codes on {word}'s device, each as soon as allowed")]
@@ -119,6 +146,18 @@ async fn next_must_wait(world: &mut MfaWorld, name: String, seconds: i64) {
     world.attack.1 = before;
     let last = world.last_failure.expect("a wrong code was answered");
     last.assert_waits_until(wait_until, seconds);
+}
+
+#[then(expr = "the wait the server announces counts only the wrong codes answered {string}")]
+fn announced_wait_counts(world: &mut MfaWorld, status: String) {
+    assert_eq!(status, "invalid_one_time_password", "only wrong codes count");
+    let failures = world.attack.0 as u32;
+    assert!(failures >= 1, "a wrong code was counted");
+    let wait_until = world.announced_wait.expect("an attempt was answered `throttled`");
+    let last = world.last_failure.expect("a wrong code was answered");
+    // Read from the last `throttled` answer: no further attempt racing the
+    // end of the wait on a slow server.
+    last.assert_waits_until(wait_until, 1i64 << (failures - 1));
 }
 
 #[then(expr = "the lockout of {word}'s device lasts about {int} days")]
