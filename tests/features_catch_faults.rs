@@ -107,9 +107,11 @@ fn catalogue_problems(root: &Path) -> Vec<String> {
     problems
 }
 
-/// Runs the scenarios of the fault's rule against a server with the fault:
-/// the names of the scenarios that failed.
-async fn run_with(root: &Path, fault: Fault) -> Result<(Totals, Vec<String>), String> {
+/// The run's totals and the names of the scenarios that failed.
+type Outcome = Result<(Totals, Vec<String>), String>;
+
+/// Runs the scenarios of the fault's rule against a server with the fault.
+async fn run_with(root: &Path, fault: Fault) -> Outcome {
     let reports = reports_dir(root, &format!("fault-{}", fault.name()));
     let options = RunOptions {
         features: root.join("features"),
@@ -137,7 +139,7 @@ async fn main() -> std::process::ExitCode {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut problems = catalogue_problems(root);
     let started = std::time::Instant::now();
-    let outcomes: Vec<(Fault, Result<(Totals, Vec<String>), String>)> = futures::stream::iter(Fault::ALL)
+    let outcomes: Vec<(Fault, Outcome)> = futures::stream::iter(Fault::ALL)
         .map(|&fault| async move { (fault, run_with(root, fault).await) })
         .buffer_unordered(CONCURRENT_RUNS)
         .collect()

@@ -210,6 +210,13 @@ impl Fault {
 }
 
 impl Faults {
+    /// A server with these defects.
+    pub fn of(faults: &[Fault]) -> Self {
+        Faults {
+            enabled: faults.iter().copied().collect(),
+        }
+    }
+
     /// Turns the defect `name` on.
     pub fn enable(&mut self, name: &str) -> Result<(), String> {
         let fault = Fault::from_name(name)

@@ -82,7 +82,10 @@ async fn wrong_until_throttled(world: &mut MfaWorld, name: String, count: usize,
             return;
         }
     }
-    panic!("{MOST_ATTEMPTS} wrong codes, {} answered `throttled`", world.attack.1 - start);
+    panic!(
+        "{MOST_ATTEMPTS} wrong codes, {} answered `throttled`",
+        world.attack.1 - start
+    );
 }
 
 #[when(expr = "an attacker tries {int} wrong codes on {word}'s device, each as soon as allowed")]
