@@ -65,9 +65,8 @@ async fn one_wrong(world: &mut MfaWorld, name: String) {
     let _ = attempt(world, &name, code).await;
 }
 
-#[when(expr = "the attacker keeps trying wrong codes on {word}'s device until {int} are answered {string}")]
-async fn wrong_until_throttled(world: &mut MfaWorld, name: String, count: usize, status: String) {
-    assert_eq!(status, "throttled", "the attacker waits for `throttled` answers");
+#[when(expr = "the attacker keeps trying wrong codes on {word}'s device until {int} are answered \"throttled\"")]
+async fn wrong_until_throttled(world: &mut MfaWorld, name: String, count: usize) {
     // Where time flows, an attempt may come after the wait (a slow
     // server): it is then a counted failure, which the next step allows for.
     const MOST_ATTEMPTS: u32 = 20;
@@ -128,14 +127,33 @@ async fn wrong_at_once(world: &mut MfaWorld, count: usize, name: String) {
     }
 }
 
-#[then(expr = "{int} attempt(s) was/were answered {string}")]
-fn answered(world: &mut MfaWorld, count: usize, status: String) {
-    let got = match status.as_str() {
-        "invalid_one_time_password" => world.attack.0,
-        "throttled" => world.attack.1,
-        other => panic!("unknown status {other}"),
+/// What the server answered a wrong code, as the protocol names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, cucumber::Parameter)]
+#[param(name = "reply", regex = "\"invalid_one_time_password\"|\"throttled\"")]
+pub enum Reply {
+    Invalid,
+    Throttled,
+}
+
+impl std::str::FromStr for Reply {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim_matches('"') {
+            "invalid_one_time_password" => Ok(Self::Invalid),
+            "throttled" => Ok(Self::Throttled),
+            other => Err(format!("no reply is named `{other}`")),
+        }
+    }
+}
+
+#[then(expr = "{int} attempt(s) was/were answered {reply}")]
+fn answered(world: &mut MfaWorld, count: usize, reply: Reply) {
+    let got = match reply {
+        Reply::Invalid => world.attack.0,
+        Reply::Throttled => world.attack.1,
     };
-    assert_eq!(got, count, "{status}");
+    assert_eq!(got, count, "{reply:?}");
 }
 
 #[then(expr = "the next attempt on {word}'s device must wait until {int} second(s) after the last wrong code")]
@@ -151,9 +169,8 @@ async fn next_must_wait(world: &mut MfaWorld, name: String, seconds: i64) {
     last.assert_waits_until(wait_until, seconds);
 }
 
-#[then(expr = "the wait the server announces counts only the wrong codes answered {string}")]
-fn announced_wait_counts(world: &mut MfaWorld, status: String) {
-    assert_eq!(status, "invalid_one_time_password", "only wrong codes count");
+#[then(expr = "the wait the server announces counts only the wrong codes answered \"invalid_one_time_password\"")]
+fn announced_wait_counts(world: &mut MfaWorld) {
     let failures = world.attack.0 as u32;
     assert!(failures >= 1, "a wrong code was counted");
     let wait_until = world.announced_wait.expect("an attempt was answered `throttled`");
