@@ -3,7 +3,7 @@
 
 use crate::authenticator::AuthenticatorApp;
 use crate::mailbox::{Email, Mailbox};
-use crate::network::Network;
+use crate::network::{Condition, Network};
 use crate::target::{InProcess, Target, TargetFactory, TargetSpec};
 use parsec_mfa_reference::client::admin::{AdminClient, AdminError};
 use parsec_mfa_reference::client::config_dir::ConfigDir;
@@ -20,12 +20,23 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// How the scenario's client treats the network: short, so a scenario with
-/// the connection down ends in about a second of real time.
-pub fn retry_policy() -> RetryPolicy {
+/// How the scenario's client treats the network. While the scenario has
+/// the connection down, it gives up after about a second (the user is told
+/// at once that the server cannot be reached). Otherwise it waits for a
+/// slow server: on a loaded machine an answer can take seconds, and a
+/// request resent after a timeout may have run already (a user created
+/// twice is refused as `user_already_exists`, a wrong code counted twice).
+/// The network's failures are immediate, so retries stay quick either way.
+pub fn retry_policy(condition: Condition) -> RetryPolicy {
+    let (deadline, attempt_timeout) = match condition {
+        Condition::Down => (Duration::from_millis(1_200), Duration::from_millis(600)),
+        Condition::Up | Condition::Slow(_) | Condition::Flaky { .. } => {
+            (Duration::from_secs(30), Duration::from_secs(20))
+        }
+    };
     RetryPolicy {
-        deadline: Duration::from_millis(1_200),
-        attempt_timeout: Duration::from_millis(600),
+        deadline,
+        attempt_timeout,
         first_backoff: Duration::from_millis(50),
         max_backoff: Duration::from_millis(300),
     }
@@ -98,12 +109,8 @@ impl Env {
 
     /// As [`Env::connection_to`], signing requests with `clock`'s time.
     pub fn connection_with_clock(&self, organization: &OrganizationID, clock: Arc<dyn Clock>) -> Connection {
-        Connection::new(
-            plain_http(self.network.addr()),
-            organization.clone(),
-            retry_policy(),
-            clock,
-        )
+        let retry = retry_policy(self.network.condition());
+        Connection::new(plain_http(self.network.addr()), organization.clone(), retry, clock)
     }
 
     /// A new organization id, unique like the scenario's own.
