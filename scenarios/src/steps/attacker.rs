@@ -144,6 +144,15 @@ pub enum Reply {
     Throttled,
 }
 
+impl std::fmt::Display for Reply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Invalid => "invalid_one_time_password",
+            Self::Throttled => "throttled",
+        })
+    }
+}
+
 impl std::str::FromStr for Reply {
     type Err = String;
 
@@ -165,9 +174,9 @@ fn answered(world: &mut MfaWorld, count: usize, reply: Reply) {
     if got != count
         && let Some(late) = &world.too_late
     {
-        panic!("{got} attempts answered {reply:?}, {count} expected: {late}");
+        panic!("{got} attempts answered {reply}, {count} expected: {late}");
     }
-    assert_eq!(got, count, "{reply:?}");
+    assert_eq!(got, count, "{reply}");
 }
 
 #[then(expr = "the next attempt on {word}'s device must wait until {int} second(s) after the last wrong code")]
