@@ -372,6 +372,15 @@ fn bad_expectation_files() -> Result<(), String> {
         ),
         ("title = \"x\"\n", "unknown field `title`"),
     ];
+    let run = conformance(
+        "bad-write",
+        &["--target", "in-process", "--write-expectations", "/nonexistent/e.toml"],
+    );
+    check(
+        "--write-expectations into a missing folder: exit 2 before anything runs",
+        run.code == 2 && run.stderr.contains("no such folder /nonexistent") && !run.stdout.contains("Scenario"),
+        &run,
+    )?;
     for (i, (text, says)) in cases.iter().enumerate() {
         let path = dir.join(format!("bad-{i}.toml"));
         std::fs::write(&path, text).map_err(|e| e.to_string())?;

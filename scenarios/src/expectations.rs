@@ -288,6 +288,53 @@ impl TargetExpectations {
     }
 }
 
+/// What a judged run says on the console before its closing line: each
+/// known divergence and each outcome not as expected (in capitals), one
+/// line each, then the stale expectations and how many were left out.
+pub fn console_lines(report: &TargetReport) -> Vec<String> {
+    let mut lines = Vec::new();
+    for result in &report.results {
+        let Some(verdict) = result
+            .verdict
+            .filter(|v| !matches!(v, Verdict::Passed | Verdict::ExpectedSkip))
+        else {
+            continue;
+        };
+        let what = match (verdict, &result.expected) {
+            (Verdict::KnownDivergence, Some(expected)) => expected.describe(),
+            (_, Some(expected)) => format!("{}; {}", result.status.label(), expected.describe()),
+            (_, None) => {
+                let detail = result.detail.as_deref().and_then(|d| d.lines().next());
+                format!(
+                    "{} (expected to pass){}",
+                    result.status.label(),
+                    detail.map(|d| format!(": {d}")).unwrap_or_default()
+                )
+            }
+        };
+        let label = match verdict.as_expected() {
+            true => verdict.label().to_owned(),
+            false => verdict.label().to_uppercase(),
+        };
+        lines.push(format!(
+            "{label}: {}:{} \"{}\": {what}",
+            result.feature_file, result.line, result.scenario
+        ));
+    }
+    if let Some(judged) = &report.expectations {
+        for stale in &judged.stale {
+            lines.push(format!("STALE EXPECTATION: {}", stale.describe()));
+        }
+        if judged.left_out > 0 {
+            lines.push(format!(
+                "{} expectation(s) not checked: their scenarios were left out of this run (--tags, --name)",
+                judged.left_out
+            ));
+        }
+    }
+    lines
+}
+
 // ----- writing one from a run -----
 
 const HEADER: &str = "\
@@ -514,6 +561,18 @@ reason = "x"
         );
         let judgement = report.judgement().unwrap();
         assert_eq!(judgement.mismatches(), 4);
+        let race = "features/brute_force.feature:7 \"Wrong codes sent at the same time are all accounted for\"";
+        assert_eq!(
+            console_lines(&report),
+            [
+                format!("known divergence: {race}: expected to fail: lost increments (see features/README.md)"),
+                "UNEXPECTED PASS: features/brute_force.feature:7 \"The wait doubles with each wrong code (failures 10, wait 512)\": Passed; expected to skip: too long".into(),
+                "UNEXPECTED SKIP: features/brute_force.feature:7 \"A reset lifts a lockout\": Skipped (expected to pass): why".into(),
+                "UNEXPECTED FAILURE: features/brute_force.feature:7 \"Throttled answers do not count\": Failed (expected to pass): why".into(),
+                "STALE EXPECTATION: x.toml: features/brute_force.feature \"Renamed long ago\" (expected to fail: x) matches no scenario of the features".into(),
+                "1 expectation(s) not checked: their scenarios were left out of this run (--tags, --name)".into(),
+            ]
+        );
         assert_eq!(
             report.closing_line(),
             "2 passed, 2 failed, 1 skipped; 1 known divergence, 1 unexpected pass, 1 unexpected skip, 1 stale expectation"

@@ -9,9 +9,8 @@
 //! divergences and every outcome not as expected on the console, and the
 //! closing line says `; N known divergences, N unexpected passes`.
 
-use crate::expectations::{KnownScenarios, TargetExpectations};
+use crate::expectations::{KnownScenarios, TargetExpectations, console_lines};
 use crate::report::collect::{Collector, Skips, feature_file, outline_row_name, row_name, with_skips};
-use crate::report::model::Verdict;
 use crate::report::{CUCUMBER_JSON_FILE, ReportError, TargetReport};
 use crate::target::{SkipContext, TargetFactory, depends_on_time, real_seconds_needed, skip_reason, tags};
 use crate::world::MfaWorld;
@@ -236,54 +235,10 @@ async fn run_inner(
     }
     report.write(reports)?;
     let mut console = console.clone();
-    let mut say = |line: String| writeln!(console, "{line}").map_err(io(Path::new("the console")));
-    for result in &report.results {
-        let Some(verdict) = result
-            .verdict
-            .filter(|v| !matches!(v, Verdict::Passed | Verdict::ExpectedSkip))
-        else {
-            continue;
-        };
-        let what = match (verdict, &result.expected) {
-            (Verdict::KnownDivergence, Some(expected)) => expected.describe(),
-            (_, Some(expected)) => format!("{}; {}", result.status.label(), expected.describe()),
-            (_, None) => format!(
-                "{} (expected to pass){}",
-                result.status.label(),
-                result
-                    .detail
-                    .as_deref()
-                    .map(|d| format!(": {}", first_line(d)))
-                    .unwrap_or_default()
-            ),
-        };
-        let label = if verdict.as_expected() {
-            verdict.label().to_owned()
-        } else {
-            verdict.label().to_uppercase()
-        };
-        say(format!(
-            "{label}: {}:{} \"{}\": {what}",
-            result.feature_file, result.line, result.scenario
-        ))?;
+    for line in console_lines(&report).into_iter().chain([report.closing_line()]) {
+        writeln!(console, "{line}").map_err(io(Path::new("the console")))?;
     }
-    if let Some(judged) = &report.expectations {
-        for stale in &judged.stale {
-            say(format!("STALE EXPECTATION: {}", stale.describe()))?;
-        }
-        if judged.left_out > 0 {
-            say(format!(
-                "{} expectation(s) not checked: their scenarios were left out of this run (--tags, --name)",
-                judged.left_out
-            ))?;
-        }
-    }
-    say(report.closing_line())?;
     Ok(report)
-}
-
-fn first_line(text: &str) -> &str {
-    text.lines().next().unwrap_or_default()
 }
 
 /// The run's console, written by cucumber's writer and then by the runner

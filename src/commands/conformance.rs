@@ -369,6 +369,19 @@ fn expectations_for(args: &ConformanceArgs, choices: &[TargetChoice]) -> Result<
         }
         return Ok(None);
     }
+    if let Some(path) = &args.write_expectations {
+        let folder = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        if !folder.is_dir() {
+            return Err(usage(format!(
+                "--write-expectations {}: no such folder {}",
+                path.display(),
+                folder.display()
+            )));
+        }
+    }
     if args.expect.is_empty() {
         return Ok(None);
     }
