@@ -11,4 +11,5 @@ pub mod login;
 pub mod mfa;
 pub mod organization;
 pub mod self_check;
+pub mod targets;
 pub mod user;
