@@ -85,7 +85,10 @@ pub async fn run_conformance(args: ConformanceArgs) -> Result<(), Failure> {
         };
         match outcome {
             Ok(totals) => {
-                println!("Report: {}", args.target.reports.join(&name).join("index.html").display());
+                println!(
+                    "Report: {}",
+                    args.target.reports.join(&name).join("index.html").display()
+                );
                 outcomes.push((name, Ok(totals)));
             }
             Err(e) => {

@@ -2,6 +2,7 @@
 //! `serve`, in `main.rs`). Each returns a [`failure::Failure`] with its own
 //! exit code.
 
+pub mod attack;
 pub mod common;
 pub mod conformance;
 pub mod device;
