@@ -23,15 +23,16 @@ pub const KEYS: usize = 2 * PROBED_STEPS as usize + 1;
 const STEP_US: i64 = STEP_SECONDS as i64 * 1_000_000;
 
 /// Moves to the middle of a 30 s step (where the clock stands still), or
-/// waits for a step with at least 10 s left (where it flows), so that every
-/// candidate is checked within the same step.
+/// waits for a step with at least 5 s left (where it flows: the requests
+/// take milliseconds, a loaded machine's a second), so that every candidate
+/// is checked within the same step.
 async fn mid_step(target: &dyn Target) -> Result<(), String> {
     let into_step = target.clock().now().as_micros().rem_euclid(STEP_US);
     if !target.clock_flows() {
         let to_middle = (STEP_US / 2 - into_step).rem_euclid(STEP_US);
         return target.advance(to_middle).await;
     }
-    if into_step > STEP_US - 10_000_000 {
+    if into_step > STEP_US - 5_000_000 {
         let wait = STEP_US - into_step + 500_000;
         tokio::time::sleep(Duration::from_micros(wait as u64)).await;
     }
