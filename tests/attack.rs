@@ -14,7 +14,8 @@
 //!   binary with its `--test-clock`; both targets' `attack.json` and
 //!   `attack.html`, and the page of both), `--inject-fault
 //!   lockout-disabled` on the reference binary (a report folder of its
-//!   own), a usage error for a defect on another target;
+//!   own), a usage error for a defect on another target, `--compare` (every
+//!   target measured in the folder on one page);
 //! - a `url=` target (the reference binary on the system clock): the
 //!   lockouts waited for in real time until the budget, the rest
 //!   extrapolated, and still the rule's figures;
@@ -266,6 +267,25 @@ fn command_with_a_defect() -> Result<String, String> {
     Ok("the protection gone; a defect on another target refused".into())
 }
 
+/// `--compare` alone: every target measured so far in the folder on one
+/// page (the two targets and the defect of the checks above at least).
+fn command_compare() -> Result<String, String> {
+    let page = reports().join(ATTACK_HTML_FILE);
+    let _ = std::fs::remove_file(&page);
+    let run = attack(&["--compare"], "compare");
+    clean_exit(&run)?;
+    let html = std::fs::read_to_string(&page).map_err(|e| format!("{}: {e}", page.display()))?;
+    let shown: Vec<&str> = ["reference", "reference-in-process", "reference-lockout-disabled"]
+        .into_iter()
+        .filter(|t| html.contains(&format!("<p class=\"summary\" data-target=\"{t}\"")))
+        .collect();
+    ensure(shown.len() == 3, || format!("the page shows {shown:?}"))?;
+    Ok(format!(
+        "{} targets on one page",
+        html.matches("<p class=\"summary\"").count()
+    ))
+}
+
 /// The reference binary on the system clock, reached by its URL: each
 /// lockout waited for until the next would pass an 8 s budget (1 + 2 + 4
 /// s), the rest extrapolated, to the rule's figures.
@@ -362,6 +382,7 @@ fn main() -> ExitCode {
     });
     timed("the command, two targets", &mut command_on_two_targets);
     timed("the command, a defect", &mut command_with_a_defect);
+    timed("the command, --compare", &mut command_compare);
     timed("url= target in real time", &mut url_target_in_real_time);
     let official = available(
         "the official server",

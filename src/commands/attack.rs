@@ -29,6 +29,11 @@ pub struct AttackArgs {
     /// `<reports>/<target>-<defect>/`.
     #[arg(long = "inject-fault", value_name = "NAME")]
     faults: Vec<String>,
+    /// Also write `<reports>/attack.html` with every target measured so far
+    /// (each `<reports>/*/attack.json`) on one plot; without --target, only
+    /// that.
+    #[arg(long)]
+    compare: bool,
 }
 
 /// The report folder: the target's, or with its defects in the name (never
@@ -43,7 +48,7 @@ fn report_name(choice: &TargetChoice, faults: &[String]) -> String {
 }
 
 pub async fn run(args: AttackArgs) -> Result<(), Failure> {
-    let given = if args.target.targets.is_empty() {
+    let given = if args.target.targets.is_empty() && !args.compare {
         vec!["reference".to_owned()]
     } else {
         args.target.targets.clone()
@@ -100,9 +105,24 @@ pub async fn run(args: AttackArgs) -> Result<(), Failure> {
             }
         }
     }
+    if args.compare {
+        reports = earlier_reports(&args.target.reports);
+        if reports.len() < 2 {
+            return Err(Failure::general(format!(
+                "--compare needs the attack.json of at least two targets in {} (found {})",
+                args.target.reports.display(),
+                reports.len()
+            )));
+        }
+    }
     if reports.len() > 1 {
         write_reports(&args.target.reports, &reports, false)?;
-        println!("All targets: {}", args.target.reports.join(ATTACK_HTML_FILE).display());
+        let names: Vec<&str> = reports.iter().map(|r| r.target.as_str()).collect();
+        println!(
+            "{} on one page: {}",
+            names.join(", "),
+            args.target.reports.join(ATTACK_HTML_FILE).display()
+        );
     }
     if unusable {
         // Each has had its one error line already.
@@ -126,6 +146,25 @@ async fn measure(
         .map_err(|e| Failure::new(exit::TARGET_UNUSABLE, e))?;
     report.target = name.to_owned();
     Ok(report)
+}
+
+/// The `attack.json` of every folder of `reports`, in name order, each
+/// named after its folder.
+fn earlier_reports(reports: &Path) -> Vec<AttackReport> {
+    let mut found: Vec<(String, AttackReport)> = std::fs::read_dir(reports)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let json = std::fs::read_to_string(entry.path().join(ATTACK_JSON_FILE)).ok()?;
+            let mut report = AttackReport::from_json(&json).ok()?;
+            // The folder names the target (a copy of a run may have been renamed).
+            report.target = entry.file_name().to_string_lossy().into_owned();
+            Some((report.target.clone(), report))
+        })
+        .collect();
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+    found.into_iter().map(|(_, report)| report).collect()
 }
 
 /// `attack.html` (and `attack.json` when `json`) into `dir`.

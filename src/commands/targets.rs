@@ -44,9 +44,10 @@ pub struct TargetArgs {
     /// hold, the target falls back to real time and its reports say why.
     #[arg(long, value_enum, default_value_t = ClockMode::Exact, alias = "official-clock")]
     pub clock: ClockMode,
-    /// Seconds of real time a scenario may wait for on a target whose clock
-    /// cannot be moved (`url=`, `--clock real`); longer ones are skipped
-    /// with the time they need.
+    /// Seconds of real time a scenario (`attack`: the lockouts of each
+    /// parallelism) may wait for on a target whose clock cannot be moved
+    /// (`url=`, `--clock real`); longer scenarios are skipped with the time
+    /// they need (`attack` extrapolates the rest, and says so).
     #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_REAL_TIME_BUDGET.as_secs())]
     pub real_time_budget: u64,
     /// Where the reports go: `<reports>/<target>/`.
