@@ -1,5 +1,6 @@
 Feature: The administration guide's MFA examples, as executable specifications
 
+  @ADM-7 @RST-10
   Scenario: user totp-reset --send-email prints three lines and sends the email
     Given an organization whose administrator is Alice
     And Alice has enabled MFA
@@ -14,12 +15,13 @@ Feature: The administration guide's MFA examples, as executable specifications
     And its subject is "[Parsec] Your MFA has been reset for <organization>"
     And it contains the reset link
 
+  @ADM-5
   Scenario: An unknown user is reported as the server says it
     Given an organization whose administrator is Alice
     When the administrator resets the MFA of the email "unknown@example.com"
     Then the command fails with "User not found"
 
-  @advice
+  @advice @ADV-1 @ADV-2
   Scenario: --advisory-device-file-protection PASSWORD+TOTP makes MFA mandatory
     Given the server administrator advises "PASSWORD+TOTP"
     And an organization whose administrator is Alice

@@ -11,22 +11,26 @@ Feature: A lost phone is recovered by the administrator's reset, and nothing is 
     And Alice writes "Meeting at noon" in the file "notes.txt"
     And Alice loses her phone
 
+  @CODE-1
   Scenario: Without the app Alice cannot log in
     When Alice logs in with a wrong code and her password
     Then Alice's login is refused because the code is invalid
 
+  @RST-10 @RST-11
   Scenario: The reset email arrives with its link
     When the administrator resets Alice's MFA by email
     Then an email arrives for Alice
     And its subject is "[Parsec] Your MFA has been reset for <organization>"
     And it contains the reset link
 
+  @RST-2 @ANON-SECRET-1
   Scenario: The link shows a new QR code
     Given the administrator has reset Alice's MFA by email
     Then an email arrives for Alice
     When Alice opens the reset link from the email
     Then Alice sees a new QR code
 
+  @RST-3 @ANON-CONFIRM-1 @DEV-3
   Scenario: Alice sets MFA up again and logs in on the same device, files intact
     Given the administrator has reset Alice's MFA by email
     Then an email arrives for Alice
@@ -38,6 +42,7 @@ Feature: A lost phone is recovered by the administrator's reset, and nothing is 
     Then Alice is logged in
     And Alice reads "Meeting at noon" in the file "notes.txt"
 
+  @FETCH-2 @RST-2
   Scenario: Until the reset is confirmed, Alice cannot log in
     Given the administrator has reset Alice's MFA by email
     Then an email arrives for Alice
@@ -46,6 +51,7 @@ Feature: A lost phone is recovered by the administrator's reset, and nothing is 
     And Alice logs in with the code from her authenticator app and her password
     Then Alice's login is refused because the code is invalid
 
+  @ANON-CONFIRM-2 @ANON-CONFIRM-1
   Scenario: A wrong code on the reset link can be retried
     Given the administrator has reset Alice's MFA by email
     Then an email arrives for Alice
@@ -56,6 +62,7 @@ Feature: A lost phone is recovered by the administrator's reset, and nothing is 
     When Alice confirms the reset with the code from her authenticator app
     Then Alice's reset is confirmed
 
+  @RST-11 @ADM-7
   Scenario: The link in the administrator's output works too
     Given the administrator has reset Alice's MFA by email
     When Alice opens the reset link from the administrator's output

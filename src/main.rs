@@ -92,9 +92,8 @@ struct ServeArgs {
     /// Only on a loopback address.
     #[arg(long)]
     test_clock: bool,
-    /// Deliberate defect for mutation testing of a conformance suite:
-    /// lockout-disabled, wide-clock-window, reset-keeps-old-secret,
-    /// reset-deletes-opaque-keys.
+    /// Deliberate defect for mutation testing of a conformance suite, one of
+    /// `Faults::NAMES` (each with the rule it breaks in docs/spec.md).
     #[arg(long = "inject-fault", hide = true)]
     inject_fault: Vec<String>,
 }

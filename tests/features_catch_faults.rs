@@ -1,83 +1,181 @@
-//! Mutation testing of the features: the reference server is started with
-//! one deliberate defect at a time (`--inject-fault`), and the scenarios
-//! that cover that behaviour must fail, while the faultless run passes.
+//! Mutation testing of the features. Every deliberate defect of the
+//! reference server (`Fault::ALL`) breaks one rule of the behaviour
+//! catalogue (`docs/spec.md`); the scenarios tagged with that rule run in
+//! process against a server with the defect, and at least one of them must
+//! fail. The faultless run of every scenario is `features_in_process`.
+//!
+//! First, the catalogue and its uses are checked against each other: every
+//! rule tag of the features and every fault's rule is defined in
+//! `docs/spec.md`, and the catalogue names every fault.
 
+use futures::StreamExt as _;
+use parsec_mfa_reference::server::Fault;
 use parsec_mfa_scenarios::report::{Status, TargetReport};
-use parsec_mfa_scenarios::runner::{RunOptions, reports_dir, run};
+use parsec_mfa_scenarios::runner::{RunOptions, Totals, reports_dir, run};
 use parsec_mfa_scenarios::target::InProcess;
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;
 
-/// Each fault, and scenarios that must fail because of it.
-const FAULTS: &[(&str, &[&str])] = &[
-    (
-        "lockout-disabled",
-        &[
-            "The wait doubles with each wrong code",
-            "Throttled answers do not count",
-            "A right code during the wait is refused too",
-        ],
-    ),
-    ("wide-clock-window", &["The phone's clock off by two steps is refused"]),
-    (
-        "reset-keeps-old-secret",
-        &["The old authenticator's codes are refused after a reset"],
-    ),
-    (
-        "reset-deletes-opaque-keys",
-        &["Alice sets MFA up again and logs in on the same device, files intact"],
-    ),
-];
+/// Defects checked at the same time (each run has 16 scenarios at most in
+/// flight, each on its own in-process server).
+const CONCURRENT_RUNS: usize = 4;
+
+/// `GROUP-N` (`ANON-SECRET-1` too): the shape of a rule id.
+fn is_rule_id(text: &str) -> bool {
+    let Some((group, number)) = text.rsplit_once('-') else {
+        return false;
+    };
+    !group.is_empty()
+        && group
+            .split('-')
+            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_uppercase()))
+        && !number.is_empty()
+        && number.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The ids the catalogue defines: `- **ID** …` items.
+fn defined_rules(spec: &str) -> BTreeSet<String> {
+    spec.lines()
+        .filter_map(|line| line.trim_start().strip_prefix("- **")?.split_once("**"))
+        .map(|(id, _)| id.to_owned())
+        .filter(|id| is_rule_id(id))
+        .collect()
+}
+
+/// The rule ids the features' tags cite, with the file citing each.
+fn cited_rules(features: &Path) -> Result<Vec<(String, String)>, String> {
+    let mut cited = Vec::new();
+    let entries = std::fs::read_dir(features).map_err(|e| format!("{}: {e}", features.display()))?;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.extension().is_none_or(|e| e != "feature") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let file = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        for tag in text
+            .lines()
+            .filter(|l| l.trim_start().starts_with('@'))
+            .flat_map(str::split_whitespace)
+            .filter_map(|t| t.strip_prefix('@'))
+        {
+            if is_rule_id(tag) {
+                cited.push((tag.to_owned(), file.clone()));
+            }
+        }
+    }
+    Ok(cited)
+}
+
+fn catalogue_problems(root: &Path) -> Vec<String> {
+    let spec_path = root.join("docs/spec.md");
+    let spec = match std::fs::read_to_string(&spec_path) {
+        Ok(text) => text,
+        Err(e) => return vec![format!("{}: {e}", spec_path.display())],
+    };
+    let defined = defined_rules(&spec);
+    let mut problems = Vec::new();
+    match cited_rules(&root.join("features")) {
+        Ok(cited) => {
+            for (rule, file) in &cited {
+                if !defined.contains(rule) {
+                    problems.push(format!("{file}: the tag @{rule} is not a rule of docs/spec.md"));
+                }
+            }
+            let tagged: BTreeSet<&String> = cited.iter().map(|(rule, _)| rule).collect();
+            for fault in Fault::ALL {
+                if !tagged.contains(&fault.rule().to_owned()) {
+                    problems.push(format!("{}: no scenario is tagged @{}", fault.name(), fault.rule()));
+                }
+            }
+        }
+        Err(e) => problems.push(e),
+    }
+    for fault in Fault::ALL {
+        if !defined.contains(fault.rule()) {
+            problems.push(format!(
+                "{}: its rule {} is not in docs/spec.md",
+                fault.name(),
+                fault.rule()
+            ));
+        }
+        if !spec.contains(&format!("`{}`", fault.name())) {
+            problems.push(format!("{}: docs/spec.md does not name it", fault.name()));
+        }
+    }
+    problems
+}
+
+/// The run's totals and the names of the scenarios that failed.
+type Outcome = Result<(Totals, Vec<String>), String>;
+
+/// Runs the scenarios of the fault's rule against a server with the fault.
+async fn run_with(root: &Path, fault: Fault) -> Outcome {
+    let reports = reports_dir(root, &format!("fault-{}", fault.name()));
+    let options = RunOptions {
+        features: root.join("features"),
+        reports: reports.clone(),
+        concurrency: 16,
+        target: Arc::new(InProcess {
+            faults: vec![fault.name().to_owned()],
+        }),
+        tags: Some(format!("@{}", fault.rule())),
+        name: None,
+    };
+    let totals = run(options).await.map_err(|e| e.to_string())?;
+    let report = TargetReport::load(&reports).map_err(|e| e.to_string())?;
+    let failed = report
+        .results
+        .into_iter()
+        .filter(|r| r.status == Status::Failed)
+        .map(|r| r.scenario)
+        .collect();
+    Ok((totals, failed))
+}
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut problems = Vec::new();
-    for (fault, expected) in FAULTS {
-        println!("=== the features against a server with the fault `{fault}`: failures below are expected ===");
-        let name = format!("fault-{fault}");
-        let reports = reports_dir(root, &name);
-        let options = RunOptions {
-            features: root.join("features"),
-            reports: reports.clone(),
-            concurrency: 16,
-            target: Arc::new(InProcess {
-                faults: vec![fault.to_string()],
-            }),
-            tags: None,
-            name: None,
-        };
-        let totals = match run(options).await {
-            Ok(totals) => totals,
-            Err(e) => {
-                problems.push(format!("{fault}: {e}"));
-                continue;
-            }
-        };
-        let failed: Vec<String> = match TargetReport::load(&reports) {
-            Ok(report) => report
-                .results
-                .into_iter()
-                .filter(|r| r.status == Status::Failed)
-                .map(|r| r.scenario)
-                .collect(),
-            Err(e) => {
-                problems.push(format!("{fault}: {e}"));
-                continue;
-            }
-        };
-        for scenario in *expected {
-            if !failed.iter().any(|f| f.contains(scenario)) {
-                problems.push(format!("{fault}: `{scenario}` did not fail"));
-            }
+    let mut problems = catalogue_problems(root);
+    let started = std::time::Instant::now();
+    let outcomes: Vec<(Fault, Outcome)> = futures::stream::iter(Fault::ALL)
+        .map(|&fault| async move { (fault, run_with(root, fault).await) })
+        .buffer_unordered(CONCURRENT_RUNS)
+        .collect()
+        .await;
+    let mut caught = Vec::new();
+    for (fault, outcome) in outcomes {
+        match outcome {
+            Err(e) => problems.push(format!("{}: {e}", fault.name())),
+            Ok((totals, failed)) if failed.is_empty() => problems.push(format!(
+                "{} ({}): none of the scenarios tagged @{} failed ({})",
+                fault.name(),
+                fault.description(),
+                fault.rule(),
+                totals.line()
+            )),
+            Ok((_, failed)) => caught.push(format!(
+                "{:<42} @{:<16} {} failed: {}",
+                fault.name(),
+                fault.rule(),
+                failed.len(),
+                failed.join("; ")
+            )),
         }
-        println!(
-            "fault {fault}: {} scenarios failed, as expected: {failed:?}",
-            totals.failed
-        );
     }
+    caught.sort();
+    println!("=== each defect, and the scenarios of its rule it made fail (failures above were expected) ===");
+    for line in &caught {
+        println!("{line}");
+    }
+    println!(
+        "{} of {} defects caught in {:.1} s",
+        caught.len(),
+        Fault::ALL.len(),
+        started.elapsed().as_secs_f64()
+    );
     if problems.is_empty() {
-        println!("{} faults, each caught by the features", FAULTS.len());
         std::process::ExitCode::SUCCESS
     } else {
         for p in &problems {

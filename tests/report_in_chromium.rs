@@ -31,7 +31,7 @@ const TARGET: &str = "chromium-check";
 /// Scenarios that fail with the fault, and words of their failing step.
 const MUST_FAIL: &[(&str, &str)] = &[
     ("The wait doubles with each wrong code", "must wait until"),
-    ("Throttled answers do not count", "attempt was answered"),
+    ("Throttled answers do not count", "keeps trying wrong codes"),
     (
         "A right code during the wait is refused too",
         "login is refused because of too many attempts",

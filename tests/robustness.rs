@@ -1149,7 +1149,7 @@ fn extra_field_in_a_request_without_fields_is_refused() {
 
 #[test]
 fn extra_field_in_a_request_with_fields_is_ignored() {
-    // The official decoder ignores unknown keys there (BEHAVIORS §1.2).
+    // The official decoder ignores unknown keys there (HS-10).
     let bytes = map(&[
         ("cmd", Value::from("totp_setup_confirm")),
         ("one_time_password", Value::from("123456")),

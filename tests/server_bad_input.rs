@@ -590,7 +590,7 @@ async fn reset_totp_with_bad_input_gives_4xx_and_leaves_the_setup_working() {
     let rep = s.admin_with_token(&path, "wrong", json!({ "user_id": id })).await;
     assert_eq!(rep.status, 403);
     // A body that is not JSON at all is refused before the token is
-    // looked at (BEHAVIORS.md §1.5 (a)); a badly typed one after it.
+    // looked at (ADM-2); a badly typed one after it.
     let not_json = vec![
         ("Authorization", "Bearer wrong".to_owned()),
         ("Content-Type", "application/json".to_owned()),

@@ -15,7 +15,7 @@ use parsec_mfa_reference::protocol::anonymous::{
 };
 use parsec_mfa_reference::protocol::authenticated::totp_setup_get_secret as get_secret;
 use parsec_mfa_reference::protocol::{DateTime, OrganizationID, TOTPOpaqueKeyID};
-use parsec_mfa_reference::server::{Faults, StorageConfig, Store};
+use parsec_mfa_reference::server::{Fault, Faults, StorageConfig, Store};
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -184,10 +184,7 @@ async fn concurrent_wrong_codes_evaluated_together_all_count() {
     // With the throttle decision switched off (a deliberate fault that only
     // skips the check), all N wrong codes of a burst are evaluated at the
     // same time, on the same stored counter: every one must be counted.
-    let lockout_disabled = Faults {
-        lockout_disabled: true,
-        ..Faults::default()
-    };
+    let lockout_disabled = Faults::of(&[Fault::LockoutDisabled]);
     for (store, db) in stores("all-count") {
         let s = Arc::new(TestServer::start_with("RaceOrg", store, lockout_disabled.clone()).await);
         let secret = s.setup_totp_as(&s.alice).await;

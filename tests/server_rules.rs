@@ -1,4 +1,5 @@
-//! The rules of BEHAVIORS.md §1 to §4, each checked against the in-process
+//! The rules of the catalogue (`docs/spec.md`: HS, the commands, THR, RST)
+//! below what a user of the guides sees, each checked against the in-process
 //! reference server on a simulated clock (no sleeps).
 
 mod support;
@@ -35,7 +36,7 @@ fn ping_body() -> Vec<u8> {
     auth_ping::Req { ping: "hi".into() }.dump()
 }
 
-// ---------------------------------------------------------------- §1 handshake
+// ---------------------------------------------------------------- HS: the handshake
 
 #[tokio::test]
 async fn handshake_api_version_missing_or_invalid_gives_422_with_supported_versions() {
@@ -185,7 +186,7 @@ async fn handshake_revoked_user_gives_461_before_the_signature_is_checked() {
         assert_eq!(rep.json()["detail"], "User revoked");
         assert_eq!(rep.header("api-version").as_deref(), Some("5.5"));
     }
-    // The revocation is checked before the signature (BEHAVIORS.md §1.3).
+    // The revocation is checked before the signature (HS-7).
     let forger = Member {
         device_key: parsec_mfa_reference::crypto::SigningKey::generate(),
         ..bob.clone()
@@ -210,7 +211,7 @@ async fn handshake_extra_key_in_a_unit_request_gives_415() {
     assert_eq!(s.authenticated(get_secret::Req {}.dump()).await.status, 200);
 }
 
-// ---------------------------------------------------------------- §2 commands
+// ---------------------------------------------------------------- SECRET, CONFIRM, CREATE, FETCH
 
 #[tokio::test]
 async fn setup_secret_is_stable_until_confirmed() {
@@ -369,7 +370,7 @@ async fn create_opaque_key_with_an_extra_key_gives_415() {
     assert_eq!(s.authenticated(create_key::Req {}.dump()).await.status, 200);
 }
 
-// ---------------------------------------------------------------- §3 throttle
+// ---------------------------------------------------------------- THR: the throttle
 
 #[tokio::test]
 async fn throttle_three_failures_wait_until_is_last_failure_plus_four_seconds_inclusive() {
@@ -483,7 +484,7 @@ async fn throttle_an_admin_reset_clears_it() {
     );
 }
 
-// ---------------------------------------------------------------- §4 reset
+// ---------------------------------------------------------------- RST: the reset
 
 /// Anonymous get_secret + confirm with the reset token: the new secret.
 async fn anonymous_setup(s: &TestServer, addr: &TotpResetAddr) -> Vec<u8> {

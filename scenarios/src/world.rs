@@ -10,6 +10,7 @@ use parsec_mfa_reference::client::config_dir::ConfigDir;
 use parsec_mfa_reference::client::login::LoginError;
 use parsec_mfa_reference::client::mfa::{MfaError, SetupStatus};
 use parsec_mfa_reference::client::{Connection, RetryPolicy, Signer};
+use parsec_mfa_reference::clock::Clock;
 use parsec_mfa_reference::protocol::addr::{ServerAddr, TotpResetAddr};
 use parsec_mfa_reference::protocol::admin::ResetTotpRep;
 use parsec_mfa_reference::protocol::local_device::{DeviceFilePassword, LocalDevice};
@@ -19,28 +20,25 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// How the scenario's client treats the network. Where the scenario has cut
-/// it (down, or dropping connections), failures are the point: short, so
-/// such a scenario ends in about a second of real time. Elsewhere a failure
-/// means a slow server (a loaded machine): an attempt waits for its answer
-/// up to 10 s rather than being sent again after 600 ms (a repeated
-/// `organization_bootstrap` or `device_create` is answered as already done,
-/// which once failed a dozen scenarios against the official server on a
-/// machine with a load average of 15).
-pub fn retry_policy(network: Condition) -> RetryPolicy {
-    match network {
-        Condition::Down | Condition::Flaky { .. } => RetryPolicy {
-            deadline: Duration::from_millis(1_200),
-            attempt_timeout: Duration::from_millis(600),
-            first_backoff: Duration::from_millis(50),
-            max_backoff: Duration::from_millis(300),
-        },
-        Condition::Up | Condition::Slow(_) => RetryPolicy {
-            deadline: Duration::from_secs(10),
-            attempt_timeout: Duration::from_secs(10),
-            first_backoff: Duration::from_millis(50),
-            max_backoff: Duration::from_millis(300),
-        },
+/// How the scenario's client treats the network. While the scenario has
+/// the connection down, it gives up after about a second (the user is told
+/// at once that the server cannot be reached). Otherwise it waits for a
+/// slow server: on a loaded machine an answer can take seconds, and a
+/// request resent after a timeout may have run already (a user created
+/// twice is refused as `user_already_exists`, a wrong code counted twice).
+/// The network's failures are immediate, so retries stay quick either way.
+pub fn retry_policy(condition: Condition) -> RetryPolicy {
+    let (deadline, attempt_timeout) = match condition {
+        Condition::Down => (Duration::from_millis(1_200), Duration::from_millis(600)),
+        Condition::Up | Condition::Slow(_) | Condition::Flaky { .. } => {
+            (Duration::from_secs(30), Duration::from_secs(20))
+        }
+    };
+    RetryPolicy {
+        deadline,
+        attempt_timeout,
+        first_backoff: Duration::from_millis(50),
+        max_backoff: Duration::from_millis(300),
     }
 }
 
@@ -54,6 +52,9 @@ pub struct Device {
 }
 
 pub struct Person {
+    /// The organization the person belongs to (the scenario's own, or
+    /// another one on the same server).
+    pub organization: OrganizationID,
     pub email: String,
     pub password: String,
     pub phone: AuthenticatorApp,
@@ -103,15 +104,28 @@ impl Drop for Env {
 }
 
 impl Env {
-    /// The client's connection, through the Network.
+    /// The client's connection to the scenario's organization, through the
+    /// Network.
     pub fn connection(&self) -> Connection {
-        let addr = self.network.addr();
-        Connection::new(
-            plain_http(addr),
-            self.organization.clone(),
-            retry_policy(self.network.condition()),
-            self.target.clock(),
-        )
+        self.connection_to(&self.organization)
+    }
+
+    /// The client's connection to an organization of this server, through
+    /// the Network.
+    pub fn connection_to(&self, organization: &OrganizationID) -> Connection {
+        self.connection_with_clock(organization, self.target.clock())
+    }
+
+    /// As [`Env::connection_to`], signing requests with `clock`'s time.
+    pub fn connection_with_clock(&self, organization: &OrganizationID, clock: Arc<dyn Clock>) -> Connection {
+        let retry = retry_policy(self.network.condition());
+        Connection::new(plain_http(self.network.addr()), organization.clone(), retry, clock)
+    }
+
+    /// A new organization id, unique like the scenario's own.
+    pub fn another_organization(&self) -> OrganizationID {
+        let unique = hex::encode(parsec_mfa_reference::crypto::random_array::<6>());
+        format!("Org{unique}").parse().expect("a valid organization id")
     }
 
     pub fn now(&self) -> DateTime {
@@ -142,12 +156,17 @@ impl Env {
         self.target.mailbox()
     }
 
-    /// `name`'s email address, unique to this scenario's organization.
+    /// `name`'s email address in the scenario's organization, unique to it.
     pub fn email_of(&self, name: &str) -> String {
+        Self::email_in(name, &self.organization)
+    }
+
+    /// `name`'s email address in `organization`, unique to it.
+    pub fn email_in(name: &str, organization: &OrganizationID) -> String {
         format!(
             "{}.{}@example.com",
             name.to_lowercase(),
-            self.organization.as_str().to_lowercase()
+            organization.as_str().to_lowercase()
         )
     }
 }
@@ -202,15 +221,25 @@ pub struct MfaWorld {
     pub people: BTreeMap<String, Person>,
     pub admin_outcome: Option<Result<Vec<String>, AdminError>>,
     pub admin_reset: Option<ResetTotpRep>,
+    /// The email read last.
     pub email: Option<Email>,
-    pub emails_seen: usize,
+    /// How many emails were read, per address.
+    pub emails_seen: BTreeMap<String, usize>,
     /// Replies of the attacker's last burst: (invalid, throttled).
     pub attack: (usize, usize),
+    /// What the attacker (someone who is not a user of the scenario) got
+    /// with their last try: `Ok` when the server gave them something.
+    pub attacker_outcome: Option<Result<(), MfaError>>,
+    /// Two devices using one reset link at the same time: what each got.
+    pub parallel_openings: Vec<Result<Vec<u8>, MfaError>>,
+    pub parallel_confirmations: Vec<Result<(), MfaError>>,
     /// When the last wrong code was answered `invalid_one_time_password`.
     pub last_failure: Option<Observed>,
     /// Set when a request meant to meet a lockout left so late that the
     /// lockout may have ended (see [`Observed::maybe_ended_before`]).
     pub too_late: Option<String>,
+    /// The `wait_until` of the last `throttled` answer.
+    pub announced_wait: Option<DateTime>,
     pub server_advice: Option<Vec<String>>,
 }
 
@@ -275,13 +304,23 @@ impl MfaWorld {
             .unwrap_or_else(|| panic!("{name} is not in this scenario"))
     }
 
-    /// The keys of the organization's administrator (who bootstrapped it).
+    /// The keys of the administrator of the scenario's organization (who
+    /// bootstrapped it).
     pub fn administrator_keys(&self) -> LocalDevice {
+        let organization = &self.started().organization;
         self.people
             .values()
-            .find(|p| p.device().keys.initial_profile == parsec_mfa_reference::protocol::UserProfile::Admin)
+            .find(|p| {
+                p.organization == *organization
+                    && p.device().keys.initial_profile == parsec_mfa_reference::protocol::UserProfile::Admin
+            })
             .map(|p| p.device().keys.clone())
             .expect("an administrator exists")
+    }
+
+    /// The connection of `name`'s app: to the person's organization.
+    pub fn connection_of(&self, name: &str) -> Connection {
+        self.started().connection_to(&self.person_ref(name).organization)
     }
 
     /// The keys of the person's current device (as the logged-in app has them).

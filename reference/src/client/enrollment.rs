@@ -82,7 +82,19 @@ pub async fn bootstrap_organization(
     link: &BootstrapAddr,
     who: &NewIdentity,
 ) -> Result<LocalDevice, EnrollmentError> {
-    let (req, device) = bootstrap_request(conn, link, who, conn.clock().now());
+    bootstrap_organization_as(conn, link, who, UserID::new()).await
+}
+
+/// [`bootstrap_organization`] with the first user's id chosen by the caller
+/// (clients choose user ids: the conformance scenarios use this to check
+/// that two organizations stay apart when their users share an id).
+pub async fn bootstrap_organization_as(
+    conn: &Connection,
+    link: &BootstrapAddr,
+    who: &NewIdentity,
+    user_id: UserID,
+) -> Result<LocalDevice, EnrollmentError> {
+    let (req, device) = bootstrap_request_as(conn, link, who, user_id, conn.clock().now());
     match conn.anonymous(&req).await? {
         bootstrap::Rep::Ok {} => Ok(device),
         other => Err(EnrollmentError::Refused(other.status().to_owned())),
@@ -97,8 +109,21 @@ pub fn bootstrap_request(
     who: &NewIdentity,
     at: DateTime,
 ) -> (bootstrap::Req, LocalDevice) {
+    bootstrap_request_as(conn, link, who, UserID::new(), at)
+}
+
+fn bootstrap_request_as(
+    conn: &Connection,
+    link: &BootstrapAddr,
+    who: &NewIdentity,
+    user_id: UserID,
+    at: DateTime,
+) -> (bootstrap::Req, LocalDevice) {
     let root = SigningKey::generate();
-    let device = new_local_device(conn, root.verify_key(), who, UserProfile::Admin);
+    let device = LocalDevice {
+        user_id,
+        ..new_local_device(conn, root.verify_key(), who, UserProfile::Admin)
+    };
     let (user, device_cert) = certificates(&device, None, at);
     let req = bootstrap::Req {
         bootstrap_token: link.token,

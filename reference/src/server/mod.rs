@@ -3,7 +3,9 @@
 //! Layout: [`rpc`] (handshake and routing of commands), one file per command
 //! under `anonymous/`, `authenticated/`, `anonymous_server/`, the
 //! administration API under `administration/`, state in [`store`], time in
-//! [`clock`], email in [`mailer`].
+//! [`clock`], email in [`mailer`]; the decisions several commands share in
+//! `rules.rs`, and the deliberate defects that can replace them in
+//! [`faults`].
 
 // Handlers return an early `Response` as their error: the idiom of axum.
 #![allow(clippy::result_large_err)]
@@ -18,15 +20,16 @@ pub mod faults;
 mod http;
 pub mod mailer;
 pub mod rpc;
+mod rules;
 pub mod store;
 mod test_clock;
 
 pub use crate::clock::{Clock, ManualClock, OffsetClock, SystemClock};
-pub use faults::Faults;
+pub use faults::{Fault, Faults};
 pub use mailer::EmailConfig;
+pub use rules::Barred;
 pub use store::{StorageConfig, Store};
 
-use crate::protocol::DateTime;
 use crate::protocol::addr::{ServerAddr, redirect_target};
 use crate::protocol::anonymous_server::server_config::AdvisoryDeviceFileProtection;
 use axum::Router;
@@ -68,28 +71,6 @@ impl AppState {
             test_clock: None,
             faults: Faults::default(),
         }
-    }
-
-    /// Whether `code` is the code of the step before, at, or after `now`.
-    pub fn verify_code(&self, secret: &[u8], code: &str, now: DateTime) -> bool {
-        let seconds = now.unix_seconds().max(0) as u64;
-        crate::totp::verify(secret, code, seconds) || self.faults.accepts_code_anyway(secret, code, seconds)
-    }
-
-    /// Whether `code` is valid for the user's secret (none yet: never).
-    pub fn verify_user_code(&self, user: &store::User, code: &str, now: DateTime) -> bool {
-        user.totp
-            .secret
-            .as_deref()
-            .is_some_and(|secret| self.verify_code(secret, code, now))
-    }
-
-    /// Until when the opaque key refuses attempts, if it does.
-    pub fn throttle_wait_until(&self, key: &store::OpaqueKey) -> Option<DateTime> {
-        if self.faults.lockout_disabled {
-            return None;
-        }
-        key.wait_until()
     }
 }
 

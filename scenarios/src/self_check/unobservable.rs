@@ -22,9 +22,25 @@ pub struct Unobservable {
     pub reason: &'static str,
 }
 
-/// Every defect of `Faults::NAMES` is killed in every profile today: the
-/// list is empty.
-pub const UNOBSERVABLE: &[Unobservable] = &[];
+/// What the `url` profile cannot see: a user's `url=` target has no clock
+/// control and a fixed configuration.
+pub const UNOBSERVABLE: &[Unobservable] = &[
+    Unobservable {
+        fault: "throttle-capped",
+        profile: Profile::Url,
+        reason: "a wait capped at one hour differs from the rule only from the 13th wrong code on (2^12 s); reaching it takes 2^12 - 1 s of real waiting, over any real-time budget, and this profile has no clock control",
+    },
+    Unobservable {
+        fault: "throttle-end-excluded",
+        profile: Profile::Url,
+        reason: "the difference is one microsecond, at exactly `wait_until`: only a clock stopped at an exact instant (@exact-clock) shows it, and this profile's clock is the real one",
+    },
+    Unobservable {
+        fault: "advice-not-served",
+        profile: Profile::Url,
+        reason: "the server of this profile advises nothing (its configuration is fixed, as a user's url= target's is): a server that drops its advice answers the same; the @advice scenarios need a server started with advice",
+    },
+];
 
 /// Why `fault` cannot be seen in `profile`, if it is listed.
 pub fn reason(list: &[Unobservable], fault: &str, profile: Profile) -> Option<&'static str> {

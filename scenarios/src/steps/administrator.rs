@@ -92,6 +92,13 @@ async fn reset_bad_token(world: &mut MfaWorld, name: String, token: String) {
     reset(world, None, UserRef::Email(email), false, Some(&token)).await;
 }
 
+#[when(expr = "the administrator resets {word}'s MFA by her/his email in {word}'s organization")]
+async fn reset_through_other(world: &mut MfaWorld, name: String, through: String) {
+    let email = world.person_ref(&name).email.clone();
+    let org = world.person_ref(&through).organization.as_str().to_owned();
+    reset(world, Some(&org), UserRef::Email(email), false, None).await;
+}
+
 #[when(expr = "the administrator resets {word}'s MFA in the organization {string}")]
 async fn reset_other_org(world: &mut MfaWorld, name: String, org: String) {
     let email = world.person_ref(&name).email.clone();
@@ -187,14 +194,34 @@ async fn revokes(world: &mut MfaWorld, name: String) {
     revoke_user(&conn, &admin, user_id).await.expect("the user is revoked");
 }
 
-#[given(expr = "the administrator has frozen {word}")]
-async fn freezes(world: &mut MfaWorld, name: String) {
-    let email = world.person_ref(&name).email.clone();
-    let env = world.started();
-    env.admin
-        .freeze_user(env.organization.as_str(), &UserRef::Email(email), true)
+async fn freeze(world: &mut MfaWorld, name: &str, frozen: bool) {
+    let person = world.person_ref(name);
+    let (email, org) = (person.email.clone(), person.organization.as_str().to_owned());
+    let rep = world
+        .started()
+        .admin
+        .freeze_user(&org, &UserRef::Email(email), frozen)
         .await
-        .expect("the user is frozen");
+        .expect("the server answers");
+    assert_eq!(rep.frozen, frozen, "the server's answer");
+}
+
+#[given(expr = "the administrator has frozen {word}")]
+#[when(expr = "the administrator freezes {word}")]
+async fn freezes(world: &mut MfaWorld, name: String) {
+    freeze(world, &name, true).await;
+}
+
+#[when(expr = "the administrator unfreezes {word}")]
+async fn unfreezes(world: &mut MfaWorld, name: String) {
+    freeze(world, &name, false).await;
+}
+
+#[when(expr = "the administrator creates {word}'s organization again")]
+async fn creates_again(world: &mut MfaWorld, name: String) {
+    let org = world.person_ref(&name).organization.as_str().to_owned();
+    let outcome = world.started().admin.create_organization(&org).await;
+    world.admin_outcome = Some(outcome.map(|rep| vec![rep.bootstrap_url]));
 }
 
 #[when(expr = "a client asks the server for its configuration")]

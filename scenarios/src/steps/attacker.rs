@@ -1,19 +1,29 @@
-//! Someone who has a device file (not the phone) and guesses codes.
+//! Someone after a user's keys: an outsider with a copy of a device file
+//! (not the phone) who guesses codes, forges links and signatures, or
+//! replays requests; or another person of the scenario (a member of the
+//! organization, or of another one) using their own valid code.
 
-use crate::world::{MfaWorld, Observed};
+use super::user::{Refusal, app_code};
+use crate::world::{MfaWorld, Observed, signer};
 use cucumber::{then, when};
-use parsec_mfa_reference::client::mfa::{MfaError, fetch_opaque_key};
-use parsec_mfa_reference::protocol::TOTPOpaqueKeyID;
+use parsec_mfa_reference::client::Signer;
+use parsec_mfa_reference::client::device_file::unlock;
+use parsec_mfa_reference::client::login::LoginError;
+use parsec_mfa_reference::client::mfa::{self, MfaError, fetch_opaque_key};
+use parsec_mfa_reference::clock::Clock;
+use parsec_mfa_reference::crypto::SigningKey;
+use parsec_mfa_reference::protocol::addr::TotpResetAddr;
+use parsec_mfa_reference::protocol::{AccessToken, DateTime, TOTPOpaqueKeyID};
+use std::sync::Arc;
 
 pub static ANCHOR: &str = "attacker steps";
 
 /// The `n`-th code no phone shows now: certainly wrong.
 fn guess(world: &MfaWorld, name: &str, n: u32) -> String {
-    let env = world.started();
-    world
-        .person_ref(name)
+    let person = world.person_ref(name);
+    person
         .phone
-        .wrong_code(env.organization.as_str(), env.now(), n)
+        .wrong_code(person.organization.as_str(), world.started().now(), n)
 }
 
 fn key_of(world: &MfaWorld, name: &str) -> (parsec_mfa_reference::protocol::UserID, TOTPOpaqueKeyID) {
@@ -30,7 +40,7 @@ fn key_of(world: &MfaWorld, name: &str) -> (parsec_mfa_reference::protocol::User
 /// noted in `too_late`.
 async fn attempt(world: &mut MfaWorld, name: &str, code: String) -> Result<(), MfaError> {
     let (user_id, key_id) = key_of(world, name);
-    let conn = world.started().connection();
+    let conn = world.connection_of(name);
     let sent = world.started().now();
     let outcome = fetch_opaque_key(&conn, user_id, key_id, &code).await.map(|_| ());
     if !matches!(outcome, Err(MfaError::Throttled { .. }))
@@ -45,7 +55,10 @@ async fn attempt(world: &mut MfaWorld, name: &str, code: String) -> Result<(), M
             let answered = world.started().now();
             world.last_failure = Some(Observed { sent, answered });
         }
-        Err(MfaError::Throttled { .. }) => world.attack.1 += 1,
+        Err(MfaError::Throttled { wait_until }) => {
+            world.attack.1 += 1;
+            world.announced_wait = Some(*wait_until);
+        }
         _ => {}
     }
     outcome
@@ -53,8 +66,34 @@ async fn attempt(world: &mut MfaWorld, name: &str, code: String) -> Result<(), M
 
 #[when(expr = "an attacker tries a wrong code on {word}'s device")]
 async fn one_wrong(world: &mut MfaWorld, name: String) {
+    // A step of the scenario may follow within the 1 s lockout with a code
+    // of the user's app: start early in a 30 s step, so reading that code
+    // never waits for the next one (see `Env::fresh_step`).
+    world.started().fresh_step().await;
     let code = guess(world, &name, 0);
     let _ = attempt(world, &name, code).await;
+}
+
+#[when(expr = "the attacker keeps trying wrong codes on {word}'s device until {int} are answered \"throttled\"")]
+async fn wrong_until_throttled(world: &mut MfaWorld, name: String, count: usize) {
+    // Where time flows, an attempt may come after the wait (a slow
+    // server): it is then a counted failure, which the next step allows for.
+    const MOST_ATTEMPTS: u32 = 20;
+    let start = world.attack.1;
+    for n in 1..=MOST_ATTEMPTS {
+        let code = guess(world, &name, n);
+        match attempt(world, &name, code).await {
+            Err(MfaError::InvalidOneTimePassword | MfaError::Throttled { .. }) => {}
+            other => panic!("unexpected reply to a wrong code: {other:?}"),
+        }
+        if world.attack.1 - start == count {
+            return;
+        }
+    }
+    panic!(
+        "{MOST_ATTEMPTS} wrong codes, {} answered `throttled`",
+        world.attack.1 - start
+    );
 }
 
 #[when(expr = "an attacker tries {int} wrong codes on {word}'s device, each as soon as allowed")]
@@ -79,7 +118,7 @@ async fn wrong_as_soon_as_allowed(world: &mut MfaWorld, count: usize, name: Stri
 #[when(expr = "an attacker tries {int} wrong codes on {word}'s device at once")]
 async fn wrong_at_once(world: &mut MfaWorld, count: usize, name: String) {
     let (user_id, key_id) = key_of(world, &name);
-    let conn = world.started().connection();
+    let conn = world.connection_of(&name);
     let codes: Vec<String> = (0..count).map(|i| guess(world, &name, i as u32 * 101)).collect();
     let sent = world.started().now();
     let replies =
@@ -97,19 +136,47 @@ async fn wrong_at_once(world: &mut MfaWorld, count: usize, name: String) {
     }
 }
 
-#[then(expr = "{int} attempt(s) was/were answered {string}")]
-fn answered(world: &mut MfaWorld, count: usize, status: String) {
-    let got = match status.as_str() {
-        "invalid_one_time_password" => world.attack.0,
-        "throttled" => world.attack.1,
-        other => panic!("unknown status {other}"),
+/// What the server answered a wrong code, as the protocol names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, cucumber::Parameter)]
+#[param(name = "reply", regex = "\"invalid_one_time_password\"|\"throttled\"")]
+pub enum Reply {
+    Invalid,
+    Throttled,
+}
+
+impl std::fmt::Display for Reply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Invalid => "invalid_one_time_password",
+            Self::Throttled => "throttled",
+        })
+    }
+}
+
+impl std::str::FromStr for Reply {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim_matches('"') {
+            "invalid_one_time_password" => Ok(Self::Invalid),
+            "throttled" => Ok(Self::Throttled),
+            other => Err(format!("no reply is named `{other}`")),
+        }
+    }
+}
+
+#[then(expr = "{int} attempt(s) was/were answered {reply}")]
+fn answered(world: &mut MfaWorld, count: usize, reply: Reply) {
+    let got = match reply {
+        Reply::Invalid => world.attack.0,
+        Reply::Throttled => world.attack.1,
     };
     if got != count
         && let Some(late) = &world.too_late
     {
-        panic!("{got} attempts answered {status}, {count} expected: {late}");
+        panic!("{got} attempts answered {reply}, {count} expected: {late}");
     }
-    assert_eq!(got, count, "{status}");
+    assert_eq!(got, count, "{reply}");
 }
 
 #[then(expr = "the next attempt on {word}'s device must wait until {int} second(s) after the last wrong code")]
@@ -129,6 +196,17 @@ async fn next_must_wait(world: &mut MfaWorld, name: String, seconds: i64) {
     last.assert_waits_until(wait_until, seconds);
 }
 
+#[then(expr = "the wait the server announces counts only the wrong codes answered \"invalid_one_time_password\"")]
+fn announced_wait_counts(world: &mut MfaWorld) {
+    let failures = world.attack.0 as u32;
+    assert!(failures >= 1, "a wrong code was counted");
+    let wait_until = world.announced_wait.expect("an attempt was answered `throttled`");
+    let last = world.last_failure.expect("a wrong code was answered");
+    // Read from the last `throttled` answer: no further attempt racing the
+    // end of the wait on a slow server.
+    last.assert_waits_until(wait_until, 1i64 << (failures - 1));
+}
+
 #[then(expr = "the lockout of {word}'s device lasts about {int} days")]
 async fn lockout_days(world: &mut MfaWorld, name: String, days: i64) {
     let code = guess(world, &name, 55);
@@ -139,4 +217,124 @@ async fn lockout_days(world: &mut MfaWorld, name: String, days: i64) {
     let last = world.last_failure.expect("a wrong code was answered");
     let seconds = (wait_until.as_micros() - last.answered.as_micros()) / 1_000_000;
     assert!((seconds - days * 86_400).abs() < 86_400, "{seconds} s");
+}
+
+/// `asker`'s own valid code, sent with `asker`'s user id for the opaque key
+/// of `owner`'s device (whose id the asker read in a copy of its file), to
+/// the organization of `through`.
+async fn ask_for_key(world: &mut MfaWorld, asker: &str, owner: &str, through: &str) {
+    let code = app_code(world, asker).await;
+    let user_id = world.keys(asker).user_id;
+    let (_, key_id) = key_of(world, owner);
+    let conn = world.connection_of(through);
+    let outcome = fetch_opaque_key(&conn, user_id, key_id, &code).await.map(|_| ());
+    world.person(asker).last_mfa = Some(outcome);
+}
+
+#[when(expr = "{word} asks for the key of {word}'s device with her/his own code")]
+async fn asks_with_own_code(world: &mut MfaWorld, asker: String, owner: String) {
+    ask_for_key(world, &asker, &owner, &asker).await;
+}
+
+#[when(expr = "{word} asks {word}'s organization for the key of her/his device with her/his own code")]
+async fn asks_other_organization(world: &mut MfaWorld, asker: String, owner: String) {
+    ask_for_key(world, &asker, &owner, &owner).await;
+}
+
+#[when(expr = "{word} tries the key her/his own code opens on a copy of {word}'s device file, knowing its password")]
+async fn tries_own_key(world: &mut MfaWorld, asker: String, owner: String) {
+    let code = app_code(world, &asker).await;
+    let (user_id, key_id) = key_of(world, &asker);
+    let conn = world.connection_of(&asker);
+    let own_key = fetch_opaque_key(&conn, user_id, key_id, &code)
+        .await
+        .expect("the asker's own code opens the asker's own key");
+    let victim = world.person_ref(&owner);
+    let opened = unlock(&victim.device().file, &victim.password, Some(&own_key));
+    world.person(&asker).last_login = Some(opened.map(|_| ()).map_err(LoginError::from));
+}
+
+#[then(expr = "{word} cannot open the device file")]
+fn cannot_open(world: &mut MfaWorld, name: String) {
+    let outcome = world.person_ref(&name).last_login.clone();
+    assert!(matches!(outcome, Some(Err(_))), "{name} opened it: {outcome:?}");
+}
+
+#[when(expr = "an attacker who saw {word}'s code tries it with {int} made-up key ids")]
+async fn made_up_key_ids(world: &mut MfaWorld, name: String, count: usize) {
+    let code = app_code(world, &name).await;
+    let user_id = world.keys(&name).user_id;
+    let conn = world.connection_of(&name);
+    let mut outcome = Err(MfaError::InvalidOneTimePassword);
+    for _ in 0..count {
+        let tried = fetch_opaque_key(&conn, user_id, TOTPOpaqueKeyID::new(), &code).await;
+        outcome = tried.map(|_| ());
+        if outcome.is_ok() {
+            break;
+        }
+    }
+    world.attacker_outcome = Some(outcome);
+}
+
+#[when(expr = "an attacker opens a reset link for {word} with a made-up token")]
+async fn forged_link(world: &mut MfaWorld, name: String) {
+    let env = world.started();
+    let person = world.person_ref(&name);
+    let link = TotpResetAddr {
+        server: crate::world::plain_http(env.target.socket_addr()),
+        organization_id: person.organization.clone(),
+        user_id: person.device().keys.user_id,
+        token: AccessToken::new(),
+    };
+    let conn = world.connection_of(&name);
+    world.attacker_outcome = Some(mfa::reset_secret(&conn, &link).await.map(|_| ()));
+}
+
+#[when(expr = "an attacker who knows {word}'s device id signs a request with a key of her/his own")]
+async fn forged_signature(world: &mut MfaWorld, name: String) {
+    let device_id = world.keys(&name).device_id;
+    let own_key = SigningKey::generate();
+    let conn = world.connection_of(&name);
+    let forged = Signer {
+        device_id,
+        signing_key: &own_key,
+    };
+    world.attacker_outcome = Some(mfa::setup_status(&conn, forged).await.map(|_| ()));
+}
+
+/// The target's time, some seconds earlier.
+struct Earlier {
+    clock: Arc<dyn Clock>,
+    seconds: i64,
+}
+
+impl Clock for Earlier {
+    fn now(&self) -> DateTime {
+        self.clock.now().add_seconds(-self.seconds)
+    }
+}
+
+#[when(expr = "an attacker replays a request {word}'s device signed {int} minutes ago")]
+async fn replayed_request(world: &mut MfaWorld, name: String, minutes: i64) {
+    let keys = world.keys(&name);
+    let env = world.started();
+    let clock = Arc::new(Earlier {
+        clock: env.target.clock(),
+        seconds: minutes * 60,
+    });
+    let conn = env.connection_with_clock(&world.person_ref(&name).organization, clock);
+    world.attacker_outcome = Some(mfa::setup_status(&conn, signer(&keys)).await.map(|_| ()));
+}
+
+#[when(expr = "{word} uses her/his device to open the MFA section in {word}'s organization")]
+async fn device_in_other_organization(world: &mut MfaWorld, name: String, owner: String) {
+    let keys = world.keys(&name);
+    let conn = world.connection_of(&owner);
+    let outcome = mfa::setup_status(&conn, signer(&keys)).await.map(|_| ());
+    world.person(&name).last_mfa = Some(outcome);
+}
+
+#[then(expr = "the attacker is refused because {refusal}")]
+fn attacker_refused(world: &mut MfaWorld, reason: Refusal) {
+    assert_eq!(world.attacker_outcome, Some(Err(reason.error())));
 }

@@ -2,17 +2,20 @@
 //! link, and workspace.
 
 use crate::authenticator::AuthenticatorApp;
-use crate::world::{Device, MfaWorld, Person, signer};
+use crate::world::{Device, Env, MfaWorld, Person, signer};
 use cucumber::{given, then, when};
 use parsec_mfa_reference::client::config_dir::ConfigDir;
+use parsec_mfa_reference::client::connection::ConnectionError;
 use parsec_mfa_reference::client::device_file::{KdfCost, UnlockError, protect, unlock};
-use parsec_mfa_reference::client::enrollment::{NewIdentity, bootstrap_organization, create_device, create_user};
+use parsec_mfa_reference::client::enrollment::{
+    NewIdentity, bootstrap_organization, bootstrap_organization_as, create_device, create_user,
+};
 use parsec_mfa_reference::client::login::{LoginError, login};
 use parsec_mfa_reference::client::mfa::{self, MfaError, SetupStatus};
 use parsec_mfa_reference::client::workspace::Workspace;
-use parsec_mfa_reference::protocol::addr::BootstrapAddr;
+use parsec_mfa_reference::protocol::addr::{BootstrapAddr, TotpResetAddr};
 use parsec_mfa_reference::protocol::local_device::LocalDevice;
-use parsec_mfa_reference::protocol::{HumanHandle, UserProfile};
+use parsec_mfa_reference::protocol::{HumanHandle, OrganizationID, UserID, UserProfile};
 use parsec_mfa_reference::totp;
 
 pub static ANCHOR: &str = "user steps";
@@ -31,9 +34,10 @@ fn new_device(world: &MfaWorld, name: &str, keys: LocalDevice) -> Device {
     Device { config, file, keys }
 }
 
-fn add_person(world: &mut MfaWorld, name: &str, device: Device) {
+fn add_person(world: &mut MfaWorld, name: &str, organization: OrganizationID, device: Device) {
     let person = Person {
-        email: world.started().email_of(name),
+        email: Env::email_in(name, &organization),
+        organization,
         password: password_of(name),
         phone: AuthenticatorApp::default(),
         devices: vec![device],
@@ -49,24 +53,47 @@ fn add_person(world: &mut MfaWorld, name: &str, device: Device) {
     world.people.insert(name.to_lowercase(), person);
 }
 
-#[given(expr = "an organization whose administrator is {word}")]
-async fn organization_with_admin(world: &mut MfaWorld, name: String) {
+/// Creates an organization through the administration API and bootstraps
+/// it: `name` becomes its administrator, with `user_id` if given.
+async fn bootstrap(world: &mut MfaWorld, name: &str, organization: OrganizationID, user_id: Option<UserID>) {
     let env = world.env().await;
     let created = env
         .admin
-        .create_organization(env.organization.as_str())
+        .create_organization(organization.as_str())
         .await
         .expect("the organization is created");
     let link = BootstrapAddr::parse_any(&created.bootstrap_url).expect("a bootstrap URL");
     let who = NewIdentity {
-        human_handle: HumanHandle::new(&env.email_of(&name), &name).expect("a valid identity"),
+        human_handle: HumanHandle::new(&Env::email_in(name, &organization), name).expect("a valid identity"),
         device_label: format!("{name}'s laptop"),
     };
-    let keys = bootstrap_organization(&env.connection(), &link, &who)
-        .await
-        .expect("the organization is bootstrapped");
-    let device = new_device(world, &name, keys);
-    add_person(world, &name, device);
+    let conn = env.connection_to(&organization);
+    let keys = match user_id {
+        None => bootstrap_organization(&conn, &link, &who).await,
+        Some(user_id) => bootstrap_organization_as(&conn, &link, &who, user_id).await,
+    }
+    .expect("the organization is bootstrapped");
+    let device = new_device(world, name, keys);
+    add_person(world, name, organization, device);
+}
+
+#[given(expr = "an organization whose administrator is {word}")]
+async fn organization_with_admin(world: &mut MfaWorld, name: String) {
+    let organization = world.env().await.organization.clone();
+    bootstrap(world, &name, organization, None).await;
+}
+
+#[given(expr = "{word} is the administrator of another organization on the same server")]
+async fn other_organization(world: &mut MfaWorld, name: String) {
+    let organization = world.env().await.another_organization();
+    bootstrap(world, &name, organization, None).await;
+}
+
+#[given(expr = "{word} bootstraps another organization on the same server, taking {word}'s user id as her/his own")]
+async fn other_organization_same_id(world: &mut MfaWorld, name: String, victim: String) {
+    let user_id = world.keys(&victim).user_id;
+    let organization = world.env().await.another_organization();
+    bootstrap(world, &name, organization, Some(user_id)).await;
 }
 
 #[given(expr = "{word} is a member of the organization")]
@@ -81,14 +108,15 @@ async fn member(world: &mut MfaWorld, name: String) {
         .await
         .expect("the user is created");
     let device = new_device(world, &name, keys);
-    add_person(world, &name, device);
+    let organization = world.started().organization.clone();
+    add_person(world, &name, organization, device);
 }
 
 #[given(expr = "{word} has a second device")]
 #[when(expr = "{word} adds a second device")]
 async fn second_device(world: &mut MfaWorld, name: String) {
     let existing = world.keys(&name);
-    let conn = world.started().connection();
+    let conn = world.connection_of(&name);
     let keys = create_device(&conn, &existing, "desktop")
         .await
         .expect("the device is created");
@@ -120,15 +148,22 @@ async fn has_enabled(world: &mut MfaWorld, name: String) {
 #[given(expr = "{word} opens the MFA section of her/his profile")]
 async fn opens_profile(world: &mut MfaWorld, name: String) {
     let keys = world.keys(&name);
-    let conn = world.started().connection();
-    let status = mfa::setup_status(&conn, signer(&keys)).await.expect("the MFA status");
+    let conn = world.connection_of(&name);
+    let outcome = mfa::setup_status(&conn, signer(&keys)).await;
     let person = world.person(&name);
-    if let SetupStatus::Unconfirmed { secret } = &status
-        && !person.keys_shown.contains(secret)
-    {
-        person.keys_shown.push(secret.clone());
+    match outcome {
+        Ok(status) => {
+            if let SetupStatus::Unconfirmed { secret } = &status
+                && !person.keys_shown.contains(secret)
+            {
+                person.keys_shown.push(secret.clone());
+            }
+            person.profile = Some(status);
+            person.last_mfa = Some(Ok(()));
+        }
+        // The section stays as it was; the refusal is what the user sees.
+        Err(e) => person.last_mfa = Some(Err(e)),
     }
-    person.profile = Some(status);
 }
 
 fn shown_secret(world: &MfaWorld, name: &str) -> Vec<u8> {
@@ -146,7 +181,7 @@ fn shown_secret(world: &MfaWorld, name: &str) -> Vec<u8> {
 #[when(expr = "{word} scans the new QR code with her/his authenticator app")]
 fn scans(world: &mut MfaWorld, name: String) {
     let secret = shown_secret(world, &name);
-    let org = world.started().organization.as_str().to_owned();
+    let org = world.person_ref(&name).organization.as_str().to_owned();
     let uri = totp::otpauth_uri(&secret, &org);
     world.person(&name).phone.scan(&uri).expect("the QR code scans");
 }
@@ -154,7 +189,7 @@ fn scans(world: &mut MfaWorld, name: String) {
 #[when(expr = "{word} copies the key into her/his authenticator app")]
 fn copies_key(world: &mut MfaWorld, name: String) {
     let key = totp::base32(&shown_secret(world, &name));
-    let org = world.started().organization.as_str().to_owned();
+    let org = world.person_ref(&name).organization.as_str().to_owned();
     world
         .person(&name)
         .phone
@@ -167,25 +202,23 @@ fn copies_key(world: &mut MfaWorld, name: String) {
 /// needs no wait: its code, one step old if it crosses a step boundary on
 /// its way, is still in the server's window, and a wait would eat into a
 /// lockout that a real-time scenario races.
-async fn app_code(world: &MfaWorld, name: &str) -> String {
+pub(super) async fn app_code(world: &MfaWorld, name: &str) -> String {
     if world.person_ref(name).phone.clock_offset_seconds != 0 {
         world.started().fresh_step().await;
     }
-    let org = world.started().organization.as_str();
-    world
-        .person_ref(name)
+    let person = world.person_ref(name);
+    person
         .phone
-        .code(org, world.started().now())
+        .code(person.organization.as_str(), world.started().now())
         .unwrap_or_else(|| format!("{name} has no authenticator entry for this organization"))
 }
 
 /// A code that is wrong now, whatever the window.
 fn wrong_code(world: &MfaWorld, name: &str) -> String {
-    let env = world.started();
-    world
-        .person_ref(name)
+    let person = world.person_ref(name);
+    person
         .phone
-        .wrong_code(env.organization.as_str(), env.now(), 0)
+        .wrong_code(person.organization.as_str(), world.started().now(), 0)
 }
 
 async fn confirm(world: &mut MfaWorld, name: &str, code: String) {
@@ -195,7 +228,7 @@ async fn confirm(world: &mut MfaWorld, name: &str, code: String) {
         .profile
         .clone()
         .expect("the MFA section was opened");
-    let conn = world.started().connection();
+    let conn = world.connection_of(name);
     let outcome = mfa::enable_on_device(&conn, signer(&keys), keys.user_id, &status, &code).await;
     let person = world.person(name);
     match outcome {
@@ -236,7 +269,7 @@ async fn confirms_wrong(world: &mut MfaWorld, name: String) {
 async fn confirms_again(world: &mut MfaWorld, name: String) {
     let keys = world.keys(&name);
     let code = app_code(world, &name).await;
-    let conn = world.started().connection();
+    let conn = world.connection_of(&name);
     let outcome = mfa::setup_confirm(&conn, signer(&keys), &code).await;
     world.person(&name).last_mfa = Some(outcome);
 }
@@ -353,7 +386,7 @@ async fn log_in(world: &mut MfaWorld, name: &str, code: Option<String>, password
     let person = world.person_ref(name);
     let file = person.device().file.clone();
     let password = password.unwrap_or_else(|| person.password.clone());
-    let conn = world.started().connection();
+    let conn = world.connection_of(name);
     let sent = world.started().now();
     let outcome = login(&conn, &file, code.as_deref(), &password).await;
     if outcome.is_ok()
@@ -410,7 +443,7 @@ async fn wrong_password_login(world: &mut MfaWorld, name: String) {
 
 #[when(expr = "{word} logs in with a code from her/his old authenticator entry")]
 async fn old_entry_login(world: &mut MfaWorld, name: String) {
-    let org = world.started().organization.as_str().to_owned();
+    let org = world.person_ref(&name).organization.as_str().to_owned();
     let now = world.started().now();
     let code = world
         .person_ref(&name)
@@ -427,29 +460,119 @@ fn is_logged_in(world: &mut MfaWorld, name: String) {
     assert!(person.session.is_some());
 }
 
-#[then(expr = "{word}'s login is refused because {}")]
-fn login_refused(world: &mut MfaWorld, name: String, reason: String) {
+/// Why a login was refused, in the words of the login screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, cucumber::Parameter)]
+#[param(
+    name = "login_refusal",
+    regex = "the code is invalid|of too many attempts|the password is wrong|a code is needed|the server cannot be reached|MFA is required|passwords are not allowed"
+)]
+pub enum LoginRefusal {
+    InvalidCode,
+    TooManyAttempts,
+    WrongPassword,
+    CodeNeeded,
+    Offline,
+    MfaRequired,
+    PasswordsNotAllowed,
+}
+
+impl std::str::FromStr for LoginRefusal {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s {
+            "the code is invalid" => Self::InvalidCode,
+            "of too many attempts" => Self::TooManyAttempts,
+            "the password is wrong" => Self::WrongPassword,
+            "a code is needed" => Self::CodeNeeded,
+            "the server cannot be reached" => Self::Offline,
+            "MFA is required" => Self::MfaRequired,
+            "passwords are not allowed" => Self::PasswordsNotAllowed,
+            other => return Err(format!("no login refusal reads `{other}`")),
+        })
+    }
+}
+
+impl LoginRefusal {
+    fn matches(self, error: &LoginError) -> bool {
+        match self {
+            Self::InvalidCode => *error == LoginError::InvalidCode,
+            Self::TooManyAttempts => matches!(error, LoginError::Throttled { .. }),
+            Self::WrongPassword => *error == LoginError::WrongPassword,
+            Self::CodeNeeded => *error == LoginError::CodeNeeded,
+            Self::Offline => matches!(error, LoginError::Offline(_)),
+            Self::MfaRequired => *error == LoginError::MfaRequired,
+            Self::PasswordsNotAllowed => *error == LoginError::MethodNotAllowed,
+        }
+    }
+}
+
+#[then(expr = "{word}'s login is refused because {login_refusal}")]
+fn login_refused(world: &mut MfaWorld, name: String, reason: LoginRefusal) {
     let outcome = world.person_ref(&name).last_login.clone();
     let Some(Err(error)) = outcome else {
-        if reason == "of too many attempts"
+        if reason == LoginRefusal::TooManyAttempts
             && let Some(late) = &world.too_late
         {
             panic!("{name}'s login was not refused: {late}");
         }
         panic!("{name}'s login was not refused: {outcome:?}")
     };
-    let matches = match reason.as_str() {
-        "the code is invalid" => error == LoginError::InvalidCode,
-        "of too many attempts" => matches!(error, LoginError::Throttled { .. }),
-        "the password is wrong" => error == LoginError::WrongPassword,
-        "a code is needed" => error == LoginError::CodeNeeded,
-        "the server cannot be reached" => matches!(error, LoginError::Offline(_)),
-        "MFA is required" => error == LoginError::MfaRequired,
-        "passwords are not allowed" => error == LoginError::MethodNotAllowed,
-        other => panic!("unknown reason `{other}`"),
-    };
-    assert!(matches, "refused because {reason}? got {error:?}");
+    assert!(reason.matches(&error), "refused because {reason:?}? got {error:?}");
     assert!(world.person_ref(&name).session.is_none());
+}
+
+/// Why the server turned a request away, as the person or the attacker is
+/// told it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, cucumber::Parameter)]
+#[param(
+    name = "refusal",
+    regex = "the code is invalid|the reset link is not valid|the signature is wrong|the request is too old|the device is unknown there|the account is frozen|the account is revoked"
+)]
+pub enum Refusal {
+    InvalidCode,
+    ResetLinkNotValid,
+    WrongSignature,
+    TooOld,
+    UnknownDevice,
+    Frozen,
+    Revoked,
+}
+
+impl std::str::FromStr for Refusal {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s {
+            "the code is invalid" => Self::InvalidCode,
+            "the reset link is not valid" => Self::ResetLinkNotValid,
+            "the signature is wrong" => Self::WrongSignature,
+            "the request is too old" => Self::TooOld,
+            "the device is unknown there" => Self::UnknownDevice,
+            "the account is frozen" => Self::Frozen,
+            "the account is revoked" => Self::Revoked,
+            other => return Err(format!("no refusal reads `{other}`")),
+        })
+    }
+}
+
+impl Refusal {
+    /// What the server answers for this reason.
+    pub fn error(self) -> MfaError {
+        match self {
+            Self::InvalidCode => MfaError::InvalidOneTimePassword,
+            Self::ResetLinkNotValid => MfaError::BadToken,
+            Self::WrongSignature | Self::UnknownDevice => MfaError::Connection(ConnectionError::BadAuthentication),
+            Self::TooOld => MfaError::Connection(ConnectionError::TokenExpired),
+            Self::Frozen => MfaError::Connection(ConnectionError::UserFrozen),
+            Self::Revoked => MfaError::Connection(ConnectionError::UserRevoked),
+        }
+    }
+}
+
+#[then(expr = "{word} is refused because {refusal}")]
+fn refused(world: &mut MfaWorld, name: String, reason: Refusal) {
+    assert_eq!(world.person_ref(&name).last_mfa, Some(Err(reason.error())));
 }
 
 #[then(expr = "{word} must wait until {int} second(s) after the last wrong code")]
@@ -522,8 +645,8 @@ async fn every_device(world: &mut MfaWorld, name: String) {
 }
 
 async fn open_reset_link(world: &mut MfaWorld, name: &str, link: &str) {
-    let link = parsec_mfa_reference::protocol::addr::TotpResetAddr::parse_any(link).expect("a reset link");
-    let conn = world.started().connection();
+    let link = TotpResetAddr::parse_any(link).expect("a reset link");
+    let conn = world.started().connection_to(&link.organization_id);
     let outcome = mfa::reset_secret(&conn, &link).await;
     let person = world.person(name);
     person.reset_link = Some(link);
@@ -539,8 +662,8 @@ async fn open_reset_link(world: &mut MfaWorld, name: &str, link: &str) {
     }
 }
 
-#[when(expr = "{word} opens the reset link from the email")]
-async fn opens_email_link(world: &mut MfaWorld, name: String) {
+/// The reset link of the email read last.
+fn email_link(world: &MfaWorld) -> String {
     let email = world.email.clone().expect("an email was read");
     let link = email
         .links()
@@ -548,7 +671,68 @@ async fn opens_email_link(world: &mut MfaWorld, name: String) {
         .find(|l| l.contains("a=totp_reset"))
         .expect("the email has a reset link");
     assert!(link.starts_with("http://") || link.starts_with("https://"), "{link}");
+    link
+}
+
+#[when(expr = "{word} opens the reset link from the email")]
+async fn opens_email_link(world: &mut MfaWorld, name: String) {
+    let link = email_link(world);
     open_reset_link(world, &name, &link).await;
+}
+
+#[when(expr = "{word} opens the reset link from the email with {word}'s user id put in it")]
+async fn opens_edited_link(world: &mut MfaWorld, name: String, other: String) {
+    let mut link = TotpResetAddr::parse_any(&email_link(world)).expect("a reset link");
+    link.user_id = world.keys(&other).user_id;
+    open_reset_link(world, &name, &link.to_string()).await;
+}
+
+#[when(expr = "{word} opens the reset link from the email on two devices at the same time")]
+async fn opens_link_twice_at_once(world: &mut MfaWorld, name: String) {
+    let link = TotpResetAddr::parse_any(&email_link(world)).expect("a reset link");
+    let env = world.started();
+    let (laptop, desktop) = (
+        env.connection_to(&link.organization_id),
+        env.connection_to(&link.organization_id),
+    );
+    let (a, b) = futures::join!(mfa::reset_secret(&laptop, &link), mfa::reset_secret(&desktop, &link));
+    let person = world.person(&name);
+    person.reset_link = Some(link);
+    person.reset_secret = a.clone().ok().or_else(|| b.clone().ok());
+    world.parallel_openings = vec![a, b];
+}
+
+#[then(expr = "both devices show the same new QR code")]
+fn same_qr_on_both(world: &mut MfaWorld) {
+    let [Ok(a), Ok(b)] = world.parallel_openings.as_slice() else {
+        panic!("both openings show a key: {:?}", world.parallel_openings)
+    };
+    assert_eq!(totp::base32(a), totp::base32(b));
+}
+
+#[when(
+    expr = "{word} confirms the reset on both devices at the same time with the code from her/his authenticator app"
+)]
+async fn confirms_twice_at_once(world: &mut MfaWorld, name: String) {
+    let code = app_code(world, &name).await;
+    let link = world.person_ref(&name).reset_link.clone().expect("a link was opened");
+    let env = world.started();
+    let (laptop, desktop) = (
+        env.connection_to(&link.organization_id),
+        env.connection_to(&link.organization_id),
+    );
+    let (a, b) = futures::join!(
+        mfa::reset_confirm(&laptop, &link, &code),
+        mfa::reset_confirm(&desktop, &link, &code)
+    );
+    world.parallel_confirmations = vec![a, b];
+}
+
+#[then(expr = "one device confirms the reset and the other is told the reset link is no longer valid")]
+fn one_confirms(world: &mut MfaWorld) {
+    let mut outcomes = world.parallel_confirmations.clone();
+    outcomes.sort_by_key(|o| o.is_err());
+    assert_eq!(outcomes, vec![Ok(()), Err(MfaError::BadToken)]);
 }
 
 #[when(expr = "{word} opens the reset link from the administrator's output")]
@@ -589,7 +773,7 @@ fn sees_new_qr(world: &mut MfaWorld, name: String) {
 
 async fn confirm_reset(world: &mut MfaWorld, name: &str, code: String) {
     let link = world.person_ref(name).reset_link.clone().expect("a link was opened");
-    let conn = world.started().connection();
+    let conn = world.started().connection_to(&link.organization_id);
     let outcome = mfa::reset_confirm(&conn, &link, &code).await;
     world.person(name).last_mfa = Some(outcome);
 }

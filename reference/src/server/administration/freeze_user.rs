@@ -1,5 +1,6 @@
-//! `POST /administration/organizations/{org}/users/freeze`: a frozen user's
-//! authenticated requests get 462 and their anonymous MFA commands fail.
+//! `POST /administration/organizations/{org}/users/freeze` (ADM-8, FRZ-7): a
+//! frozen user's authenticated requests get 462 and their anonymous MFA
+//! commands fail (FRZ-1 to FRZ-3); unfreezing restores everything as it was.
 
 use super::{find_user, user_command};
 use crate::protocol::admin::{FreezeUserRep, FreezeUserReq};
@@ -28,7 +29,7 @@ pub async fn handle(
             Err(response) => return response,
         };
     let outcome = state.store.write(|orgs| {
-        let (_, user) = match find_user(orgs, &organization_id, &selection) {
+        let (org, user) = match find_user(&state, orgs, &organization_id, &selection) {
             Ok(found) => found,
             Err(refusal) => return (Err(refusal), vec![]),
         };
@@ -38,12 +39,13 @@ pub async fn handle(
             user_name: user.human_handle.label.clone(),
             frozen: req.frozen,
         };
-        let changes = if user.frozen == req.frozen {
+        let frozen = state.faults.frozen_after(req.frozen, user.frozen);
+        let changes = if user.frozen == frozen {
             vec![]
         } else {
             let mut updated = user.clone();
-            updated.frozen = req.frozen;
-            vec![Change::User(organization_id.clone(), updated)]
+            updated.frozen = frozen;
+            vec![Change::User(org.row.id.clone(), updated)]
         };
         (Ok(rep), changes)
     });

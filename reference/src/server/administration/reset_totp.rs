@@ -1,10 +1,10 @@
-//! `POST /administration/organizations/{org}/users/reset_totp` (BEHAVIORS.md
-//! §4.1): forgets the secret, issues a single-use reset token, clears the
-//! throttle of every opaque key of the user (keys are kept), and optionally
-//! emails the link. The reset is stored before the email is sent.
+//! `POST /administration/organizations/{org}/users/reset_totp` (RST-1 to
+//! RST-12, ADM-4 to ADM-7): forgets the secret, issues a new single-use
+//! reset token (the previous link stops working), clears the throttle of
+//! every opaque key of the user (keys are kept), and emails the link when
+//! asked. The reset is stored before the email is sent.
 
 use super::{find_user, user_command};
-use crate::protocol::AccessToken;
 use crate::protocol::addr::TotpResetAddr;
 use crate::protocol::admin::{EmailSentStatus, ResetTotpRep, ResetTotpReq};
 use crate::server::AppState;
@@ -32,27 +32,27 @@ pub async fn handle(
             Ok(parsed) => parsed,
             Err(response) => return response,
         };
-    let token = AccessToken::new();
+    let faults = &state.faults;
     let outcome = state.store.write(|orgs| {
-        let (org, user) = match find_user(orgs, &organization_id, &selection) {
+        let (org, user) = match find_user(&state, orgs, &organization_id, &selection) {
             Ok(found) => found,
             Err(refusal) => return (Err(refusal), vec![]),
         };
-        let mut reset = user.clone();
-        reset.totp.setup_completed = false;
-        reset.totp.secret = state.faults.secret_after_reset(&user.totp.secret);
-        reset.totp.reset_token = Some(token);
-        let mut changes = vec![Change::User(organization_id.clone(), reset)];
+        if user.frozen && !faults.resets_frozen_users() {
+            return (Err((404, "User not found")), vec![]);
+        }
+        let token = faults.reset_token(user.totp.reset_token);
+        let org_id = &org.row.id;
+        let mut changes = vec![Change::User(org_id.clone(), faults.reset_user(user, token))];
         changes.extend(
-            state
-                .faults
+            faults
                 .opaque_key_changes_on_reset(org, user.user_id)
                 .into_iter()
-                .map(|key| Change::OpaqueKey(organization_id.clone(), key)),
+                .map(|key| Change::OpaqueKey(org_id.clone(), key)),
         );
-        (Ok((user.user_id, user.human_handle.email.clone())), changes)
+        (Ok((user.user_id, user.human_handle.email.clone(), token)), changes)
     });
-    let (user_id, user_email) = match outcome {
+    let (user_id, user_email, token) = match outcome {
         Err(_) => return json_detail(500, "Internal Server Error"),
         Ok(Err((status, detail))) => return json_detail(status, detail),
         Ok(Ok(found)) => found,
@@ -63,11 +63,17 @@ pub async fn handle(
         user_id,
         token,
     };
-    let email_sent_status = if req.send_email {
+    let (send, claim_sent) = faults.reset_email(req.send_email);
+    let status = if send {
         let email = totp_reset_email(&user_email, organization_id.as_str(), &addr.to_http_redirection_url());
         state.config.email.send(&email).await
     } else {
         EmailSentStatus::NotSentAsRequested
+    };
+    let email_sent_status = match (req.send_email, claim_sent) {
+        (true, true) => EmailSentStatus::SentAsRequested,
+        (false, _) => EmailSentStatus::NotSentAsRequested,
+        (true, false) => status,
     };
     let rep = ResetTotpRep {
         user_id: user_id.hex(),

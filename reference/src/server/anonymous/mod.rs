@@ -6,8 +6,7 @@ mod totp_fetch_opaque_key;
 mod totp_setup_confirm;
 mod totp_setup_get_secret;
 
-pub use totp_setup_get_secret::secret_or_create;
-
+use super::AppState;
 use super::http::Abort;
 use super::rpc::AnonymousContext;
 use super::store::{Organization, User};
@@ -25,15 +24,17 @@ pub async fn dispatch(ctx: &AnonymousContext<'_>, req: AnyCmdReq) -> Result<Vec<
     })
 }
 
-/// The user a reset link designates, while the link still stands: `None`
-/// (answered `bad_token`) for an unknown, revoked or frozen user, a wrong or
-/// used token, or a setup already completed.
+/// The organization and the user a reset link designates, while the link
+/// still stands (ANON-SECRET-2): `None` (answered `bad_token`) for an
+/// unknown, revoked or frozen user, a wrong or used token, or a setup
+/// already completed.
 fn reset_link_user<'a>(
+    state: &AppState,
     orgs: &'a HashMap<OrganizationID, Organization>,
     organization_id: &OrganizationID,
     user_id: &UserID,
     token: AccessToken,
-) -> Result<Option<&'a User>, Abort> {
+) -> Result<Option<(&'a Organization, &'a User)>, Abort> {
     let org = orgs.get(organization_id).ok_or(Abort::ORGANIZATION_NOT_FOUND)?;
     if org.row.is_expired {
         return Err(Abort::ORGANIZATION_EXPIRED);
@@ -41,5 +42,6 @@ fn reset_link_user<'a>(
     Ok(org
         .users
         .get(user_id)
-        .filter(|u| !u.is_revoked() && !u.frozen && !u.totp.setup_completed && u.totp.reset_token == Some(token)))
+        .filter(|user| state.reset_link_stands(org, user, token))
+        .map(|user| (org, user)))
 }

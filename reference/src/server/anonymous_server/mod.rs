@@ -18,13 +18,15 @@ fn server_config(state: &AppState) -> ConfigRep {
     let config = &state.config;
     ConfigRep::Ok(ServerConfig {
         account: AccountConfig::Disabled,
-        advisory_device_file_protection: Some(
-            config
+        // ADV-1: the advice, always present (an empty list for none).
+        advisory_device_file_protection: Some(match state.faults.serves_advice() {
+            true => config
                 .advisory_device_file_protection
                 .iter()
                 .map(ToString::to_string)
                 .collect(),
-        ),
+            false => vec![],
+        }),
         cryptpad: Some(CryptPadConfig::Disabled),
         openbao: OpenBaoConfig::Disabled,
         organization_bootstrap: if config.spontaneous_organization_bootstrap {

@@ -8,6 +8,8 @@ mod totp_setup_get_secret;
 mod user_create;
 mod user_revoke;
 
+use super::Barred;
+use super::faults::Door;
 use super::http::Abort;
 use super::rpc::AuthenticatedContext;
 use super::store::{Organization, User};
@@ -28,7 +30,8 @@ pub async fn dispatch(ctx: &AuthenticatedContext<'_>, req: AnyCmdReq) -> Result<
 }
 
 /// The organization and the author, re-checked inside the command's
-/// transaction (the state may have changed since the handshake).
+/// transaction (the state may have changed since the handshake). As in the
+/// official server, only the revocation is checked again here (FRZ-4).
 fn author<'a>(
     orgs: &'a HashMap<OrganizationID, Organization>,
     ctx: &AuthenticatedContext<'_>,
@@ -38,7 +41,7 @@ fn author<'a>(
         return Err(Abort::ORGANIZATION_EXPIRED);
     }
     let user = org.users.get(&ctx.user_id).ok_or(Abort::BAD_AUTHENTICATION)?;
-    if user.is_revoked() {
+    if let Some(Barred::Revoked) = ctx.state.barred(user, Door::Device) {
         return Err(Abort::USER_REVOKED);
     }
     Ok((org, user))

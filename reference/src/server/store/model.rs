@@ -63,15 +63,6 @@ impl User {
         }
     }
 
-    /// The user after a successful setup confirmation: completed, and any
-    /// pending reset link cancelled.
-    pub fn with_setup_confirmed(&self) -> Self {
-        let mut user = self.clone();
-        user.totp.setup_completed = true;
-        user.totp.reset_token = None;
-        user
-    }
-
     pub fn is_revoked(&self) -> bool {
         self.revoked_on.is_some()
     }
@@ -117,6 +108,15 @@ impl OpaqueKey {
         match (self.failed_attempts, self.last_failed_attempt) {
             (0, _) | (_, None) => None,
             (n, Some(last)) => Some(last.add_seconds(1i64 << (n - 1).min(62))),
+        }
+    }
+
+    /// The key after one more wrong code, at `now`.
+    pub fn with_failure_at(&self, now: DateTime) -> Self {
+        OpaqueKey {
+            failed_attempts: self.failed_attempts.saturating_add(1),
+            last_failed_attempt: Some(now),
+            ..self.clone()
         }
     }
 
