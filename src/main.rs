@@ -30,6 +30,10 @@ struct Cli {
 enum Command {
     /// Run the features against a Parsec server and write the reports.
     Conformance(commands::conformance::ConformanceArgs),
+    /// How long a stolen device holds: play an attacker against a Parsec
+    /// server (the throttle, parallel guesses, the accepted codes) and write
+    /// the odds over a year next to the throttle rule's.
+    Attack(commands::attack::AttackArgs),
     /// Run the features against the reference server with each deliberate
     /// defect, in each profile, and write the kill matrix.
     SelfCheck(commands::self_check::SelfCheckArgs),
@@ -218,6 +222,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Conformance(args) => commands::conformance::run_conformance(args).await,
             Command::SelfCheck(args) => commands::self_check::run(args).await,
+            Command::Attack(args) => commands::attack::run(args).await,
             Command::Serve(args) => serve(args).await.map_err(Failure::general),
             Command::Organization(command) => commands::organization::run(command).await,
             Command::Device(command) => commands::device::run(command).await,

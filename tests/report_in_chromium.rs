@@ -12,16 +12,17 @@
 //! Without Chromium the test says SKIPPED and succeeds, unless
 //! `PARSEC_MFA_REQUIRE_CHROMIUM=1` (as in CI), where it fails.
 
+mod chromium;
+
+use chromium::{between, chromium_dom, chromium_or_skip, chromium_screenshot, relative, unescape, write};
 use parsec_mfa_scenarios::report::{COMPARE_FILE, HTML_FILE, Status, TargetReport, compare_html};
 use parsec_mfa_scenarios::runner::{RunOptions, reports_dir, run};
 use parsec_mfa_scenarios::target::{
     BoxFuture, Capabilities, ClockControl, InProcess, Target, TargetFactory, TargetSpec,
 };
-use std::os::unix::process::CommandExt as _;
-use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode, Stdio};
+use std::path::Path;
+use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 const FEATURE: &str = "features/brute_force.feature";
 const FAULT: &str = "lockout-disabled";
@@ -70,31 +71,15 @@ impl TargetFactory for WithoutClockControl {
     }
 }
 
-/// No Chromium call may take longer.
-const TIMEOUT: Duration = Duration::from_secs(60);
-
-/// This machine's network is closed: Chromium must not try to reach it.
-const FLAGS: &[&str] = &[
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--hide-scrollbars",
-];
-
 #[tokio::main]
 async fn main() -> ExitCode {
-    let Some(chromium) = find_chromium() else {
-        if std::env::var("PARSEC_MFA_REQUIRE_CHROMIUM").as_deref() == Ok("1") {
-            eprintln!("FAILED: report_in_chromium: chromium is required: apt-get install chromium");
+    let chromium = match chromium_or_skip("report_in_chromium") {
+        Ok(Some(chromium)) => chromium,
+        Ok(None) => return ExitCode::SUCCESS,
+        Err(failed) => {
+            eprintln!("{failed}");
             return ExitCode::FAILURE;
         }
-        println!("SKIPPED: report_in_chromium: chromium is not installed (apt-get install chromium)");
-        return ExitCode::SUCCESS;
     };
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     match check(root, &chromium).await {
@@ -109,16 +94,6 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// `chromium` on the PATH, else `/usr/bin/chromium`.
-fn find_chromium() -> Option<PathBuf> {
-    std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
-        .map(|dir| dir.join("chromium"))
-        .chain([PathBuf::from("/usr/bin/chromium")])
-        .find(|candidate| candidate.is_file())
 }
 
 async fn check(root: &Path, chromium: &Path) -> Result<String, Vec<String>> {
@@ -151,45 +126,6 @@ async fn check(root: &Path, chromium: &Path) -> Result<String, Vec<String>> {
         size / 1024,
         relative(root, &compare_screenshot),
     ))
-}
-
-fn write(path: &Path, contents: &str) -> Result<(), String> {
-    std::fs::write(path, contents).map_err(|e| format!("cannot write {}: {e}", path.display()))
-}
-
-/// The page's DOM as Chromium rendered it (kept next to it, `.dom.html`).
-fn chromium_dom(chromium: &Path, page: &Path) -> Result<String, String> {
-    let dom_file = page.with_extension("dom.html");
-    let log = page.with_extension("dom.chromium.log");
-    chromium_run(chromium, &["--dump-dom".into(), file_url(page)], Some(&dom_file), &log)?;
-    std::fs::read_to_string(&dom_file).map_err(|e| format!("cannot read the dumped DOM {}: {e}", dom_file.display()))
-}
-
-/// A screenshot of the page, checked to be a PNG of some substance; its size.
-fn chromium_screenshot(chromium: &Path, page: &Path, screenshot: &Path) -> Result<usize, String> {
-    let _ = std::fs::remove_file(screenshot);
-    chromium_run(
-        chromium,
-        &[
-            format!("--screenshot={}", screenshot.display()),
-            "--window-size=1280,2000".into(),
-            file_url(page),
-        ],
-        None,
-        &screenshot.with_extension("chromium.log"),
-    )?;
-    let png = std::fs::read(screenshot).map_err(|e| format!("no screenshot {}: {e}", screenshot.display()))?;
-    if !png.starts_with(b"\x89PNG\r\n\x1a\n") {
-        return Err(format!("{} is not a PNG", screenshot.display()));
-    }
-    if png.len() < 20_000 {
-        return Err(format!(
-            "{} is only {} bytes: the page looks empty",
-            screenshot.display(),
-            png.len()
-        ));
-    }
-    Ok(png.len())
 }
 
 /// Runs the feature against `target`; the report the runner wrote in `dir`
@@ -416,95 +352,4 @@ impl Row {
             text: unescape(html),
         }
     }
-}
-
-fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {
-    let from = text.find(start)? + start.len();
-    let len = text[from..].find(end)?;
-    Some(&text[from..from + len])
-}
-
-/// What Chromium's serialiser escapes, and our own numeric references.
-fn unescape(text: &str) -> String {
-    text.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&apos;", "'")
-        .replace("&#10;", "\n")
-        .replace("&nbsp;", "\u{a0}")
-        .replace("&amp;", "&")
-}
-
-fn file_url(path: &Path) -> String {
-    let mut url = String::from("file://");
-    for c in path.display().to_string().chars() {
-        match c {
-            ' ' => url.push_str("%20"),
-            '#' => url.push_str("%23"),
-            '%' => url.push_str("%25"),
-            '?' => url.push_str("%3F"),
-            c => url.push(c),
-        }
-    }
-    url
-}
-
-fn relative(root: &Path, path: &Path) -> String {
-    path.strip_prefix(root).unwrap_or(path).display().to_string()
-}
-
-/// Runs Chromium with a fresh profile, its standard output into `stdout`
-/// and its log (standard error, and standard output when `stdout` is
-/// `None`) into `log`; killed with all its processes after [`TIMEOUT`].
-fn chromium_run(chromium: &Path, args: &[String], stdout: Option<&Path>, log_path: &Path) -> Result<(), String> {
-    let profile = std::env::temp_dir().join(format!("parsec-mfa-chromium-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&profile);
-    std::fs::create_dir_all(&profile).map_err(|e| format!("cannot create {}: {e}", profile.display()))?;
-    let open = |path: &Path| std::fs::File::create(path).map_err(|e| format!("cannot create {}: {e}", path.display()));
-    let log = open(log_path)?;
-    let out = match stdout {
-        Some(path) => Stdio::from(open(path)?),
-        None => Stdio::from(log.try_clone().map_err(|e| e.to_string())?),
-    };
-    let mut child = Command::new(chromium)
-        .args(FLAGS)
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(out)
-        .stderr(log)
-        // Its own process group, so that its helpers are killed with it.
-        .process_group(0)
-        .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", chromium.display()))?;
-    let group = format!("-{}", child.id());
-    let started = Instant::now();
-    let outcome = loop {
-        match child.try_wait() {
-            Ok(Some(status)) if status.success() => break Ok(()),
-            Ok(Some(status)) => break Err(format!("chromium {args:?} failed: {status}")),
-            Ok(None) if started.elapsed() > TIMEOUT => {
-                let _ = child.kill();
-                let _ = child.wait();
-                break Err(format!(
-                    "chromium {args:?} did not finish within {} s: killed",
-                    TIMEOUT.as_secs()
-                ));
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(100)),
-            Err(e) => break Err(format!("cannot wait for chromium: {e}")),
-        }
-    };
-    // Whatever of its processes is left.
-    let _ = Command::new("kill")
-        .args(["-KILL", "--", &group])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
-    let _ = std::fs::remove_dir_all(&profile);
-    outcome.map_err(|e| {
-        let log = std::fs::read_to_string(log_path).unwrap_or_default();
-        format!("{e}\n{}: {}", log_path.display(), log.trim())
-    })
 }

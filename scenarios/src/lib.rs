@@ -1,5 +1,6 @@
 //! The conformance harness: what the features run on.
 //!
+//! - [`attack`]: the attacker's figures for a target (`parsec-mfa attack`);
 //! - [`mailbox`]: a real SMTP server the target sends its email to;
 //! - [`servers`]: the reference and official servers as processes;
 //! - [`faketime`]: libfaketime, the clock of the servers the harness starts;
@@ -9,6 +10,7 @@
 //! - [`self_check`]: the features against the reference server with each
 //!   deliberate defect, in each profile: the kill matrix.
 
+pub mod attack;
 pub mod authenticator;
 pub mod expectations;
 pub mod faketime;

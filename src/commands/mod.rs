@@ -2,6 +2,7 @@
 //! `serve`, in `main.rs`). Each returns a [`failure::Failure`] with its own
 //! exit code.
 
+pub mod attack;
 pub mod common;
 pub mod conformance;
 pub mod device;
@@ -11,4 +12,5 @@ pub mod login;
 pub mod mfa;
 pub mod organization;
 pub mod self_check;
+pub mod targets;
 pub mod user;

@@ -16,6 +16,11 @@ const STYLE: &str = include_str!("style.css");
 
 /// A whole page: `head` (title, the style sheet) and `body`.
 pub fn page(title: &str, body: Markup) -> String {
+    page_styled(title, "", body)
+}
+
+/// [`page`] with rules of its own after the shared style sheet.
+pub fn page_styled(title: &str, extra_style: &str, body: Markup) -> String {
     html! {
         (DOCTYPE) "\n"
         html lang="en" { "\n"
@@ -23,7 +28,7 @@ pub fn page(title: &str, body: Markup) -> String {
                 meta charset="utf-8"; "\n"
                 meta name="viewport" content="width=device-width, initial-scale=1"; "\n"
                 title { (title) } "\n"
-                style { "\n" (PreEscaped(STYLE)) } "\n"
+                style { "\n" (PreEscaped(STYLE)) (PreEscaped(extra_style)) } "\n"
             } "\n"
             body { "\n" (body) } "\n"
         } "\n"

@@ -6,17 +6,21 @@
 //!   `Writer`), and the scenarios the runner skips ([`Skips`]), which
 //!   cucumber's own JSON report is told of too;
 //! - [`junit`], [`html`], [`compare`]: `junit.xml`, `index.html`, and the
-//!   page comparing targets side by side, each from the model alone.
+//!   page comparing targets side by side, each from the model alone;
+//! - [`attack`], [`plot`]: `attack.html` of `parsec-mfa attack` (the
+//!   attacker's figures, [`crate::attack`]) and its SVG plot.
 //!
 //! A run's folder holds `junit.xml`, `cucumber.json` (cucumber's own
 //! writer's), `index.html` and `results.json` (read back by
 //! [`TargetReport::load`] for `--compare`).
 
+pub mod attack;
 pub mod collect;
 pub mod compare;
 pub mod html;
 pub mod junit;
 pub mod model;
+pub mod plot;
 
 pub use collect::{Collector, SKIPPED_TAG, Skips};
 pub use compare::compare_html;

@@ -143,6 +143,10 @@ pub struct Launched {
     faketime_mode: FaketimeMode,
     real_time_budget: Duration,
     verdict: OnceLock<ClockVerdict>,
+    /// The server whose clock the check found controlled, kept for the
+    /// first scenario that needs one (a launch spared: an official server
+    /// under libfaketime takes seconds to start on a loaded machine).
+    checked_spare: Mutex<Option<Running>>,
     /// Deliberate defects every server gets (`--inject-fault`; the
     /// reference binary only).
     faults: Vec<String>,
@@ -166,6 +170,7 @@ impl Launched {
             faketime_mode: FaketimeMode::default(),
             real_time_budget: DEFAULT_REAL_TIME_BUDGET,
             verdict: OnceLock::new(),
+            checked_spare: Mutex::default(),
             faults: Vec::new(),
         }
     }
@@ -191,22 +196,29 @@ impl Launched {
 
     /// The server every scenario without advice shares: started now, so a
     /// server that cannot start stops the run before any scenario. Where
-    /// clock scenarios get servers under libfaketime, one is started too and
-    /// its clock checked: the target's clock control is what that check
-    /// found (see [`TargetFactory::clock_note`]).
+    /// clock scenarios get servers under libfaketime, one is started too, at
+    /// the same time (each takes seconds), and its clock checked: the
+    /// target's clock control is what that check found (see
+    /// [`TargetFactory::clock_note`]).
     pub async fn start_default(&self) -> Result<SocketAddr, String> {
-        let running = self.shared_server(&[]).await?;
-        if self.uses_faketime() && self.verdict.get().is_none() {
+        let check = async {
+            if !self.uses_faketime() || self.verdict.get().is_some() {
+                return;
+            }
             let verdict = match self.launch(&[], true).await {
-                Ok(_checked) => ClockVerdict::Controlled(match self.faketime_mode {
-                    FaketimeMode::Offset => "checked: the server's time followed the offset".into(),
-                    _ => "checked: the server's time stood still at the instants set".into(),
-                }),
+                Ok(checked) => {
+                    *self.checked_spare.lock().await = Some(checked);
+                    ClockVerdict::Controlled(match self.faketime_mode {
+                        FaketimeMode::Offset => "checked: the server's time followed the offset".into(),
+                        _ => "checked: the server's time stood still at the instants set".into(),
+                    })
+                }
                 Err(why) => ClockVerdict::Fallback(why),
             };
             let _ = self.verdict.set(verdict);
-        }
-        Ok(loopback(running.process.port))
+        };
+        let (running, ()) = tokio::join!(self.shared_server(&[]), check);
+        Ok(loopback(running?.process.port))
     }
 
     /// Whether clock scenarios' servers run under libfaketime.
@@ -538,7 +550,16 @@ impl TargetFactory for Launched {
                 return Err(format!("{}: this target's configuration is fixed", self.name));
             }
             let running = if spec.moves_clock && self.capabilities().clock != ClockControl::None {
-                Arc::new(self.launch(&advice, true).await?)
+                // Left where the check set it: the clock a new server's check
+                // would leave it at too.
+                let spare = match advice.is_empty() {
+                    true => self.checked_spare.lock().await.take(),
+                    false => None,
+                };
+                match spare {
+                    Some(checked) => Arc::new(checked),
+                    None => Arc::new(self.launch(&advice, true).await?),
+                }
             } else {
                 self.shared_server(&advice).await?
             };

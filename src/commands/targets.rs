@@ -1,0 +1,329 @@
+//! The targets of `parsec-mfa conformance` and `parsec-mfa attack`: the
+//! same `--target` values and flags, parsed and prepared here once (the
+//! target built, what must run before the first request started, and
+//! checked to answer as a Parsec server).
+
+use super::failure::{Failure, exit};
+use clap::{Args, ValueEnum};
+use parsec_mfa_scenarios::servers::{
+    cargo_target_dir, install_official, migrate_official_db, official_installed, official_takes_advice, official_venv,
+};
+use parsec_mfa_scenarios::target::launched::{FaketimeMode, Launched, PLACEHOLDERS, ServerKind};
+use parsec_mfa_scenarios::target::remote::{Remote, probe};
+use parsec_mfa_scenarios::target::{DEFAULT_REAL_TIME_BUDGET, InProcess, TargetFactory};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub const DEFAULT_OFFICIAL_VERSION: &str = "3.9.3";
+
+/// The flags that choose and start targets.
+#[derive(Args)]
+pub struct TargetArgs {
+    /// The server under test (repeatable): `reference`, `in-process`,
+    /// `official[=VERSION[,VERSION…]]`, `url=http://HOST:PORT` or
+    /// `cmd=COMMAND`. Default: `reference`.
+    #[arg(long = "target", value_name = "TARGET")]
+    pub targets: Vec<String>,
+    /// The administration token of a `url=` or `cmd=` target.
+    #[arg(long, default_value = "s3cr3t", env = "PARSEC_MFA_ADMIN_TOKEN")]
+    pub admin_token: String,
+    /// Where the harness's SMTP sink listens, for a `url=` target (the
+    /// address that server sends its email to). Default: a free port on
+    /// 127.0.0.1, printed.
+    #[arg(long, value_name = "ADDR")]
+    pub smtp_listen: Option<String>,
+    /// The official server's database, `postgresql://…`. Default: in memory (MOCKED).
+    #[arg(long, value_name = "URL")]
+    pub official_db: Option<String>,
+    /// The clock of the servers started for clock scenarios of the official
+    /// and `cmd=` targets, under libfaketime: `exact` stops it and moves it
+    /// to exact instants, `offset` moves it forward while it flows, `real`
+    /// leaves the servers alone (time-dependent scenarios then run in real
+    /// time within --real-time-budget). Where libfaketime does not take
+    /// hold, the target falls back to real time and its reports say why.
+    #[arg(long, value_enum, default_value_t = ClockMode::Exact, alias = "official-clock")]
+    pub clock: ClockMode,
+    /// Seconds of real time a scenario (`attack`: the lockouts of each
+    /// parallelism) may wait for on a target whose clock cannot be moved
+    /// (`url=`, `--clock real`); longer scenarios are skipped with the time
+    /// they need (`attack` extrapolates the rest, and says so).
+    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_REAL_TIME_BUDGET.as_secs())]
+    pub real_time_budget: u64,
+    /// Where the reports go: `<reports>/<target>/`.
+    #[arg(long, default_value = "reports")]
+    pub reports: PathBuf,
+    /// Seconds a started server has to answer.
+    #[arg(long, default_value_t = 60)]
+    pub start_timeout: u64,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum ClockMode {
+    Exact,
+    Offset,
+    Real,
+}
+
+impl ClockMode {
+    fn faketime(self) -> FaketimeMode {
+        match self {
+            ClockMode::Exact => FaketimeMode::Exact,
+            ClockMode::Offset => FaketimeMode::Offset,
+            ClockMode::Real => FaketimeMode::Off,
+        }
+    }
+}
+
+pub fn target_help() -> String {
+    let mut text = String::from("Placeholders of a cmd= target:\n");
+    for (placeholder, meaning) in PLACEHOLDERS {
+        text.push_str(&format!("  {placeholder:<15} {meaning}\n"));
+    }
+    text
+}
+
+/// One `--target` after expanding version lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TargetChoice {
+    InProcess,
+    Reference,
+    Official(String),
+    Url(String),
+    Command(String),
+}
+
+impl TargetChoice {
+    /// The report folder's name.
+    pub fn report_name(&self) -> String {
+        match self {
+            TargetChoice::InProcess => "reference-in-process".into(),
+            TargetChoice::Reference => "reference".into(),
+            TargetChoice::Official(version) => format!("official-{version}"),
+            TargetChoice::Url(url) => {
+                let host: String = url
+                    .trim_start_matches("http://")
+                    .trim_end_matches('/')
+                    .chars()
+                    .map(|c| if c.is_ascii_alphanumeric() || c == '.' { c } else { '-' })
+                    .collect();
+                format!("url-{host}")
+            }
+            TargetChoice::Command(_) => "cmd".into(),
+        }
+    }
+
+    /// Whether the harness can start this target with deliberate defects
+    /// (`parsec-mfa serve --inject-fault`): the reference server only.
+    pub fn takes_faults(&self) -> bool {
+        matches!(self, TargetChoice::InProcess | TargetChoice::Reference)
+    }
+}
+
+pub fn parse_targets(given: &[String]) -> Result<Vec<TargetChoice>, String> {
+    let mut choices = Vec::new();
+    for target in given {
+        let (kind, value) = match target.split_once('=') {
+            Some((kind, value)) => (kind, Some(value)),
+            None => (target.as_str(), None),
+        };
+        match (kind, value) {
+            ("reference", None) => choices.push(TargetChoice::Reference),
+            ("in-process", None) => choices.push(TargetChoice::InProcess),
+            ("official", None) => choices.push(TargetChoice::Official(DEFAULT_OFFICIAL_VERSION.into())),
+            ("official", Some(versions)) => {
+                for version in versions.split(',').map(str::trim) {
+                    if version.is_empty() || !version.chars().all(|c| c.is_ascii_alphanumeric() || c == '.') {
+                        return Err(format!("--target official={versions}: `{version}` is not a version"));
+                    }
+                    choices.push(TargetChoice::Official(version.into()));
+                }
+            }
+            ("url", Some(url)) if url.starts_with("http://") || url.starts_with("https://") => {
+                choices.push(TargetChoice::Url(url.into()))
+            }
+            ("cmd", Some(command)) if !command.trim().is_empty() => {
+                if !command.contains("{port}") {
+                    return Err("--target cmd=…: the command must contain {port} (see --help)".into());
+                }
+                choices.push(TargetChoice::Command(command.into()));
+            }
+            _ => {
+                return Err(format!(
+                    "--target {target}: expected reference, in-process, official[=VERSION,…], url=http://HOST:PORT or cmd=COMMAND"
+                ));
+            }
+        }
+    }
+    let mut names: Vec<String> = choices.iter().map(TargetChoice::report_name).collect();
+    names.sort();
+    names.dedup();
+    if names.len() != choices.len() {
+        return Err("the same target is given twice".into());
+    }
+    Ok(choices)
+}
+
+pub fn usage(message: impl Into<String>) -> Failure {
+    Failure::new(2, format!("{} (see --help)", message.into()))
+}
+
+pub fn unusable(message: impl Into<String>) -> Failure {
+    Failure::new(exit::TARGET_UNUSABLE, message)
+}
+
+/// Builds the target named `name` (its report folder, where its servers'
+/// logs go), starts what must run before any request, and checks that it
+/// answers as a Parsec server. `faults` are deliberate defects of the
+/// reference server ([`TargetChoice::takes_faults`]).
+pub async fn prepare(
+    choice: &TargetChoice,
+    name: &str,
+    args: &TargetArgs,
+    faults: &[String],
+) -> Result<Arc<dyn TargetFactory>, Failure> {
+    if !faults.is_empty() && !choice.takes_faults() {
+        return Err(usage(format!(
+            "{name}: deliberate defects need the reference server (--target reference or in-process)"
+        )));
+    }
+    let work_dir = args.reports.join(name).join("servers");
+    let timeout = Duration::from_secs(args.start_timeout);
+    let budget = Duration::from_secs(args.real_time_budget);
+    let launch = |kind| {
+        Launched::new(name, kind, &args.admin_token, work_dir.clone(), timeout)
+            .with_faketime(args.clock.faketime())
+            .with_real_time_budget(budget)
+            .with_faults(faults.to_vec())
+    };
+    let launched = match choice {
+        TargetChoice::InProcess => {
+            return Ok(Arc::new(InProcess {
+                faults: faults.to_vec(),
+            }));
+        }
+        TargetChoice::Reference => {
+            let binary = std::env::current_exe().map_err(|e| unusable(format!("cannot find this program: {e}")))?;
+            launch(ServerKind::Reference { binary })
+        }
+        TargetChoice::Official(version) => {
+            let target_dir = cargo_target_dir(PathBuf::from("target"));
+            if !official_installed(&target_dir, version) {
+                println!(
+                    "Installing parsec-cloud=={version} from the Python package registry into {} (once)…",
+                    official_venv(&target_dir, version).display()
+                );
+            }
+            let version_owned = version.clone();
+            let db = args.official_db.clone();
+            let (venv, takes_advice) = tokio::task::spawn_blocking(move || {
+                let venv = install_official(&target_dir, &version_owned).map_err(|e| e.to_string())?;
+                let takes_advice = official_takes_advice(&venv)?;
+                if let Some(db) = &db {
+                    migrate_official_db(&venv, db)?;
+                }
+                Ok::<_, String>((venv, takes_advice))
+            })
+            .await
+            .map_err(|e| unusable(e.to_string()))?
+            .map_err(unusable)?;
+            launch(ServerKind::Official {
+                venv,
+                version: version.clone(),
+                db: args.official_db.clone(),
+                takes_advice,
+            })
+        }
+        TargetChoice::Command(template) => launch(ServerKind::Command {
+            template: template.clone(),
+        }),
+        TargetChoice::Url(url) => {
+            let listen = args.smtp_listen.as_deref().unwrap_or("127.0.0.1:0");
+            let remote = Remote::new(name, url, &args.admin_token, listen)
+                .await
+                .map_err(unusable)?
+                .with_real_time_budget(budget);
+            println!(
+                "The harness's SMTP sink listens on {}: the server must send its email there.",
+                remote.smtp_addr()
+            );
+            let facts = probe(remote.addr(), &args.admin_token).await.map_err(unusable)?;
+            if !facts.advice.is_empty() {
+                println!(
+                    "Note: {url} advises {}: scenarios that log in with a password alone expect no advice and may fail.",
+                    facts.advice.join(", ")
+                );
+            }
+            return Ok(Arc::new(remote));
+        }
+    };
+    let addr = launched.start_default().await.map_err(unusable)?;
+    probe(addr, &args.admin_token).await.map_err(unusable)?;
+    Ok(Arc::new(launched))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(list: &[&str]) -> Result<Vec<TargetChoice>, String> {
+        parse_targets(&list.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn official_versions_expand_into_a_matrix() {
+        assert_eq!(
+            parse(&["official=3.8.0,3.9.3"]).unwrap(),
+            vec![
+                TargetChoice::Official("3.8.0".into()),
+                TargetChoice::Official("3.9.3".into())
+            ]
+        );
+        assert_eq!(
+            parse(&["official"]).unwrap(),
+            vec![TargetChoice::Official(DEFAULT_OFFICIAL_VERSION.into())]
+        );
+    }
+
+    #[test]
+    fn bad_targets_are_usage_errors() {
+        for bad in [
+            "nonsense",
+            "official=",
+            "official=3.9.3;rm",
+            "url=",
+            "url=ftp://example.com",
+            "cmd=",
+            "cmd=server --no-port",
+            "reference=x",
+        ] {
+            assert!(parse(&[bad]).is_err(), "{bad}");
+        }
+        assert!(parse(&["reference", "reference"]).unwrap_err().contains("twice"));
+    }
+
+    #[test]
+    fn report_folders_are_named_after_targets() {
+        let names: Vec<String> = parse(&["reference", "in-process", "official=3.8.0", "url=http://10.0.0.5:6777/"])
+            .unwrap()
+            .iter()
+            .map(TargetChoice::report_name)
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "reference",
+                "reference-in-process",
+                "official-3.8.0",
+                "url-10.0.0.5-6777"
+            ]
+        );
+    }
+
+    #[test]
+    fn only_the_reference_takes_faults() {
+        let choices = parse(&["reference", "in-process", "official", "url=http://h:1", "cmd=s {port}"]).unwrap();
+        let takes: Vec<bool> = choices.iter().map(TargetChoice::takes_faults).collect();
+        assert_eq!(takes, [true, true, false, false, false]);
+    }
+}

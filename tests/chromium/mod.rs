@@ -1,0 +1,182 @@
+//! Headless Chromium for the tests that check a page as a reader sees it
+//! (`report_in_chromium`, `attack_in_chromium`): the rendered DOM, a
+//! screenshot, and whether Chromium is here at all. Each test file compiles
+//! its own copy (`mod chromium;`).
+#![allow(dead_code)]
+
+use std::os::unix::process::CommandExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Chromium, or why the test `name` does not run: without it the test says
+/// SKIPPED and succeeds (`Ok(None)`), unless `PARSEC_MFA_REQUIRE_CHROMIUM=1`
+/// (as in CI), where it fails (`Err`).
+pub fn chromium_or_skip(name: &str) -> Result<Option<PathBuf>, String> {
+    match find_chromium() {
+        Some(chromium) => Ok(Some(chromium)),
+        None if std::env::var("PARSEC_MFA_REQUIRE_CHROMIUM").as_deref() == Ok("1") => Err(format!(
+            "FAILED: {name}: chromium is required: apt-get install chromium"
+        )),
+        None => {
+            println!("SKIPPED: {name}: chromium is not installed (apt-get install chromium)");
+            Ok(None)
+        }
+    }
+}
+
+/// No Chromium call may take longer.
+pub const TIMEOUT: Duration = Duration::from_secs(60);
+
+/// This machine's network is closed: Chromium must not try to reach it.
+pub const FLAGS: &[&str] = &[
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+];
+
+/// `chromium` on the PATH, else `/usr/bin/chromium`.
+pub fn find_chromium() -> Option<PathBuf> {
+    std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
+        .map(|dir| dir.join("chromium"))
+        .chain([PathBuf::from("/usr/bin/chromium")])
+        .find(|candidate| candidate.is_file())
+}
+
+pub fn write(path: &Path, contents: &str) -> Result<(), String> {
+    std::fs::write(path, contents).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// The page's DOM as Chromium rendered it (kept next to it, `.dom.html`).
+pub fn chromium_dom(chromium: &Path, page: &Path) -> Result<String, String> {
+    let dom_file = page.with_extension("dom.html");
+    let log = page.with_extension("dom.chromium.log");
+    chromium_run(chromium, &["--dump-dom".into(), file_url(page)], Some(&dom_file), &log)?;
+    std::fs::read_to_string(&dom_file).map_err(|e| format!("cannot read the dumped DOM {}: {e}", dom_file.display()))
+}
+
+/// A screenshot of the page, checked to be a PNG of some substance; its size.
+pub fn chromium_screenshot(chromium: &Path, page: &Path, screenshot: &Path) -> Result<usize, String> {
+    let _ = std::fs::remove_file(screenshot);
+    chromium_run(
+        chromium,
+        &[
+            format!("--screenshot={}", screenshot.display()),
+            "--window-size=1280,2000".into(),
+            file_url(page),
+        ],
+        None,
+        &screenshot.with_extension("chromium.log"),
+    )?;
+    let png = std::fs::read(screenshot).map_err(|e| format!("no screenshot {}: {e}", screenshot.display()))?;
+    if !png.starts_with(b"\x89PNG\r\n\x1a\n") {
+        return Err(format!("{} is not a PNG", screenshot.display()));
+    }
+    if png.len() < 20_000 {
+        return Err(format!(
+            "{} is only {} bytes: the page looks empty",
+            screenshot.display(),
+            png.len()
+        ));
+    }
+    Ok(png.len())
+}
+
+pub fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {
+    let from = text.find(start)? + start.len();
+    let len = text[from..].find(end)?;
+    Some(&text[from..from + len])
+}
+
+/// What Chromium's serialiser escapes, and our own numeric references.
+pub fn unescape(text: &str) -> String {
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&apos;", "'")
+        .replace("&#10;", "\n")
+        .replace("&nbsp;", "\u{a0}")
+        .replace("&amp;", "&")
+}
+
+pub fn file_url(path: &Path) -> String {
+    let mut url = String::from("file://");
+    for c in path.display().to_string().chars() {
+        match c {
+            ' ' => url.push_str("%20"),
+            '#' => url.push_str("%23"),
+            '%' => url.push_str("%25"),
+            '?' => url.push_str("%3F"),
+            c => url.push(c),
+        }
+    }
+    url
+}
+
+pub fn relative(root: &Path, path: &Path) -> String {
+    path.strip_prefix(root).unwrap_or(path).display().to_string()
+}
+
+/// Runs Chromium with a fresh profile, its standard output into `stdout`
+/// and its log (standard error, and standard output when `stdout` is
+/// `None`) into `log`; killed with all its processes after [`TIMEOUT`].
+pub fn chromium_run(chromium: &Path, args: &[String], stdout: Option<&Path>, log_path: &Path) -> Result<(), String> {
+    let profile = std::env::temp_dir().join(format!("parsec-mfa-chromium-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&profile);
+    std::fs::create_dir_all(&profile).map_err(|e| format!("cannot create {}: {e}", profile.display()))?;
+    let open = |path: &Path| std::fs::File::create(path).map_err(|e| format!("cannot create {}: {e}", path.display()));
+    let log = open(log_path)?;
+    let out = match stdout {
+        Some(path) => Stdio::from(open(path)?),
+        None => Stdio::from(log.try_clone().map_err(|e| e.to_string())?),
+    };
+    let mut child = Command::new(chromium)
+        .args(FLAGS)
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(log)
+        // Its own process group, so that its helpers are killed with it.
+        .process_group(0)
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", chromium.display()))?;
+    let group = format!("-{}", child.id());
+    let started = Instant::now();
+    let outcome = loop {
+        match child.try_wait() {
+            Ok(Some(status)) if status.success() => break Ok(()),
+            Ok(Some(status)) => break Err(format!("chromium {args:?} failed: {status}")),
+            Ok(None) if started.elapsed() > TIMEOUT => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break Err(format!(
+                    "chromium {args:?} did not finish within {} s: killed",
+                    TIMEOUT.as_secs()
+                ));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(100)),
+            Err(e) => break Err(format!("cannot wait for chromium: {e}")),
+        }
+    };
+    // Whatever of its processes is left.
+    let _ = Command::new("kill")
+        .args(["-KILL", "--", &group])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    let _ = std::fs::remove_dir_all(&profile);
+    outcome.map_err(|e| {
+        let log = std::fs::read_to_string(log_path).unwrap_or_default();
+        format!("{e}\n{}: {}", log_path.display(), log.trim())
+    })
+}
