@@ -9,9 +9,14 @@
 //! and a feature file that does not parse,
 //! presented without clock control so that the runner skips the clock
 //! scenarios with their reason. Then the same features on the faultless
-//! reference, and `compare.html` of the two. The files compared:
-//! `junit.xml`, `cucumber.json`, `results.json`, `index.html` of the
-//! faulty run, and `compare.html`.
+//! reference, and `compare.html` of the two. Then the faulty run again,
+//! judged against `tests/golden/report/expectations.toml` (one expectation
+//! for each verdict: a known divergence, unexpected passes, skips and
+//! failures, an expected skip, a stale expectation), and its comparison
+//! with the faultless run. The files compared: `junit.xml`,
+//! `cucumber.json`, `results.json`, `index.html` of the faulty run,
+//! `compare.html`, and `expected/junit.xml`, `expected/results.json`,
+//! `expected/index.html`, `expected/compare.html` of the judged one.
 //!
 //! Normalised before comparing, and only this: in `cucumber.json`, every
 //! step's and hook's `"duration"` (nanoseconds, which vary from run to
@@ -25,8 +30,9 @@
 //! After an intended change: `PARSEC_MFA_BLESS=1 cargo test --test
 //! report_golden` rewrites the files; review their diff before committing.
 
+use parsec_mfa_scenarios::expectations::Expectations;
 use parsec_mfa_scenarios::report::{COMPARE_FILE, TargetReport, compare_html};
-use parsec_mfa_scenarios::runner::{RunOptions, run};
+use parsec_mfa_scenarios::runner::{RunOptions, run, run_judged};
 use parsec_mfa_scenarios::target::{
     BoxFuture, Capabilities, ClockControl, InProcess, Target, TargetFactory, TargetSpec,
 };
@@ -67,6 +73,10 @@ const FILES: &[(&str, &str)] = &[
     ("results.json", "faulty"),
     ("index.html", "faulty"),
     (COMPARE_FILE, "."),
+    ("expected/junit.xml", "."),
+    ("expected/results.json", "."),
+    ("expected/index.html", "."),
+    ("expected/compare.html", "."),
 ];
 
 /// See the module's comment: durations, step definitions' lines and
@@ -82,17 +92,36 @@ fn normalise(file: &str, text: &str) -> String {
     text.into_owned()
 }
 
-async fn run_into(root: &Path, dir: &Path, target: Arc<dyn TargetFactory>) -> Result<TargetReport, String> {
-    run(RunOptions {
+fn options(root: &Path, dir: &Path, target: Arc<dyn TargetFactory>) -> RunOptions {
+    RunOptions {
         features: root.join("tests/golden/report/features"),
         reports: dir.to_owned(),
         concurrency: 16,
         target,
         tags: None,
         name: None,
-    })
-    .await
-    .map_err(|e| format!("the run into {}: {e}", dir.display()))?;
+    }
+}
+
+async fn run_into(root: &Path, dir: &Path, target: Arc<dyn TargetFactory>) -> Result<TargetReport, String> {
+    run(options(root, dir, target))
+        .await
+        .map_err(|e| format!("the run into {}: {e}", dir.display()))?;
+    TargetReport::load(dir).map_err(|e| e.to_string())
+}
+
+/// The faulty run judged against the golden expectations.
+async fn judged_run_into(root: &Path, dir: &Path) -> Result<TargetReport, String> {
+    let file = "tests/golden/report/expectations.toml";
+    let text = std::fs::read_to_string(root.join(file)).map_err(|e| format!("{file}: {e}"))?;
+    let expectations = Expectations::parse(&text, file).map_err(|e| e.to_string())?;
+    let faulty = FaultyWithoutClock(InProcess {
+        faults: vec![FAULT.into()],
+    });
+    let expected = expectations.for_target(faulty.name()).cloned();
+    run_judged(options(root, dir, Arc::new(faulty)), expected)
+        .await
+        .map_err(|e| format!("the run into {}: {e}", dir.display()))?;
     TargetReport::load(dir).map_err(|e| e.to_string())
 }
 
@@ -133,8 +162,23 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    if let Err(e) = std::fs::write(out.join(COMPARE_FILE), compare_html(&[faultless, faulty])) {
+    if let Err(e) = std::fs::write(out.join(COMPARE_FILE), compare_html(&[faultless.clone(), faulty])) {
         eprintln!("FAILED: cannot write {COMPARE_FILE}: {e}");
+        return ExitCode::FAILURE;
+    }
+    println!("=== the faulty run judged against tests/golden/report/expectations.toml ===");
+    let judged = match judged_run_into(root, &out.join("expected")).await {
+        Ok(report) => report,
+        Err(e) => {
+            eprintln!("FAILED: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Err(e) = std::fs::write(
+        out.join("expected").join(COMPARE_FILE),
+        compare_html(&[faultless, judged]),
+    ) {
+        eprintln!("FAILED: cannot write expected/{COMPARE_FILE}: {e}");
         return ExitCode::FAILURE;
     }
 
@@ -153,6 +197,9 @@ async fn main() -> ExitCode {
         };
         let kept = golden.join(file);
         if bless {
+            if let Some(folder) = kept.parent() {
+                let _ = std::fs::create_dir_all(folder);
+            }
             if let Err(e) = std::fs::write(&kept, &got) {
                 println!("FAILED: {file}: cannot write {}: {e}", kept.display());
                 failed += 1;

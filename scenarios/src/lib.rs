@@ -5,11 +5,14 @@
 //! - [`servers`]: the reference and official servers as processes;
 //! - [`faketime`]: libfaketime, the clock of the servers the harness starts;
 //! - [`report`]: the results of a run per scenario, as JUnit, cucumber JSON and HTML pages;
+//! - [`expectations`]: expected results as data (`--expect`): known
+//!   divergences and skips per target, and the verdict of each scenario;
 //! - [`self_check`]: the features against the reference server with each
 //!   deliberate defect, in each profile: the kill matrix.
 
 pub mod attack;
 pub mod authenticator;
+pub mod expectations;
 pub mod faketime;
 pub mod mailbox;
 pub mod network;

@@ -3,10 +3,15 @@
 //! HTML page; then the closing line `N passed, N failed, N skipped`
 //! (scenarios). A scenario the target cannot run (see
 //! [`crate::target::skip_reason`]) is not given to cucumber: it is reported
-//! as skipped, with the reason, in every report.
+//! as skipped, with the reason, in every report. A run given the target's
+//! expectations ([`run_judged`], `--expect`) is judged against them before
+//! its reports are written: each scenario's verdict, then the known
+//! divergences and every outcome not as expected on the console, and the
+//! closing line says `; N known divergences, N unexpected passes`.
 
-use crate::report::collect::{Collector, Skips, feature_file, with_skips};
-use crate::report::{CUCUMBER_JSON_FILE, ReportError};
+use crate::expectations::{KnownScenarios, TargetExpectations, console_lines};
+use crate::report::collect::{Collector, Skips, feature_file, outline_row_name, row_name, with_skips};
+use crate::report::{CUCUMBER_JSON_FILE, ReportError, TargetReport};
 use crate::target::{SkipContext, TargetFactory, depends_on_time, real_seconds_needed, skip_reason, tags};
 use crate::world::MfaWorld;
 use cucumber::gherkin::tagexpr::TagOperation;
@@ -94,6 +99,39 @@ pub async fn run(options: RunOptions) -> Result<Totals, RunError> {
 }
 
 pub async fn run_with(options: RunOptions, controls: RunControls) -> Result<Totals, RunError> {
+    Ok(run_inner(options, controls, None).await?.totals())
+}
+
+/// A run judged against its target's expectations (`None`: not judged, as
+/// [`run`]); the report as written.
+pub async fn run_judged(
+    options: RunOptions,
+    expectations: Option<TargetExpectations>,
+) -> Result<TargetReport, RunError> {
+    run_inner(options, RunControls::default(), expectations).await
+}
+
+/// The names the reports may give a scenario (see [`crate::report::collect`]):
+/// its own (a Rule's scenarios after the rule's), an outline row's after its
+/// Examples values, and with its line where names repeat.
+fn report_names(rule: Option<&cucumber::gherkin::Rule>, scenario: &cucumber::gherkin::Scenario) -> [String; 2] {
+    let name = match rule {
+        Some(rule) => format!("{} {}", rule.name, scenario.name),
+        None => scenario.name.clone(),
+    };
+    let line = scenario.position.line as u32;
+    let plain = |text: &str| strip_ansi_escapes::strip_str(text);
+    [
+        plain(&outline_row_name(scenario).unwrap_or_else(|| name.clone())),
+        plain(&row_name(&name, line)),
+    ]
+}
+
+async fn run_inner(
+    options: RunOptions,
+    controls: RunControls,
+    expectations: Option<TargetExpectations>,
+) -> Result<TargetReport, RunError> {
     crate::steps::link();
     let tags_filter = match &options.tags {
         Some(expr) => Some(
@@ -121,11 +159,18 @@ pub async fn run_with(options: RunOptions, controls: RunControls) -> Result<Tota
     let collector = Collector::new(options.target.name(), &options.target.description(), skips.clone());
     let report = collector.report();
     let recorded = skips.clone();
+    let known = Arc::new(Mutex::new(KnownScenarios::default()));
+    let seen = known.clone();
     let only = controls.only;
     let filter = move |feature: &cucumber::gherkin::Feature,
                        rule: Option<&cucumber::gherkin::Rule>,
                        scenario: &cucumber::gherkin::Scenario| {
         let line = scenario.position.line as u32;
+        if let Ok(mut seen) = seen.lock() {
+            for name in report_names(rule, scenario) {
+                seen.add(feature_file(feature.path.as_deref()), name);
+            }
+        }
         let chosen = name_filter.as_ref().is_none_or(|n| scenario.name.contains(n.as_str()))
             && only
                 .as_ref()
@@ -183,11 +228,17 @@ pub async fn run_with(options: RunOptions, controls: RunControls) -> Result<Tota
         .filter_run(options.features.clone(), filter)
         .await;
 
-    let report = report.take();
+    let mut report = report.take();
+    if let Some(expectations) = &expectations {
+        let known = known.lock().map(|k| k.clone()).unwrap_or_default();
+        expectations.judge(&mut report, &known);
+    }
     report.write(reports)?;
-    let totals = report.totals();
-    writeln!(console.clone(), "{}", totals.line()).map_err(io(Path::new("the console")))?;
-    Ok(totals)
+    let mut console = console.clone();
+    for line in console_lines(&report).into_iter().chain([report.closing_line()]) {
+        writeln!(console, "{line}").map_err(io(Path::new("the console")))?;
+    }
+    Ok(report)
 }
 
 /// The run's console, written by cucumber's writer and then by the runner

@@ -1,12 +1,15 @@
 //! `parsec-mfa conformance`: the features against one or more targets,
 //! with their reports in `reports/<target>/`, and `--compare` to put them
-//! side by side in `reports/compare.html`.
+//! side by side in `reports/compare.html`; `--expect FILE` judges each
+//! target against its expected results (known divergences, expected
+//! skips), `--write-expectations FILE` writes them from the run.
 
 use super::failure::{Failure, exit};
-use super::targets::{TargetArgs, parse_targets, prepare, target_help, usage};
+use super::targets::{TargetArgs, TargetChoice, parse_targets, prepare, target_help, usage};
 use clap::Args;
+use parsec_mfa_scenarios::expectations::{Expectations, expectations_toml, write_atomically};
 use parsec_mfa_scenarios::report::{TargetReport, compare_html};
-use parsec_mfa_scenarios::runner::{RunOptions, Totals, check_tags, run};
+use parsec_mfa_scenarios::runner::{RunOptions, check_tags, run_judged};
 use std::path::{Path, PathBuf};
 
 #[derive(Args)]
@@ -27,9 +30,24 @@ pub struct ConformanceArgs {
     #[arg(long)]
     name: Option<String>,
     /// Also write `<reports>/compare.html`, the targets side by side
-    /// (without --target: the reports already in the folder).
+    /// (without --target: the reports already in the folder, as they were
+    /// judged).
     #[arg(long)]
     compare: bool,
+    /// Expected results (TOML, repeatable): per target (`[target.NAME]`,
+    /// NAME as its report folder), the scenarios expected to fail (known
+    /// divergences) or to be skipped, with the reason; every other scenario
+    /// must pass. The run succeeds when every outcome is the one expected;
+    /// an expected failure that passes is an unexpected pass and fails it.
+    /// Every target run needs a section. See `expectations/`.
+    #[arg(long = "expect", value_name = "FILE")]
+    expect: Vec<PathBuf>,
+    /// Write the run's outcomes as an expectation file: per target, each
+    /// scenario that failed or was skipped (reasons kept from --expect
+    /// where the outcome is the same). Not written if a target could not
+    /// be run.
+    #[arg(long, value_name = "FILE")]
+    write_expectations: Option<PathBuf>,
 }
 
 pub async fn run_conformance(args: ConformanceArgs) -> Result<(), Failure> {
@@ -51,7 +69,8 @@ pub async fn run_conformance(args: ConformanceArgs) -> Result<(), Failure> {
     if args.concurrency == 0 || args.target.start_timeout == 0 {
         return Err(usage("--concurrency and --start-timeout must be at least 1"));
     }
-    let mut outcomes: Vec<(String, Result<Totals, String>)> = Vec::new();
+    let expectations = expectations_for(&args, &choices)?;
+    let mut outcomes: Vec<(String, Result<TargetReport, String>)> = Vec::new();
     for choice in &choices {
         let name = choice.report_name();
         println!("=== conformance: {name} ===");
@@ -76,26 +95,30 @@ pub async fn run_conformance(args: ConformanceArgs) -> Result<(), Failure> {
             tags: args.tags.clone(),
             name: args.name.clone(),
         };
+        let expected = expectations.as_ref().and_then(|e| e.for_target(&name)).cloned();
         // Ctrl-C drops the run, and with it every server the harness
         // started (some run in process groups of their own, out of the
         // terminal's reach).
         let outcome = tokio::select! {
-            outcome = run(options) => outcome,
+            outcome = run_judged(options, expected) => outcome,
             _ = tokio::signal::ctrl_c() => return Err(Failure::new(exit::INTERRUPTED, "interrupted")),
         };
         match outcome {
-            Ok(totals) => {
+            Ok(report) => {
                 println!(
                     "Report: {}",
                     args.target.reports.join(&name).join("index.html").display()
                 );
-                outcomes.push((name, Ok(totals)));
+                outcomes.push((name, Ok(report)));
             }
             Err(e) => {
                 eprintln!("Error: {name}: {e}");
                 outcomes.push((name, Err(e.to_string())));
             }
         }
+    }
+    if let Some(path) = &args.write_expectations {
+        write_expectations(path, &outcomes, expectations.as_ref())?;
     }
     if args.compare {
         let names: Vec<String> = if choices.is_empty() {
@@ -110,6 +133,79 @@ pub async fn run_conformance(args: ConformanceArgs) -> Result<(), Failure> {
         write_compare(&args.target.reports, &names)?;
     }
     summarize(&outcomes)
+}
+
+/// The expectations of `--expect`, checked before anything runs: files
+/// that read (else a usage error), a section for every target run, and
+/// targets to judge (not `--compare` alone, which shows saved reports as
+/// they were judged).
+fn expectations_for(args: &ConformanceArgs, choices: &[TargetChoice]) -> Result<Option<Expectations>, Failure> {
+    if choices.is_empty() {
+        if !args.expect.is_empty() || args.write_expectations.is_some() {
+            return Err(usage(
+                "--expect and --write-expectations need targets to run (--compare alone shows the saved reports as they were judged)",
+            ));
+        }
+        return Ok(None);
+    }
+    if let Some(path) = &args.write_expectations {
+        let folder = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        if !folder.is_dir() {
+            return Err(usage(format!(
+                "--write-expectations {}: no such folder {}",
+                path.display(),
+                folder.display()
+            )));
+        }
+    }
+    if args.expect.is_empty() {
+        return Ok(None);
+    }
+    let expectations = Expectations::load(&args.expect).map_err(|e| usage(e.to_string()))?;
+    let missing: Vec<String> = choices
+        .iter()
+        .map(TargetChoice::report_name)
+        .filter(|name| expectations.for_target(name).is_none())
+        .collect();
+    if !missing.is_empty() {
+        let files: Vec<String> = args.expect.iter().map(|p| p.display().to_string()).collect();
+        return Err(usage(format!(
+            "--expect: {} hold(s) no [target.\"{}\"] section (an empty section means every scenario must pass; sections found: {})",
+            files.join(", "),
+            missing.join("\"], [target.\""),
+            expectations.targets().collect::<Vec<_>>().join(", ")
+        )));
+    }
+    Ok(Some(expectations))
+}
+
+/// `--write-expectations`: the outcomes of every target run, or nothing
+/// when one could not be run (its section would be lost).
+fn write_expectations(
+    path: &Path,
+    outcomes: &[(String, Result<TargetReport, String>)],
+    previous: Option<&Expectations>,
+) -> Result<(), Failure> {
+    let not_run: Vec<&str> = outcomes
+        .iter()
+        .filter(|(_, o)| o.is_err())
+        .map(|(n, _)| n.as_str())
+        .collect();
+    if !not_run.is_empty() {
+        eprintln!(
+            "Error: {} not written: {} could not be run",
+            path.display(),
+            not_run.join(", ")
+        );
+        return Ok(());
+    }
+    let reports: Vec<&TargetReport> = outcomes.iter().filter_map(|(_, o)| o.as_ref().ok()).collect();
+    write_atomically(path, &expectations_toml(&reports, previous)).map_err(|e| Failure::general(e.to_string()))?;
+    println!("Expectations written: {}", path.display());
+    Ok(())
 }
 
 /// Folders of `reports/` that hold a finished run.
@@ -148,13 +244,14 @@ fn write_compare(reports: &Path, names: &[String]) -> Result<(), Failure> {
 }
 
 /// One line per target, and the exit code: 9 when a target could not be
-/// used, 1 when a scenario failed.
-fn summarize(outcomes: &[(String, Result<Totals, String>)]) -> Result<(), Failure> {
+/// used; 1 when a scenario failed (or none passed), or, in a run judged
+/// against expectations, when an outcome is not the one expected.
+fn summarize(outcomes: &[(String, Result<TargetReport, String>)]) -> Result<(), Failure> {
     if outcomes.len() > 1 {
         println!("=== summary ===");
         for (name, outcome) in outcomes {
             match outcome {
-                Ok(totals) => println!("{name}: {}", totals.line()),
+                Ok(report) => println!("{name}: {}", report.closing_line()),
                 Err(e) => println!("{name}: not run: {e}"),
             }
         }
@@ -164,20 +261,34 @@ fn summarize(outcomes: &[(String, Result<Totals, String>)]) -> Result<(), Failur
         .filter(|(_, o)| o.is_err())
         .map(|(n, _)| n.as_str())
         .collect();
-    let failing: Vec<&str> = outcomes
-        .iter()
-        .filter(|(_, o)| matches!(o, Ok(t) if t.failed > 0 || t.passed == 0))
-        .map(|(n, _)| n.as_str())
-        .collect();
     if !unusable_targets.is_empty() {
         // Each has had its one error line already.
         return Err(Failure::new(exit::TARGET_UNUSABLE, ""));
     }
+    let (mut failing, mut unexpected) = (Vec::new(), Vec::new());
+    for (name, report) in outcomes.iter().filter_map(|(n, o)| Some((n, o.as_ref().ok()?))) {
+        if report.succeeded() {
+            continue;
+        }
+        match report.judgement() {
+            Some(judgement) if judgement.mismatches() > 0 => {
+                unexpected.push(format!("{name} ({})", judgement.mismatches_line()))
+            }
+            _ => failing.push(name.as_str()),
+        }
+    }
+    let mut problems = Vec::new();
+    if !unexpected.is_empty() {
+        problems.push(format!("outcomes not as expected against {}", unexpected.join(", ")));
+    }
     if !failing.is_empty() {
-        return Err(Failure::general(format!(
+        problems.push(format!(
             "scenarios failed (or none passed) against {}",
             failing.join(", ")
-        )));
+        ));
     }
-    Ok(())
+    match problems.is_empty() {
+        true => Ok(()),
+        false => Err(Failure::general(problems.join("; "))),
+    }
 }

@@ -2,8 +2,8 @@
 //! file, then line), one column per target; rows where the targets
 //! disagree have the class `differs` and say so.
 
-use super::html::{legend, page};
-use super::model::{ScenarioResult, TargetReport};
+use super::html::{legend, page, verdict_note};
+use super::model::{ScenarioResult, TargetReport, Verdict};
 use maud::{Markup, html};
 use std::collections::BTreeMap;
 
@@ -47,7 +47,7 @@ pub fn compare_html(reports: &[TargetReport]) -> String {
                 (rows.len()) " scenarios; the targets disagree on " (disagreements)
                 " of them (highlighted, marked \u{201c}targets disagree\u{201d})."
             } "\n"
-            (legend())
+            (legend(reports.iter().any(|r| r.expectations.is_some())))
         } "\n"
         table class="compare" { "\n"
             thead { "\n"
@@ -64,7 +64,14 @@ pub fn compare_html(reports: &[TargetReport]) -> String {
                     @for report in reports {
                         @let totals = report.totals();
                         td class="totals" data-target=(report.target) data-passed=(totals.passed)
-                            data-failed=(totals.failed) data-skipped=(totals.skipped) { (totals.line()) }
+                            data-failed=(totals.failed) data-skipped=(totals.skipped) {
+                            (totals.line())
+                            @if let Some(judgement) = report.judgement() {
+                                br; span class="judgement" data-known-divergences=(judgement.known_divergences)
+                                    data-unexpected-passes=(judgement.unexpected_passes)
+                                    data-mismatches=(judgement.mismatches()) { (judgement.line()) }
+                            }
+                        }
                     }
                 } "\n"
             } "\n"
@@ -113,15 +120,37 @@ fn status_cell(target: &str, result: Option<&ScenarioResult>) -> Markup {
             None => td class="status missing" data-target=(target) data-status="missing" { "Not in this report" },
             Some(result) => {
                 @let status = result.status.as_str();
-                @match &result.detail {
-                    None => td class={ "status " (status) } data-target=(target) data-status=(status) {
-                        (result.status.label())
+                @let class = cell_class(result);
+                @let verdict = result.verdict.map(Verdict::as_str);
+                @let expected = result.expected.as_ref().map(|e| e.describe());
+                @let title = match (&result.detail, &expected) {
+                    (Some(detail), Some(expected)) => Some(format!("{detail}\n({expected})")),
+                    (Some(text), None) | (None, Some(text)) => Some(text.clone()),
+                    (None, None) => None,
+                };
+                @match title {
+                    None => td class=(class) data-target=(target) data-status=(status) data-verdict=[verdict] {
+                        (result.status.label()) (verdict_note(result))
                     },
-                    Some(detail) => td class={ "status " (status) } data-target=(target) data-status=(status) title=(detail) {
-                        details { summary { (result.status.label()) } pre { (detail) } }
+                    Some(title) => td class=(class) data-target=(target) data-status=(status) data-verdict=[verdict] title=(title) {
+                        details {
+                            summary { (result.status.label()) (verdict_note(result)) }
+                            @if let Some(expected) = &expected { p class="expected" { (expected) } }
+                            @if let Some(detail) = &result.detail { pre { (detail) } }
+                        }
                     },
                 }
             }
         }
     }
+}
+
+/// `status failed`, and the verdict's class when it is more than the status.
+fn cell_class(result: &ScenarioResult) -> String {
+    let mut class = format!("status {}", result.status.as_str());
+    if let Some(verdict) = result.verdict.filter(|v| *v != Verdict::Passed) {
+        class.push(' ');
+        class.push_str(&verdict.css_class());
+    }
+    class
 }

@@ -9,7 +9,7 @@
 //! [`legend`]) and parts meant to grow: [`scenario_row`] (where a
 //! scenario's steps and attachments will go) and [`section`].
 
-use super::model::{FeatureResults, ScenarioResult, Section, TargetReport};
+use super::model::{FeatureResults, Judged, ScenarioResult, Section, TargetReport, Verdict};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 const STYLE: &str = include_str!("style.css");
@@ -36,14 +36,69 @@ pub fn page_styled(title: &str, extra_style: &str, body: Markup) -> String {
     .into_string()
 }
 
-/// What Passed, Failed and Skipped mean.
-pub fn legend() -> Markup {
+/// What Passed, Failed and Skipped mean; in a judged run, what its
+/// verdicts mean too.
+pub fn legend(judged: bool) -> Markup {
     html! {
         p class="legend" {
             strong { "Passed" } ": the server behaves as the specification says. "
             strong { "Failed" } ": it does not; the step that failed and its message are shown. "
             strong { "Skipped" } ": the scenario was not run against this server; the reason is shown."
         } "\n"
+        @if judged {
+            p class="legend" {
+                "Judged against expected results: every scenario not listed is expected to pass. "
+                strong { "Known divergence" } ": failed, as expected (the reason is shown). "
+                strong { "Unexpected pass" } ": passed where a failure or a skip was expected; the run fails. "
+                strong { "Unexpected skip" } ": not run where it was expected to run; the run fails. "
+                "A failure not expected fails the run too."
+            } "\n"
+        }
+    }
+}
+
+/// What a judged run was judged against, its verdicts counted, and what
+/// was not as expected.
+pub fn judgement(report: &TargetReport, judged: &Judged) -> Markup {
+    let judgement = report.judgement().unwrap_or_default();
+    let mut unexpected: Vec<&ScenarioResult> = report
+        .results
+        .iter()
+        .filter(|r| r.verdict.is_some_and(|v| !v.as_expected()))
+        .collect();
+    unexpected.sort_by(|a, b| (&a.feature_file, a.line).cmp(&(&b.feature_file, b.line)));
+    html! {
+        p class="judgement" data-known-divergences=(judgement.known_divergences)
+            data-expected-skips=(judgement.expected_skips) data-unexpected-failures=(judgement.unexpected_failures)
+            data-unexpected-passes=(judgement.unexpected_passes) data-unexpected-skips=(judgement.unexpected_skips)
+            data-stale=(judgement.stale) {
+            (judgement.line()) " (expected results: "
+            @for (i, file) in judged.files.iter().enumerate() {
+                @if i > 0 { ", " }
+                code { (file) }
+            }
+            ")"
+        } "\n"
+        @if !unexpected.is_empty() || !judged.stale.is_empty() {
+            ul class="mismatches" { "\n"
+                @for result in &unexpected {
+                    @let verdict = result.verdict.unwrap_or(Verdict::UnexpectedFailure);
+                    li data-verdict=(verdict.as_str()) {
+                        strong { (verdict.label()) } ": " (result.scenario) " "
+                        span class="line" { (result.feature_file) ", line " (result.line) }
+                        @if let Some(expected) = &result.expected { " (" (expected.describe()) ")" }
+                    } "\n"
+                }
+                @for stale in &judged.stale {
+                    li data-verdict="stale_expectation" { strong { "stale expectation" } ": " (stale.describe()) } "\n"
+                }
+            } "\n"
+        }
+        @if judged.left_out > 0 {
+            p class="legend" {
+                (judged.left_out) " expectation(s) not checked: their scenarios were left out of this run (--tags, --name)."
+            } "\n"
+        }
     }
 }
 
@@ -57,7 +112,10 @@ pub fn to_html(report: &TargetReport) -> String {
             p class="totals" data-passed=(totals.passed) data-failed=(totals.failed) data-skipped=(totals.skipped) {
                 (totals.line())
             } "\n"
-            (legend())
+            @if let Some(judged) = &report.expectations {
+                (judgement(report, judged))
+            }
+            (legend(report.expectations.is_some()))
         } "\n"
         nav { "\n"
             h2 { "Features" } "\n"
@@ -122,15 +180,40 @@ fn feature_section(number: usize, feature: &FeatureResults<'_>) -> Markup {
     }
 }
 
-/// One scenario: its status, name and line, and why it did not pass. Its
-/// steps as written and what they recorded will go in the detail cell.
+/// One scenario: its status, name and line, and why it did not pass (in a
+/// judged run, its verdict and what was expected). Its steps as written and
+/// what they recorded will go in the detail cell.
 pub fn scenario_row(result: &ScenarioResult) -> Markup {
     let status = result.status.as_str();
     html! {
-        tr class={ "scenario " (status) } data-status=(status) data-scenario=(result.scenario) data-line=(result.line) {
-            td class="status" { (result.status.label()) }
+        tr class=(row_class(result)) data-status=(status) data-verdict=[result.verdict.map(Verdict::as_str)]
+            data-scenario=(result.scenario) data-line=(result.line) {
+            td class="status" { (result.status.label()) (verdict_note(result)) }
             td class="name" { (result.scenario) br; span class="line" { "line " (result.line) } }
-            td class="detail" { @if let Some(detail) = &result.detail { pre { (detail) } } }
+            td class="detail" {
+                @if let Some(expected) = &result.expected { p class="expected" { (expected.describe()) } }
+                @if let Some(detail) = &result.detail { pre { (detail) } }
+            }
+        }
+    }
+}
+
+/// `scenario failed`, and the verdict's class when it is more than the status.
+fn row_class(result: &ScenarioResult) -> String {
+    let mut class = format!("scenario {}", result.status.as_str());
+    if let Some(verdict) = result.verdict.filter(|v| *v != Verdict::Passed) {
+        class.push(' ');
+        class.push_str(&verdict.css_class());
+    }
+    class
+}
+
+/// Under the status, the verdict when it says more (`known divergence`,
+/// `unexpected pass`…).
+pub fn verdict_note(result: &ScenarioResult) -> Markup {
+    html! {
+        @if let Some(verdict) = result.verdict.filter(|v| *v != Verdict::Passed) {
+            br; span class="verdict" { (verdict.label()) }
         }
     }
 }

@@ -115,6 +115,7 @@ mod tests {
             scenario: scenario.into(),
             status,
             steps: Vec::new(),
+            verdict: None,
         }
     }
 
@@ -262,9 +263,36 @@ mod tests {
             TargetReport::from_results_json(&report.to_results_json()).unwrap(),
             report
         );
-        // The fields not filled yet stay out of the file.
-        assert!(!report.to_results_json().contains("steps"));
-        assert!(!report.to_results_json().contains("sections"));
+        // The fields not filled yet stay out of the file, and so do
+        // expectations when the run had none.
+        for field in ["steps", "sections", "expected", "verdict", "expectations"] {
+            assert!(!report.to_results_json().contains(field), "{field}");
+        }
+        // A judged run reads back with its expectations and verdicts.
+        let mut judged = sample();
+        judged.results[0].expected = Some(model::Expectation {
+            outcome: model::ExpectedOutcome::Fail,
+            reason: "a <reason>".into(),
+            reference: Some("features/README.md".into()),
+        });
+        for result in &mut judged.results {
+            result.verdict = Some(model::Verdict::of(result.status, result.expected.as_ref()));
+        }
+        judged.expectations = Some(model::Judged {
+            files: vec!["e.toml".into()],
+            ..Default::default()
+        });
+        let json = judged.to_results_json();
+        assert!(json.contains("\"verdict\": \"known_divergence\""), "{json}");
+        assert!(json.contains("\"verdict\": \"unexpected_failure\""), "{json}");
+        assert!(json.contains("\"outcome\": \"fail\""), "{json}");
+        let read = TargetReport::from_results_json(&json).unwrap();
+        assert_eq!(read, judged);
+        assert_eq!(
+            read.closing_line(),
+            "1 passed, 5 failed, 0 skipped; 1 known divergence, 0 unexpected passes"
+        );
+        assert!(!read.succeeded(), "4 unexpected failures");
         let older = r#"{"description":"d","format":"parsec-mfa-report/1","results":[{"detail":null,"feature":"F",
             "feature_file":"f","line":3,"scenario":"S","status":"passed"}],"target":"t"}"#;
         assert_eq!(TargetReport::from_results_json(older).unwrap().totals().passed, 1);

@@ -3,10 +3,11 @@
 //! holds (so that `--compare` can read saved runs back).
 //!
 //! The parts marked *not filled yet* are the places prepared for what comes
-//! next (the steps of a scenario as written, what a step recorded, known
-//! divergences, extra sections such as attack figures): they are empty in
-//! every run today, are left out of `results.json` while empty, and files
-//! written without them read back.
+//! next (the steps of a scenario as written, what a step recorded, extra
+//! sections such as attack figures): they are empty in every run today, are
+//! left out of `results.json` while empty, and files written without them
+//! read back. So are a run's expectations (`--expect`, see
+//! [`crate::expectations`]) when it was not given any.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -83,9 +84,9 @@ pub struct ScenarioResult {
     /// Failed: `<step keyword and text>: <error message>` of the first step
     /// (or hook) that did not pass; Skipped: the reason; Passed: `None`.
     pub detail: Option<String>,
-    /// *Not filled yet*: how this target is expected to do here, for a
-    /// known divergence (expected to fail, or to be skipped, with the
-    /// reason); `None`: expected to pass.
+    /// How this target is expected to do here (`--expect`): to fail (a
+    /// known divergence) or to be skipped, with the reason; `None`: expected
+    /// to pass.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expected: Option<Expectation>,
     /// The feature's name.
@@ -104,6 +105,10 @@ pub struct ScenarioResult {
     /// they recorded (living documentation).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub steps: Vec<StepRecord>,
+    /// In a run judged against expectations (`--expect`): how the status
+    /// compares with [`Self::expected`]; `None` when the run was not judged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<Verdict>,
 }
 
 impl ScenarioResult {
@@ -125,6 +130,7 @@ impl ScenarioResult {
             scenario: scenario.into(),
             status: Status::Skipped,
             steps: Vec::new(),
+            verdict: None,
         }
     }
 }
@@ -181,6 +187,21 @@ pub enum AttachmentKind {
 pub struct Expectation {
     pub outcome: ExpectedOutcome,
     pub reason: String,
+    /// Where the divergence is documented (a file, an issue, a URL).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+}
+
+impl Expectation {
+    /// `expected to fail: REASON (see REFERENCE)`.
+    pub fn describe(&self) -> String {
+        let see = self
+            .reference
+            .as_deref()
+            .map(|r| format!(" (see {r})"))
+            .unwrap_or_default();
+        format!("expected to {}: {}{see}", self.outcome.as_str(), self.reason)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -188,6 +209,185 @@ pub struct Expectation {
 pub enum ExpectedOutcome {
     Fail,
     Skip,
+}
+
+impl ExpectedOutcome {
+    /// `fail`, `skip`: as expectation files write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExpectedOutcome::Fail => "fail",
+            ExpectedOutcome::Skip => "skip",
+        }
+    }
+}
+
+/// A scenario's status against its expectation, in a run judged against
+/// expectations. Every scenario an expectation does not name is expected to
+/// pass; a run matches its expectations when no verdict is `unexpected_…`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Passed, as every scenario not named is expected to.
+    Passed,
+    /// Skipped, as expected.
+    ExpectedSkip,
+    /// Failed, as expected: a known divergence.
+    KnownDivergence,
+    /// Failed where it was expected to pass, or to be skipped: a new
+    /// divergence.
+    UnexpectedFailure,
+    /// Passed where it was expected to fail (the divergence is gone, or the
+    /// expectation is stale) or to be skipped (the expectation is stale).
+    UnexpectedPass,
+    /// Skipped where it was expected to pass or fail: not checked.
+    UnexpectedSkip,
+}
+
+impl Verdict {
+    /// How `status` compares with `expected` (`None`: expected to pass).
+    pub fn of(status: Status, expected: Option<&Expectation>) -> Self {
+        match (status, expected.map(|e| e.outcome)) {
+            (Status::Passed, None) => Verdict::Passed,
+            (Status::Passed, Some(_)) => Verdict::UnexpectedPass,
+            (Status::Failed, Some(ExpectedOutcome::Fail)) => Verdict::KnownDivergence,
+            (Status::Failed, _) => Verdict::UnexpectedFailure,
+            (Status::Skipped, Some(ExpectedOutcome::Skip)) => Verdict::ExpectedSkip,
+            (Status::Skipped, _) => Verdict::UnexpectedSkip,
+        }
+    }
+
+    /// Whether the outcome is the one expected.
+    pub fn as_expected(self) -> bool {
+        matches!(self, Verdict::Passed | Verdict::ExpectedSkip | Verdict::KnownDivergence)
+    }
+
+    /// `known_divergence`…: `results.json`, `data-verdict`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Passed => "passed",
+            Verdict::ExpectedSkip => "expected_skip",
+            Verdict::KnownDivergence => "known_divergence",
+            Verdict::UnexpectedFailure => "unexpected_failure",
+            Verdict::UnexpectedPass => "unexpected_pass",
+            Verdict::UnexpectedSkip => "unexpected_skip",
+        }
+    }
+
+    /// `known-divergence`…: a CSS class.
+    pub fn css_class(self) -> String {
+        self.as_str().replace('_', "-")
+    }
+
+    /// `known divergence`…: what a reader sees.
+    pub fn label(self) -> &'static str {
+        match self {
+            Verdict::Passed => "passed",
+            Verdict::ExpectedSkip => "expected skip",
+            Verdict::KnownDivergence => "known divergence",
+            Verdict::UnexpectedFailure => "unexpected failure",
+            Verdict::UnexpectedPass => "unexpected pass",
+            Verdict::UnexpectedSkip => "unexpected skip",
+        }
+    }
+}
+
+/// What a run was judged against (`--expect`): the files that hold its
+/// target's expectations, and what in them did not apply.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Judged {
+    /// The expectation files, as given.
+    pub files: Vec<String>,
+    /// Expectations that name no scenario of the features (a stale file):
+    /// each makes the run fail.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stale: Vec<StaleExpectation>,
+    /// Expectations whose scenarios the run left out (`--tags`, `--name`):
+    /// not checked.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub left_out: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// An expectation that names no scenario of the features.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaleExpectation {
+    /// The expectation file.
+    pub file: String,
+    pub feature: String,
+    pub scenario: String,
+    pub expected: Expectation,
+}
+
+impl StaleExpectation {
+    /// One line for a reader.
+    pub fn describe(&self) -> String {
+        format!(
+            "{}: {} \"{}\" ({}) matches no scenario of the features",
+            self.file,
+            self.feature,
+            self.scenario,
+            self.expected.describe()
+        )
+    }
+}
+
+/// The verdicts of a judged run, counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Judgement {
+    pub known_divergences: usize,
+    pub expected_skips: usize,
+    pub unexpected_failures: usize,
+    pub unexpected_passes: usize,
+    pub unexpected_skips: usize,
+    pub stale: usize,
+}
+
+impl Judgement {
+    /// Outcomes that are not the ones expected, and stale expectations:
+    /// each fails the run.
+    pub fn mismatches(&self) -> usize {
+        self.unexpected_failures + self.unexpected_passes + self.unexpected_skips + self.stale
+    }
+
+    /// `1 known divergence, 0 unexpected passes`, then the unexpected skips
+    /// and stale expectations when there are any: what the runner's closing
+    /// line adds after the totals.
+    pub fn line(&self) -> String {
+        let mut parts = vec![
+            count(self.known_divergences, "known divergence", "known divergences"),
+            count(self.unexpected_passes, "unexpected pass", "unexpected passes"),
+        ];
+        if self.unexpected_skips > 0 {
+            parts.push(count(self.unexpected_skips, "unexpected skip", "unexpected skips"));
+        }
+        if self.stale > 0 {
+            parts.push(count(self.stale, "stale expectation", "stale expectations"));
+        }
+        parts.join(", ")
+    }
+
+    /// `1 unexpected failure, 2 unexpected passes`: the mismatches there are.
+    pub fn mismatches_line(&self) -> String {
+        [
+            (self.unexpected_failures, "unexpected failure", "unexpected failures"),
+            (self.unexpected_passes, "unexpected pass", "unexpected passes"),
+            (self.unexpected_skips, "unexpected skip", "unexpected skips"),
+            (self.stale, "stale expectation", "stale expectations"),
+        ]
+        .into_iter()
+        .filter(|(n, _, _)| *n > 0)
+        .map(|(n, one, many)| count(n, one, many))
+        .collect::<Vec<_>>()
+        .join(", ")
+    }
+}
+
+/// `1 known divergence`, `2 known divergences`.
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// A part of the page that a run adds after the features (attack figures,
@@ -215,6 +415,9 @@ pub struct Table {
 pub struct TargetReport {
     /// One line for a reader: what the target is.
     pub description: String,
+    /// What the run was judged against (`--expect`); `None`: not judged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expectations: Option<Judged>,
     format: Format,
     /// The runner's order: the scenarios cucumber ran, then those it skipped.
     pub results: Vec<ScenarioResult>,
@@ -252,6 +455,7 @@ impl TargetReport {
     pub fn new(target: impl Into<String>, description: impl Into<String>) -> Self {
         TargetReport {
             description: description.into(),
+            expectations: None,
             format: Format,
             results: Vec::new(),
             sections: Vec::new(),
@@ -261,6 +465,47 @@ impl TargetReport {
 
     pub fn totals(&self) -> Totals {
         Totals::of(&self.results)
+    }
+
+    /// The verdicts counted, when the run was judged against expectations.
+    pub fn judgement(&self) -> Option<Judgement> {
+        let judged = self.expectations.as_ref()?;
+        let mut judgement = Judgement {
+            stale: judged.stale.len(),
+            ..Judgement::default()
+        };
+        for verdict in self.results.iter().filter_map(|r| r.verdict) {
+            match verdict {
+                Verdict::Passed => {}
+                Verdict::ExpectedSkip => judgement.expected_skips += 1,
+                Verdict::KnownDivergence => judgement.known_divergences += 1,
+                Verdict::UnexpectedFailure => judgement.unexpected_failures += 1,
+                Verdict::UnexpectedPass => judgement.unexpected_passes += 1,
+                Verdict::UnexpectedSkip => judgement.unexpected_skips += 1,
+            }
+        }
+        Some(judgement)
+    }
+
+    /// The runner's closing line: `N passed, N failed, N skipped`, and in a
+    /// judged run `; N known divergences, N unexpected passes` (then the
+    /// unexpected skips and stale expectations, if any).
+    pub fn closing_line(&self) -> String {
+        match self.judgement() {
+            Some(judgement) => format!("{}; {}", self.totals().line(), judgement.line()),
+            None => self.totals().line(),
+        }
+    }
+
+    /// Whether the run is a success: judged, every outcome as expected, no
+    /// stale expectation, and something checked (a scenario passed or
+    /// failed as expected); not judged, no failure and a scenario passed.
+    pub fn succeeded(&self) -> bool {
+        let totals = self.totals();
+        match self.judgement() {
+            Some(judgement) => judgement.mismatches() == 0 && totals.passed + judgement.known_divergences > 0,
+            None => totals.failed == 0 && totals.passed > 0,
+        }
     }
 
     /// The results by feature file, each feature's scenarios by line.
