@@ -209,6 +209,14 @@ fn two_shards_merged_make_the_whole_run() -> Result<(), String> {
             &["--target", "in-process", "--shard", &shard],
         );
         run.check(&format!("shard {shard} passes"), run.code == 0)?;
+        let page =
+            std::fs::read_to_string(folder().join(format!("shards/machine-{k}/reference-in-process/index.html")))
+                .unwrap_or_default();
+        run.check(
+            &format!("the closing line and the page say shard {shard}"),
+            run.stdout.contains(&format!(" skipped (shard {shard})\n"))
+                && page.contains(&format!("data-shard=\"{shard}\"")),
+        )?;
     }
     let load = |dir: &str| {
         TargetReport::load(&folder().join("shards").join(dir).join("reference-in-process"))

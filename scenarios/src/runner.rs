@@ -343,7 +343,11 @@ async fn run_inner(
     }
     report.write(reports)?;
     let mut console = console.clone();
-    for line in console_lines(&report).into_iter().chain([report.closing_line()]) {
+    let closing = match report.shard {
+        Some(shard) => format!("{} (shard {shard})", report.closing_line()),
+        None => report.closing_line(),
+    };
+    for line in console_lines(&report).into_iter().chain([closing]) {
         writeln!(console, "{line}").map_err(io(Path::new("the console")))?;
     }
     Ok(report)
