@@ -2,6 +2,7 @@
 //! server, reset a user's MFA (the `user totp-reset` command), revoke and
 //! freeze users; and what the server's configuration says.
 
+use crate::report::model::AttachmentKind;
 use crate::world::{MfaWorld, plain_http};
 use cucumber::{gherkin::Step, given, then, when};
 use parsec_mfa_reference::client::admin::{AdminClient, AdminError, UserRef, plain, totp_reset_report};
@@ -53,27 +54,43 @@ fn user_id_of(world: &MfaWorld, name: &str) -> String {
 
 #[given(expr = "the administrator has reset {word}'s MFA by email")]
 #[when(expr = "the administrator resets {word}'s MFA by email")]
-async fn reset_by_email_sent(world: &mut MfaWorld, name: String) {
+pub(super) async fn reset_by_email_sent(world: &mut MfaWorld, name: String, step: &Step) {
     let email = world.person_ref(&name).email.clone();
     reset(world, None, UserRef::Email(email), true, None).await;
+    show_reset(world, step);
+}
+
+/// Shows the reset URL the administrator's command printed.
+fn show_reset(world: &MfaWorld, step: &Step) {
+    if let Some(reset) = &world.admin_reset {
+        world.attach_text(
+            super::user::line(step),
+            AttachmentKind::Url,
+            "the reset URL the administrator's command prints",
+            reset.totp_reset_url.clone(),
+        );
+    }
 }
 
 #[when(expr = "the administrator resets {word}'s MFA by her/his email without --send-email")]
-async fn reset_by_email_unsent(world: &mut MfaWorld, name: String) {
+async fn reset_by_email_unsent(world: &mut MfaWorld, name: String, step: &Step) {
     let email = world.person_ref(&name).email.clone();
     reset(world, None, UserRef::Email(email), false, None).await;
+    show_reset(world, step);
 }
 
 #[when(expr = "the administrator resets {word}'s MFA by her/his user id with --send-email")]
-async fn reset_by_id_sent(world: &mut MfaWorld, name: String) {
+async fn reset_by_id_sent(world: &mut MfaWorld, name: String, step: &Step) {
     let id = user_id_of(world, &name);
     reset(world, None, UserRef::Id(id), true, None).await;
+    show_reset(world, step);
 }
 
 #[when(expr = "the administrator resets {word}'s MFA by her/his user id")]
-async fn reset_by_id(world: &mut MfaWorld, name: String) {
+async fn reset_by_id(world: &mut MfaWorld, name: String, step: &Step) {
     let id = user_id_of(world, &name);
     reset(world, None, UserRef::Id(id), false, None).await;
+    show_reset(world, step);
 }
 
 #[when(expr = "the administrator resets the MFA of the email {string}")]
@@ -145,6 +162,14 @@ async fn reset_neither(world: &mut MfaWorld) {
 
 #[then(expr = "the command prints:")]
 fn prints(world: &mut MfaWorld, step: &Step) {
+    if let Some(Ok(lines)) = &world.admin_outcome {
+        world.attach_text(
+            super::user::line(step),
+            AttachmentKind::Text,
+            "the administrator's command prints",
+            lines.join("\n"),
+        );
+    }
     let org = world.started().organization.as_str().to_owned();
     let reset = world.admin_reset.clone().expect("the reset succeeded");
     let expected: Vec<String> = step

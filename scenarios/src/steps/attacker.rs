@@ -228,7 +228,7 @@ async fn ask_for_key(world: &mut MfaWorld, asker: &str, owner: &str, through: &s
     let (_, key_id) = key_of(world, owner);
     let conn = world.connection_of(through);
     let outcome = fetch_opaque_key(&conn, user_id, key_id, &code).await.map(|_| ());
-    world.person(asker).last_mfa = Some(outcome);
+    world.person(asker).told_mfa(outcome);
 }
 
 #[when(expr = "{word} asks for the key of {word}'s device with her/his own code")]
@@ -251,7 +251,7 @@ async fn tries_own_key(world: &mut MfaWorld, asker: String, owner: String) {
         .expect("the asker's own code opens the asker's own key");
     let victim = world.person_ref(&owner);
     let opened = unlock(&victim.device().file, &victim.password, Some(&own_key));
-    world.person(&asker).last_login = Some(opened.map(|_| ()).map_err(LoginError::from));
+    world.person(&asker).told_login(opened.map(|_| ()).map_err(LoginError::from));
 }
 
 #[then(expr = "{word} cannot open the device file")]
@@ -331,7 +331,7 @@ async fn device_in_other_organization(world: &mut MfaWorld, name: String, owner:
     let keys = world.keys(&name);
     let conn = world.connection_of(&owner);
     let outcome = mfa::setup_status(&conn, signer(&keys)).await.map(|_| ());
-    world.person(&name).last_mfa = Some(outcome);
+    world.person(&name).told_mfa(outcome);
 }
 
 #[then(expr = "the attacker is refused because {refusal}")]

@@ -2,7 +2,9 @@
 //! link, and workspace.
 
 use crate::authenticator::AuthenticatorApp;
-use crate::world::{Device, Env, MfaWorld, Person, signer};
+use crate::report::model::{Attachment, AttachmentKind};
+use crate::world::{Device, Env, Latest, MfaWorld, Person, signer};
+use cucumber::gherkin::Step;
 use cucumber::{given, then, when};
 use parsec_mfa_reference::client::config_dir::ConfigDir;
 use parsec_mfa_reference::client::connection::ConnectionError;
@@ -45,6 +47,7 @@ fn add_person(world: &mut MfaWorld, name: &str, organization: OrganizationID, de
         session: None,
         last_login: None,
         last_mfa: None,
+        latest: Latest::Nothing,
         profile: None,
         reset_secret: None,
         reset_link: None,
@@ -56,6 +59,17 @@ fn add_person(world: &mut MfaWorld, name: &str, organization: OrganizationID, de
 /// Creates an organization through the administration API and bootstraps
 /// it: `name` becomes its administrator, with `user_id` if given.
 async fn bootstrap(world: &mut MfaWorld, name: &str, organization: OrganizationID, user_id: Option<UserID>) {
+    let email = Env::email_in(name, &organization);
+    bootstrap_with_email(world, name, organization, user_id, email).await;
+}
+
+async fn bootstrap_with_email(
+    world: &mut MfaWorld,
+    name: &str,
+    organization: OrganizationID,
+    user_id: Option<UserID>,
+    email: String,
+) {
     let env = world.env().await;
     let created = env
         .admin
@@ -64,7 +78,7 @@ async fn bootstrap(world: &mut MfaWorld, name: &str, organization: OrganizationI
         .expect("the organization is created");
     let link = BootstrapAddr::parse_any(&created.bootstrap_url).expect("a bootstrap URL");
     let who = NewIdentity {
-        human_handle: HumanHandle::new(&Env::email_in(name, &organization), name).expect("a valid identity"),
+        human_handle: HumanHandle::new(&email, name).expect("a valid identity"),
         device_label: format!("{name}'s laptop"),
     };
     let conn = env.connection_to(&organization);
@@ -75,6 +89,16 @@ async fn bootstrap(world: &mut MfaWorld, name: &str, organization: OrganizationI
     .expect("the organization is bootstrapped");
     let device = new_device(world, name, keys);
     add_person(world, name, organization, device);
+    world.person(name).email = email;
+}
+
+/// The guide's example address (`alice@example.com`): servers shared by
+/// scenarios keep each organization's users apart, and the mailbox steps
+/// read the emails about the person's organization.
+#[given(expr = "an organization whose administrator is {word}, whose email is {string}")]
+async fn organization_with_admin_email(world: &mut MfaWorld, name: String, email: String) {
+    let organization = world.env().await.organization.clone();
+    bootstrap_with_email(world, &name, organization, None, email).await;
 }
 
 #[given(expr = "an organization whose administrator is {word}")]
@@ -112,6 +136,29 @@ async fn member(world: &mut MfaWorld, name: String) {
     add_person(world, &name, organization, device);
 }
 
+/// A device of the same person in another organization of the server,
+/// which the person bootstraps (another user, by Parsec's model).
+#[given(expr = "{word} has a second device, in another organization on the same server")]
+async fn device_in_other_organization(world: &mut MfaWorld, name: String) {
+    let organization = world.env().await.another_organization();
+    let env = world.started();
+    let created = env
+        .admin
+        .create_organization(organization.as_str())
+        .await
+        .expect("the organization is created");
+    let link = BootstrapAddr::parse_any(&created.bootstrap_url).expect("a bootstrap URL");
+    let who = NewIdentity {
+        human_handle: HumanHandle::new(&Env::email_in(&name, &organization), &name).expect("a valid identity"),
+        device_label: format!("{name}'s laptop"),
+    };
+    let keys = bootstrap_organization(&env.connection_to(&organization), &link, &who)
+        .await
+        .expect("the organization is bootstrapped");
+    let device = new_device(world, &name, keys);
+    world.person(&name).devices.push(device);
+}
+
 #[given(expr = "{word} has a second device")]
 #[when(expr = "{word} adds a second device")]
 async fn second_device(world: &mut MfaWorld, name: String) {
@@ -137,8 +184,8 @@ fn use_first(world: &mut MfaWorld, name: String) {
 }
 
 #[given(expr = "{word} has enabled MFA")]
-async fn has_enabled(world: &mut MfaWorld, name: String) {
-    opens_profile(world, name.clone()).await;
+async fn has_enabled(world: &mut MfaWorld, name: String, step: &Step) {
+    show_profile(world, &name, Some(line(step))).await;
     scans(world, name.clone());
     confirms_with_app(world, name.clone()).await;
     assert_eq!(world.person(&name).last_mfa, Some(Ok(())));
@@ -146,11 +193,32 @@ async fn has_enabled(world: &mut MfaWorld, name: String) {
 
 #[when(expr = "{word} opens the MFA section of her/his profile")]
 #[given(expr = "{word} opens the MFA section of her/his profile")]
-async fn opens_profile(world: &mut MfaWorld, name: String) {
-    let keys = world.keys(&name);
-    let conn = world.connection_of(&name);
+async fn opens_profile(world: &mut MfaWorld, name: String, step: &Step) {
+    show_profile(world, &name, Some(line(step))).await;
+}
+
+/// The line of a step, which its attachments name.
+pub(super) fn line(step: &Step) -> u32 {
+    step.position.line as u32
+}
+
+/// Records the QR code a screen shows (`otpauth://` URI of `secret`).
+fn attach_qr(world: &MfaWorld, at: u32, name: &str, label: &str, secret: &[u8]) {
+    let org = world.person_ref(name).device_organization().as_str().to_owned();
+    let uri = totp::otpauth_uri(secret, &org);
+    world.attach(at, Attachment::qr_code(format!("{label} (key {})", totp::base32(secret)), uri));
+}
+
+/// Opens the profile's MFA section; the QR code it shows is recorded for
+/// the step on `at`.
+async fn show_profile(world: &mut MfaWorld, name: &str, at: Option<u32>) {
+    let keys = world.keys(name);
+    let conn = world.connection_of(name);
     let outcome = mfa::setup_status(&conn, signer(&keys)).await;
-    let person = world.person(&name);
+    if let (Some(at), Ok(SetupStatus::Unconfirmed { secret })) = (at, &outcome) {
+        attach_qr(world, at, name, &format!("{name}'s MFA section shows a QR code"), secret);
+    }
+    let person = world.person(name);
     match outcome {
         Ok(status) => {
             if let SetupStatus::Unconfirmed { secret } = &status
@@ -159,10 +227,10 @@ async fn opens_profile(world: &mut MfaWorld, name: String) {
                 person.keys_shown.push(secret.clone());
             }
             person.profile = Some(status);
-            person.last_mfa = Some(Ok(()));
+            person.told_mfa(Ok(()));
         }
         // The section stays as it was; the refusal is what the user sees.
-        Err(e) => person.last_mfa = Some(Err(e)),
+        Err(e) => person.told_mfa(Err(e)),
     }
 }
 
@@ -181,7 +249,7 @@ fn shown_secret(world: &MfaWorld, name: &str) -> Vec<u8> {
 #[when(expr = "{word} scans the new QR code with her/his authenticator app")]
 fn scans(world: &mut MfaWorld, name: String) {
     let secret = shown_secret(world, &name);
-    let org = world.person_ref(&name).organization.as_str().to_owned();
+    let org = world.person_ref(&name).device_organization().as_str().to_owned();
     let uri = totp::otpauth_uri(&secret, &org);
     world.person(&name).phone.scan(&uri).expect("the QR code scans");
 }
@@ -189,7 +257,7 @@ fn scans(world: &mut MfaWorld, name: String) {
 #[when(expr = "{word} copies the key into her/his authenticator app")]
 fn copies_key(world: &mut MfaWorld, name: String) {
     let key = totp::base32(&shown_secret(world, &name));
-    let org = world.person_ref(&name).organization.as_str().to_owned();
+    let org = world.person_ref(&name).device_organization().as_str().to_owned();
     world
         .person(&name)
         .phone
@@ -209,16 +277,16 @@ pub(super) async fn app_code(world: &MfaWorld, name: &str) -> String {
     let person = world.person_ref(name);
     person
         .phone
-        .code(person.organization.as_str(), world.started().now())
+        .code(person.device_organization().as_str(), world.started().now())
         .unwrap_or_else(|| format!("{name} has no authenticator entry for this organization"))
 }
 
 /// A code that is wrong now, whatever the window.
-fn wrong_code(world: &MfaWorld, name: &str) -> String {
+pub(super) fn wrong_code(world: &MfaWorld, name: &str) -> String {
     let person = world.person_ref(name);
     person
         .phone
-        .wrong_code(person.organization.as_str(), world.started().now(), 0)
+        .wrong_code(person.device_organization().as_str(), world.started().now(), 0)
 }
 
 async fn confirm(world: &mut MfaWorld, name: &str, code: String) {
@@ -245,9 +313,9 @@ async fn confirm(world: &mut MfaWorld, name: &str, code: String) {
             );
             device.config.save_device(&file).expect("the device file is saved");
             person.device_mut().file = file;
-            person.last_mfa = Some(Ok(()));
+            person.told_mfa(Ok(()));
         }
-        Err(e) => person.last_mfa = Some(Err(e)),
+        Err(e) => person.told_mfa(Err(e)),
     }
 }
 
@@ -271,7 +339,7 @@ async fn confirms_again(world: &mut MfaWorld, name: String) {
     let code = app_code(world, &name).await;
     let conn = world.connection_of(&name);
     let outcome = mfa::setup_confirm(&conn, signer(&keys), &code).await;
-    world.person(&name).last_mfa = Some(outcome);
+    world.person(&name).told_mfa(outcome);
 }
 
 #[then(expr = "MFA is enabled on {word}'s device")]
@@ -289,12 +357,21 @@ fn not_enabled_on_device(world: &mut MfaWorld, name: String) {
     assert!(world.person_ref(&name).device().file.totp_opaque_key_id.is_none());
 }
 
+/// Reads only the person's latest answer: an earlier login's refusal must
+/// not pass for the confirmation's.
 #[then(expr = "{word} is told the code is invalid")]
 fn told_invalid(world: &mut MfaWorld, name: String) {
     let person = world.person_ref(&name);
-    let ok = person.last_mfa == Some(Err(MfaError::InvalidOneTimePassword))
-        || person.last_login == Some(Err(LoginError::InvalidCode));
-    assert!(ok, "mfa: {:?}, login: {:?}", person.last_mfa, person.last_login);
+    let ok = match person.latest {
+        Latest::Mfa => person.last_mfa == Some(Err(MfaError::InvalidOneTimePassword)),
+        Latest::Login => person.last_login == Some(Err(LoginError::InvalidCode)),
+        Latest::Nothing => false,
+    };
+    assert!(
+        ok,
+        "the latest answer ({:?}) is not `invalid code`: mfa: {:?}, login: {:?}",
+        person.latest, person.last_mfa, person.last_login
+    );
 }
 
 #[then(expr = "{word} is told MFA is already set up")]
@@ -327,7 +404,7 @@ fn shows_key(world: &mut MfaWorld, length: usize) {
 #[then(expr = "{word}'s MFA section shows the same key as before")]
 async fn same_key(world: &mut MfaWorld, name: String) {
     let before = world.person_ref(&name).profile.clone();
-    opens_profile(world, name.clone()).await;
+    show_profile(world, &name, None).await;
     let after = world.person_ref(&name).profile.clone();
     assert!(matches!(before, Some(SetupStatus::Unconfirmed { .. })));
     assert_eq!(before, after);
@@ -335,13 +412,13 @@ async fn same_key(world: &mut MfaWorld, name: String) {
 
 #[then(expr = "{word}'s MFA section says MFA is set up")]
 async fn says_set_up(world: &mut MfaWorld, name: String) {
-    opens_profile(world, name.clone()).await;
+    show_profile(world, &name, None).await;
     assert_eq!(world.person_ref(&name).profile, Some(SetupStatus::Confirmed));
 }
 
 #[then(expr = "{word}'s MFA section offers to set MFA up")]
 async fn offers_setup(world: &mut MfaWorld, name: String) {
-    opens_profile(world, name.clone()).await;
+    show_profile(world, &name, None).await;
     assert!(matches!(
         world.person_ref(&name).profile,
         Some(SetupStatus::Unconfirmed { .. })
@@ -399,11 +476,11 @@ async fn log_in(world: &mut MfaWorld, name: &str, code: Option<String>, password
     match outcome {
         Ok(session) => {
             person.session = Some(session.device);
-            person.last_login = Some(Ok(()));
+            person.told_login(Ok(()));
         }
         Err(e) => {
             person.session = None;
-            person.last_login = Some(Err(e));
+            person.told_login(Err(e));
         }
     }
 }
@@ -443,7 +520,7 @@ async fn wrong_password_login(world: &mut MfaWorld, name: String) {
 
 #[when(expr = "{word} logs in with a code from her/his old authenticator entry")]
 async fn old_entry_login(world: &mut MfaWorld, name: String) {
-    let org = world.person_ref(&name).organization.as_str().to_owned();
+    let org = world.person_ref(&name).device_organization().as_str().to_owned();
     let now = world.started().now();
     let code = world
         .person_ref(&name)
@@ -644,27 +721,34 @@ async fn every_device(world: &mut MfaWorld, name: String) {
     world.person(&name).current = 0;
 }
 
-async fn open_reset_link(world: &mut MfaWorld, name: &str, link: &str) {
+async fn open_reset_link(world: &mut MfaWorld, name: &str, link: &str, at: u32) {
+    world.attach_text(at, AttachmentKind::Url, format!("the reset link {name} opens"), link);
     let link = TotpResetAddr::parse_any(link).expect("a reset link");
     let conn = world.started().connection_to(&link.organization_id);
     let outcome = mfa::reset_secret(&conn, &link).await;
+    if let Ok(secret) = &outcome {
+        attach_qr(world, at, name, "the reset link shows a new QR code", secret);
+    }
     let person = world.person(name);
     person.reset_link = Some(link);
     match outcome {
         Ok(secret) => {
             person.reset_secret = Some(secret);
-            person.last_mfa = Some(Ok(()));
+            person.told_mfa(Ok(()));
         }
         Err(e) => {
             person.reset_secret = None;
-            person.last_mfa = Some(Err(e));
+            person.told_mfa(Err(e));
         }
     }
 }
 
 /// The reset link of the email read last.
 fn email_link(world: &MfaWorld) -> String {
-    let email = world.email.clone().expect("an email was read");
+    reset_link_in(world.email.as_ref().expect("an email was read"))
+}
+
+fn reset_link_in(email: &crate::mailbox::Email) -> String {
     let link = email
         .links()
         .into_iter()
@@ -675,16 +759,28 @@ fn email_link(world: &MfaWorld) -> String {
 }
 
 #[when(expr = "{word} opens the reset link from the email")]
-async fn opens_email_link(world: &mut MfaWorld, name: String) {
+async fn opens_email_link(world: &mut MfaWorld, name: String, step: &Step) {
     let link = email_link(world);
-    open_reset_link(world, &name, &link).await;
+    open_reset_link(world, &name, &link, line(step)).await;
+}
+
+/// The link of the first reset email the person received, even after a
+/// later one was read.
+#[when(expr = "{word} opens the reset link from the first email")]
+async fn opens_first_email_link(world: &mut MfaWorld, name: String, step: &Step) {
+    let first = super::mailbox::emails_for(world, &name)
+        .into_iter()
+        .next()
+        .expect("an email was received");
+    let link = reset_link_in(&first);
+    open_reset_link(world, &name, &link, line(step)).await;
 }
 
 #[when(expr = "{word} opens the reset link from the email with {word}'s user id put in it")]
-async fn opens_edited_link(world: &mut MfaWorld, name: String, other: String) {
+async fn opens_edited_link(world: &mut MfaWorld, name: String, other: String, step: &Step) {
     let mut link = TotpResetAddr::parse_any(&email_link(world)).expect("a reset link");
     link.user_id = world.keys(&other).user_id;
-    open_reset_link(world, &name, &link.to_string()).await;
+    open_reset_link(world, &name, &link.to_string(), line(step)).await;
 }
 
 #[when(expr = "{word} opens the reset link from the email on two devices at the same time")]
@@ -736,7 +832,7 @@ fn one_confirms(world: &mut MfaWorld) {
 }
 
 #[when(expr = "{word} opens the reset link from the administrator's output")]
-async fn opens_output_link(world: &mut MfaWorld, name: String) {
+async fn opens_output_link(world: &mut MfaWorld, name: String, step: &Step) {
     let link = world
         .admin_reset
         .as_ref()
@@ -744,18 +840,18 @@ async fn opens_output_link(world: &mut MfaWorld, name: String) {
         .totp_reset_url
         .clone();
     assert!(link.starts_with("parsec3://"), "{link}");
-    open_reset_link(world, &name, &link).await;
+    open_reset_link(world, &name, &link, line(step)).await;
 }
 
 #[when(expr = "{word} opens the reset link again")]
-async fn opens_link_again(world: &mut MfaWorld, name: String) {
+async fn opens_link_again(world: &mut MfaWorld, name: String, step: &Step) {
     let link = world
         .person_ref(&name)
         .reset_link
         .clone()
         .expect("a link was opened")
         .to_string();
-    open_reset_link(world, &name, &link).await;
+    open_reset_link(world, &name, &link, line(step)).await;
 }
 
 #[then(expr = "{word} sees a new QR code")]
@@ -775,7 +871,7 @@ async fn confirm_reset(world: &mut MfaWorld, name: &str, code: String) {
     let link = world.person_ref(name).reset_link.clone().expect("a link was opened");
     let conn = world.started().connection_to(&link.organization_id);
     let outcome = mfa::reset_confirm(&conn, &link, &code).await;
-    world.person(name).last_mfa = Some(outcome);
+    world.person(name).told_mfa(outcome);
 }
 
 #[when(expr = "{word} confirms the reset with the code from her/his authenticator app")]
@@ -800,4 +896,27 @@ fn reset_confirmed(world: &mut MfaWorld, name: String) {
 #[then(expr = "{word} is told the reset link is no longer valid")]
 fn link_invalid(world: &mut MfaWorld, name: String) {
     assert_eq!(world.person_ref(&name).last_mfa, Some(Err(MfaError::BadToken)));
+}
+
+// ----- the reset recipe, as the guide tells it, in one step -----
+
+/// The administrator resets the person's MFA with `--send-email`, and the
+/// email arrives (read, as `an email arrives` reads it).
+#[given(expr = "the administrator has reset {word}'s MFA and the email has arrived")]
+async fn reset_and_email(world: &mut MfaWorld, name: String, step: &Step) {
+    super::administrator::reset_by_email_sent(world, name.clone(), step).await;
+    super::mailbox::email_arrives(world, name, step).await;
+}
+
+/// The whole reset of the user guide's "Reset your MFA": the email, its
+/// link, the new QR code scanned, confirmed with the app's code.
+#[given(expr = "{word} has set MFA up again from the reset link")]
+#[when(expr = "{word} sets MFA up again from the reset link")]
+async fn set_up_again(world: &mut MfaWorld, name: String, step: &Step) {
+    reset_and_email(world, name.clone(), step).await;
+    opens_email_link(world, name.clone(), step).await;
+    assert_eq!(world.person_ref(&name).last_mfa, Some(Ok(())), "the link opened");
+    scans(world, name.clone());
+    confirms_reset(world, name.clone()).await;
+    reset_confirmed(world, name);
 }

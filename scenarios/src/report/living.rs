@@ -1,0 +1,100 @@
+//! Living documentation: what a scenario's steps showed or received (the
+//! email, the QR code, the command's output, the clock's jumps), recorded
+//! while the steps run and put beside each step in the report.
+//!
+//! The steps write into the run's [`AttachmentSink`] through their World's
+//! [`Recorder`] (set by the runner's before hook), naming the line of the
+//! step they belong to; the [`super::Collector`] takes them when the
+//! scenario has finished. cucumber's events carry no World for a step that
+//! passed, hence this side channel, keyed like the collector's scenarios
+//! (feature file, scenario line).
+
+use super::model::{Attachment, AttachmentKind};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+/// A scenario by where it is written: its feature file as the reports name
+/// it, and its line (an outline row's own).
+pub type ScenarioKey = (String, u32);
+
+/// Every scenario's attachments of one run, by the line of the step that
+/// recorded them.
+#[derive(Debug, Clone, Default)]
+pub struct AttachmentSink(Arc<Mutex<HashMap<ScenarioKey, Vec<(u32, Attachment)>>>>);
+
+impl AttachmentSink {
+    /// The handle a scenario's World writes through.
+    pub fn recorder(&self, scenario: ScenarioKey) -> Recorder {
+        Recorder {
+            sink: Some(self.clone()),
+            scenario,
+        }
+    }
+
+    /// The scenario's attachments, in the order recorded (taken out).
+    pub fn take(&self, scenario: &ScenarioKey) -> Vec<(u32, Attachment)> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(scenario)
+            .unwrap_or_default()
+    }
+}
+
+/// A scenario's handle on the sink; records nothing when the World was not
+/// made by the runner (a step's unit test).
+#[derive(Debug, Clone, Default)]
+pub struct Recorder {
+    sink: Option<AttachmentSink>,
+    scenario: ScenarioKey,
+}
+
+impl Recorder {
+    /// Records `attachment` for the step written on `step_line`.
+    pub fn attach(&self, step_line: u32, attachment: Attachment) {
+        if let Some(sink) = &self.sink {
+            sink.0
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .entry(self.scenario.clone())
+                .or_default()
+                .push((step_line, attachment));
+        }
+    }
+}
+
+impl Attachment {
+    pub fn text(kind: AttachmentKind, label: impl Into<String>, content: impl Into<String>) -> Self {
+        Attachment {
+            kind,
+            label: label.into(),
+            media_type: "text/plain".into(),
+            content: content.into(),
+        }
+    }
+
+    /// The QR code of an `otpauth://` URI: the URI is kept, the page draws it.
+    pub fn qr_code(label: impl Into<String>, uri: impl Into<String>) -> Self {
+        Attachment {
+            kind: AttachmentKind::QrCode,
+            label: label.into(),
+            media_type: OTPAUTH_MEDIA_TYPE.into(),
+            content: uri.into(),
+        }
+    }
+}
+
+/// The media type of a QR code's attachment: its content is the URI.
+pub const OTPAUTH_MEDIA_TYPE: &str = "text/x-otpauth-uri";
+
+/// The QR code of `uri` as an SVG image (one path; the page sizes it).
+pub fn qr_svg(uri: &str) -> Option<String> {
+    let code = qrcode::QrCode::new(uri.as_bytes()).ok()?;
+    let svg = code
+        .render::<qrcode::render::svg::Color<'_>>()
+        .min_dimensions(160, 160)
+        .quiet_zone(true)
+        .build();
+    // Inline in HTML: without the XML declaration.
+    svg.find("<svg").map(|start| svg[start..].to_owned())
+}
