@@ -44,6 +44,35 @@ pub fn retry_policy(condition: Condition) -> RetryPolicy {
     }
 }
 
+/// A person of the scenarios, as steps name them (`{person}`): an unknown
+/// name makes the step undefined (the run fails saying so), not a panic.
+#[derive(Debug, Clone, PartialEq, Eq, cucumber::Parameter)]
+#[param(name = "person", regex = "Alice|Bob|Carol|Mallory")]
+pub struct Name(pub String);
+
+impl std::str::FromStr for Name {
+    type Err = std::convert::Infallible;
+
+    /// The parameter's regex has admitted only the known names.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Name(s.to_owned()))
+    }
+}
+
+impl std::ops::Deref for Name {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Name {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// One device of a person: its file on disk, and its keys once logged in.
 pub struct Device {
     pub config: ConfigDir,

@@ -10,6 +10,7 @@
 
 use super::user::line;
 use crate::report::model::AttachmentKind;
+use crate::world::Name;
 use crate::world::MfaWorld;
 use cucumber::gherkin::Step;
 use cucumber::{given, then, when};
@@ -235,14 +236,14 @@ async fn login(world: &mut MfaWorld, name: &str, code: String, at: u32) {
     run(world, at, &args, &typed).await;
 }
 
-#[when(expr = "{word} runs parsec-mfa login and types the code from her/his authenticator app, then her/his password")]
-async fn login_with_code(world: &mut MfaWorld, name: String, step: &Step) {
+#[when(expr = "{person} runs parsec-mfa login and types the code from her/his authenticator app, then her/his password")]
+async fn login_with_code(world: &mut MfaWorld, name: Name, step: &Step) {
     let code = super::user::app_code(world, &name).await;
     login(world, &name, code, line(step)).await;
 }
 
-#[when(expr = "{word} runs parsec-mfa login and types a wrong code, then her/his password")]
-async fn login_with_wrong_code(world: &mut MfaWorld, name: String, step: &Step) {
+#[when(expr = "{person} runs parsec-mfa login and types a wrong code, then her/his password")]
+async fn login_with_wrong_code(world: &mut MfaWorld, name: Name, step: &Step) {
     let code = super::user::wrong_code(world, &name);
     login(world, &name, code, line(step)).await;
 }
@@ -269,8 +270,8 @@ fn asks_code_only(world: &mut MfaWorld) {
     );
 }
 
-#[then(expr = "the command says {word} is logged in")]
-fn says_logged_in(world: &mut MfaWorld, name: String) {
+#[then(expr = "the command says {person} is logged in")]
+fn says_logged_in(world: &mut MfaWorld, name: Name) {
     let run = world.command.clone().expect("a command ran");
     assert_eq!(run.status, Some(0), "the command failed: {}", run.stderr);
     let email = world.person_ref(&name).email.clone();
@@ -285,8 +286,9 @@ fn says_logged_in(world: &mut MfaWorld, name: String) {
 fn fails_with_message(world: &mut MfaWorld, message: String) {
     let run = world.command.clone().expect("a command ran");
     assert_ne!(run.status, Some(0), "the command succeeded: {}", run.stdout);
+    // The prompts end without a line break: the error follows them.
     assert!(
-        run.stderr.lines().any(|l| l == format!("Error: {message}")),
+        run.stderr.trim_end().ends_with(&format!("Error: {message}")),
         "{}",
         run.stderr
     );

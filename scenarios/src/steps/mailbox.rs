@@ -3,6 +3,7 @@
 use super::user::line;
 use crate::mailbox::Email;
 use crate::report::model::AttachmentKind;
+use crate::world::Name;
 use crate::world::MfaWorld;
 use cucumber::gherkin::Step;
 use cucumber::then;
@@ -33,8 +34,8 @@ fn about(email: &Email, organization: &str) -> bool {
 /// Waits for an email the person has not read yet, and reads the newest.
 /// Counted per person (address and organization), so that another
 /// person's email, or one read before, does not pass for it.
-#[then(expr = "an email arrives for {word}")]
-pub(super) async fn email_arrives(world: &mut MfaWorld, name: String, step: &Step) {
+#[then(expr = "an email arrives for {person}")]
+pub(super) async fn email_arrives(world: &mut MfaWorld, name: Name, step: &Step) {
     let seen = world.emails_seen.get(&name.to_lowercase()).copied().unwrap_or(0);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     let emails = loop {
@@ -60,7 +61,7 @@ pub(super) async fn email_arrives(world: &mut MfaWorld, name: String, step: &Ste
         email.envelope_from,
         email.envelope_to.join(", "),
         email.subject,
-        email.text.trim_end()
+        email.text.replace("\r\n", "\n").trim_end()
     );
     world.attach_text(line(step), AttachmentKind::Email, format!("the email {name} receives"), shown);
     world.email = Some(email);
@@ -90,8 +91,8 @@ fn contains_link(world: &mut MfaWorld) {
 /// `email_sent_status`), and the mailbox stores a message before it
 /// accepts it (`250` to `DATA`). Once the answer is back, an email sent
 /// for this reset is already here.
-#[then(expr = "no email is sent to {word}")]
-fn no_email(world: &mut MfaWorld, name: String) {
+#[then(expr = "no email is sent to {person}")]
+fn no_email(world: &mut MfaWorld, name: Name) {
     let reset = world.admin_reset.as_ref().expect("the reset was answered");
     assert_eq!(
         reset.email_sent_status,

@@ -3,6 +3,7 @@
 
 use crate::authenticator::AuthenticatorApp;
 use crate::report::model::{Attachment, AttachmentKind};
+use crate::world::Name;
 use crate::world::{Device, Env, Latest, MfaWorld, Person, signer};
 use cucumber::gherkin::Step;
 use cucumber::{given, then, when};
@@ -95,33 +96,33 @@ async fn bootstrap_with_email(
 /// The guide's example address (`alice@example.com`): servers shared by
 /// scenarios keep each organization's users apart, and the mailbox steps
 /// read the emails about the person's organization.
-#[given(expr = "an organization whose administrator is {word}, whose email is {string}")]
-async fn organization_with_admin_email(world: &mut MfaWorld, name: String, email: String) {
+#[given(expr = "an organization whose administrator is {person}, whose email is {string}")]
+async fn organization_with_admin_email(world: &mut MfaWorld, name: Name, email: String) {
     let organization = world.env().await.organization.clone();
     bootstrap_with_email(world, &name, organization, None, email).await;
 }
 
-#[given(expr = "an organization whose administrator is {word}")]
-async fn organization_with_admin(world: &mut MfaWorld, name: String) {
+#[given(expr = "an organization whose administrator is {person}")]
+async fn organization_with_admin(world: &mut MfaWorld, name: Name) {
     let organization = world.env().await.organization.clone();
     bootstrap(world, &name, organization, None).await;
 }
 
-#[given(expr = "{word} is the administrator of another organization on the same server")]
-async fn other_organization(world: &mut MfaWorld, name: String) {
+#[given(expr = "{person} is the administrator of another organization on the same server")]
+async fn other_organization(world: &mut MfaWorld, name: Name) {
     let organization = world.env().await.another_organization();
     bootstrap(world, &name, organization, None).await;
 }
 
-#[given(expr = "{word} bootstraps another organization on the same server, taking {word}'s user id as her/his own")]
-async fn other_organization_same_id(world: &mut MfaWorld, name: String, victim: String) {
+#[given(expr = "{person} bootstraps another organization on the same server, taking {person}'s user id as her/his own")]
+async fn other_organization_same_id(world: &mut MfaWorld, name: Name, victim: Name) {
     let user_id = world.keys(&victim).user_id;
     let organization = world.env().await.another_organization();
     bootstrap(world, &name, organization, Some(user_id)).await;
 }
 
-#[given(expr = "{word} is a member of the organization")]
-async fn member(world: &mut MfaWorld, name: String) {
+#[given(expr = "{person} is a member of the organization")]
+async fn member(world: &mut MfaWorld, name: Name) {
     let admin = world.administrator_keys();
     let who = NewIdentity {
         human_handle: HumanHandle::new(&world.started().email_of(&name), &name).expect("a valid identity"),
@@ -138,8 +139,8 @@ async fn member(world: &mut MfaWorld, name: String) {
 
 /// A device of the same person in another organization of the server,
 /// which the person bootstraps (another user, by Parsec's model).
-#[given(expr = "{word} has a second device, in another organization on the same server")]
-async fn device_in_other_organization(world: &mut MfaWorld, name: String) {
+#[given(expr = "{person} has a second device, in another organization on the same server")]
+async fn device_in_other_organization(world: &mut MfaWorld, name: Name) {
     let organization = world.env().await.another_organization();
     let env = world.started();
     let created = env
@@ -159,9 +160,9 @@ async fn device_in_other_organization(world: &mut MfaWorld, name: String) {
     world.person(&name).devices.push(device);
 }
 
-#[given(expr = "{word} has a second device")]
-#[when(expr = "{word} adds a second device")]
-async fn second_device(world: &mut MfaWorld, name: String) {
+#[given(expr = "{person} has a second device")]
+#[when(expr = "{person} adds a second device")]
+async fn second_device(world: &mut MfaWorld, name: Name) {
     let existing = world.keys(&name);
     let conn = world.connection_of(&name);
     let keys = create_device(&conn, &existing, "desktop")
@@ -171,29 +172,29 @@ async fn second_device(world: &mut MfaWorld, name: String) {
     world.person(&name).devices.push(device);
 }
 
-#[when(expr = "{word} uses her/his second device")]
-#[given(expr = "{word} uses her/his second device")]
-fn use_second(world: &mut MfaWorld, name: String) {
+#[when(expr = "{person} uses her/his second device")]
+#[given(expr = "{person} uses her/his second device")]
+fn use_second(world: &mut MfaWorld, name: Name) {
     world.person(&name).current = 1;
 }
 
-#[when(expr = "{word} uses her/his first device")]
-#[given(expr = "{word} uses her/his first device")]
-fn use_first(world: &mut MfaWorld, name: String) {
+#[when(expr = "{person} uses her/his first device")]
+#[given(expr = "{person} uses her/his first device")]
+fn use_first(world: &mut MfaWorld, name: Name) {
     world.person(&name).current = 0;
 }
 
-#[given(expr = "{word} has enabled MFA")]
-async fn has_enabled(world: &mut MfaWorld, name: String, step: &Step) {
+#[given(expr = "{person} has enabled MFA")]
+async fn has_enabled(world: &mut MfaWorld, name: Name, step: &Step) {
     show_profile(world, &name, Some(line(step))).await;
     scans(world, name.clone());
     confirms_with_app(world, name.clone()).await;
     assert_eq!(world.person(&name).last_mfa, Some(Ok(())));
 }
 
-#[when(expr = "{word} opens the MFA section of her/his profile")]
-#[given(expr = "{word} opens the MFA section of her/his profile")]
-async fn opens_profile(world: &mut MfaWorld, name: String, step: &Step) {
+#[when(expr = "{person} opens the MFA section of her/his profile")]
+#[given(expr = "{person} opens the MFA section of her/his profile")]
+async fn opens_profile(world: &mut MfaWorld, name: Name, step: &Step) {
     show_profile(world, &name, Some(line(step))).await;
 }
 
@@ -245,17 +246,17 @@ fn shown_secret(world: &MfaWorld, name: &str) -> Vec<u8> {
     }
 }
 
-#[when(expr = "{word} scans the QR code with her/his authenticator app")]
-#[when(expr = "{word} scans the new QR code with her/his authenticator app")]
-fn scans(world: &mut MfaWorld, name: String) {
+#[when(expr = "{person} scans the QR code with her/his authenticator app")]
+#[when(expr = "{person} scans the new QR code with her/his authenticator app")]
+fn scans(world: &mut MfaWorld, name: Name) {
     let secret = shown_secret(world, &name);
     let org = world.person_ref(&name).device_organization().as_str().to_owned();
     let uri = totp::otpauth_uri(&secret, &org);
     world.person(&name).phone.scan(&uri).expect("the QR code scans");
 }
 
-#[when(expr = "{word} copies the key into her/his authenticator app")]
-fn copies_key(world: &mut MfaWorld, name: String) {
+#[when(expr = "{person} copies the key into her/his authenticator app")]
+fn copies_key(world: &mut MfaWorld, name: Name) {
     let key = totp::base32(&shown_secret(world, &name));
     let org = world.person_ref(&name).device_organization().as_str().to_owned();
     world
@@ -319,22 +320,22 @@ async fn confirm(world: &mut MfaWorld, name: &str, code: String) {
     }
 }
 
-#[when(expr = "{word} confirms with the code from her/his authenticator app")]
-#[when(expr = "{word} enables MFA with the code from her/his authenticator app")]
-#[given(expr = "{word} enables MFA with the code from her/his authenticator app")]
-async fn confirms_with_app(world: &mut MfaWorld, name: String) {
+#[when(expr = "{person} confirms with the code from her/his authenticator app")]
+#[when(expr = "{person} enables MFA with the code from her/his authenticator app")]
+#[given(expr = "{person} enables MFA with the code from her/his authenticator app")]
+async fn confirms_with_app(world: &mut MfaWorld, name: Name) {
     let code = app_code(world, &name).await;
     confirm(world, &name, code).await;
 }
 
-#[when(expr = "{word} confirms with a wrong code")]
-async fn confirms_wrong(world: &mut MfaWorld, name: String) {
+#[when(expr = "{person} confirms with a wrong code")]
+async fn confirms_wrong(world: &mut MfaWorld, name: Name) {
     let code = wrong_code(world, &name);
     confirm(world, &name, code).await;
 }
 
-#[when(expr = "{word} confirms the setup again with the code from her/his authenticator app")]
-async fn confirms_again(world: &mut MfaWorld, name: String) {
+#[when(expr = "{person} confirms the setup again with the code from her/his authenticator app")]
+async fn confirms_again(world: &mut MfaWorld, name: Name) {
     let keys = world.keys(&name);
     let code = app_code(world, &name).await;
     let conn = world.connection_of(&name);
@@ -342,8 +343,8 @@ async fn confirms_again(world: &mut MfaWorld, name: String) {
     world.person(&name).told_mfa(outcome);
 }
 
-#[then(expr = "MFA is enabled on {word}'s device")]
-fn enabled_on_device(world: &mut MfaWorld, name: String) {
+#[then(expr = "MFA is enabled on {person}'s device")]
+fn enabled_on_device(world: &mut MfaWorld, name: Name) {
     let person = world.person_ref(&name);
     assert_eq!(person.last_mfa, Some(Ok(())), "the last MFA step");
     assert!(
@@ -352,15 +353,15 @@ fn enabled_on_device(world: &mut MfaWorld, name: String) {
     );
 }
 
-#[then(expr = "MFA is not enabled on {word}'s device")]
-fn not_enabled_on_device(world: &mut MfaWorld, name: String) {
+#[then(expr = "MFA is not enabled on {person}'s device")]
+fn not_enabled_on_device(world: &mut MfaWorld, name: Name) {
     assert!(world.person_ref(&name).device().file.totp_opaque_key_id.is_none());
 }
 
 /// Reads only the person's latest answer: an earlier login's refusal must
 /// not pass for the confirmation's.
-#[then(expr = "{word} is told the code is invalid")]
-fn told_invalid(world: &mut MfaWorld, name: String) {
+#[then(expr = "{person} is told the code is invalid")]
+fn told_invalid(world: &mut MfaWorld, name: Name) {
     let person = world.person_ref(&name);
     let ok = match person.latest {
         Latest::Mfa => person.last_mfa == Some(Err(MfaError::InvalidOneTimePassword)),
@@ -374,8 +375,8 @@ fn told_invalid(world: &mut MfaWorld, name: String) {
     );
 }
 
-#[then(expr = "{word} is told MFA is already set up")]
-fn told_already(world: &mut MfaWorld, name: String) {
+#[then(expr = "{person} is told MFA is already set up")]
+fn told_already(world: &mut MfaWorld, name: Name) {
     assert_eq!(world.person_ref(&name).last_mfa, Some(Err(MfaError::AlreadySetup)));
 }
 
@@ -401,8 +402,8 @@ fn shows_key(world: &mut MfaWorld, length: usize) {
     assert!(totp::qr_for_terminal(&uri).is_ok());
 }
 
-#[then(expr = "{word}'s MFA section shows the same key as before")]
-async fn same_key(world: &mut MfaWorld, name: String) {
+#[then(expr = "{person}'s MFA section shows the same key as before")]
+async fn same_key(world: &mut MfaWorld, name: Name) {
     let before = world.person_ref(&name).profile.clone();
     show_profile(world, &name, None).await;
     let after = world.person_ref(&name).profile.clone();
@@ -410,14 +411,14 @@ async fn same_key(world: &mut MfaWorld, name: String) {
     assert_eq!(before, after);
 }
 
-#[then(expr = "{word}'s MFA section says MFA is set up")]
-async fn says_set_up(world: &mut MfaWorld, name: String) {
+#[then(expr = "{person}'s MFA section says MFA is set up")]
+async fn says_set_up(world: &mut MfaWorld, name: Name) {
     show_profile(world, &name, None).await;
     assert_eq!(world.person_ref(&name).profile, Some(SetupStatus::Confirmed));
 }
 
-#[then(expr = "{word}'s MFA section offers to set MFA up")]
-async fn offers_setup(world: &mut MfaWorld, name: String) {
+#[then(expr = "{person}'s MFA section offers to set MFA up")]
+async fn offers_setup(world: &mut MfaWorld, name: Name) {
     show_profile(world, &name, None).await;
     assert!(matches!(
         world.person_ref(&name).profile,
@@ -425,34 +426,34 @@ async fn offers_setup(world: &mut MfaWorld, name: String) {
     ));
 }
 
-#[then(expr = "{word}'s authenticator app has {int} entry/entries")]
-fn app_entries(world: &mut MfaWorld, name: String, count: usize) {
+#[then(expr = "{person}'s authenticator app has {int} entry/entries")]
+fn app_entries(world: &mut MfaWorld, name: Name, count: usize) {
     assert_eq!(world.person_ref(&name).phone.entries().len(), count);
 }
 
-#[then(expr = "{word} and {word} have different keys")]
-fn different_keys(world: &mut MfaWorld, a: String, b: String) {
+#[then(expr = "{person} and {person} have different keys")]
+fn different_keys(world: &mut MfaWorld, a: Name, b: Name) {
     let key = |n: &str| world.person_ref(n).phone.entries().last().map(|e| e.secret.clone());
     assert!(key(&a).is_some() && key(&b).is_some());
     assert_ne!(key(&a), key(&b));
 }
 
-#[given(expr = "{word}'s phone clock is {int} seconds behind")]
-#[when(expr = "{word}'s phone clock is {int} seconds behind")]
-fn phone_behind(world: &mut MfaWorld, name: String, seconds: i64) {
+#[given(expr = "{person}'s phone clock is {int} seconds behind")]
+#[when(expr = "{person}'s phone clock is {int} seconds behind")]
+fn phone_behind(world: &mut MfaWorld, name: Name, seconds: i64) {
     world.person(&name).phone.clock_offset_seconds = -seconds;
 }
 
-#[given(expr = "{word}'s phone clock is {int} seconds ahead")]
-#[when(expr = "{word}'s phone clock is {int} seconds ahead")]
-fn phone_ahead(world: &mut MfaWorld, name: String, seconds: i64) {
+#[given(expr = "{person}'s phone clock is {int} seconds ahead")]
+#[when(expr = "{person}'s phone clock is {int} seconds ahead")]
+fn phone_ahead(world: &mut MfaWorld, name: Name, seconds: i64) {
     world.person(&name).phone.clock_offset_seconds = seconds;
 }
 
-#[given(expr = "{word} lost her/his phone")]
-#[when(expr = "{word} loses her/his phone")]
-#[given(expr = "{word} loses her/his phone")]
-fn loses_phone(world: &mut MfaWorld, name: String) {
+#[given(expr = "{person} lost her/his phone")]
+#[when(expr = "{person} loses her/his phone")]
+#[given(expr = "{person} loses her/his phone")]
+fn loses_phone(world: &mut MfaWorld, name: Name) {
     let person = world.person(&name);
     let mut phone = AuthenticatorApp::default();
     phone.clock_offset_seconds = person.phone.clock_offset_seconds;
@@ -485,9 +486,9 @@ async fn log_in(world: &mut MfaWorld, name: &str, code: Option<String>, password
     }
 }
 
-#[given(expr = "{word} is logged in")]
-#[when(expr = "{word} logs in with the code from her/his authenticator app and her/his password")]
-async fn logs_in(world: &mut MfaWorld, name: String) {
+#[given(expr = "{person} is logged in")]
+#[when(expr = "{person} logs in with the code from her/his authenticator app and her/his password")]
+async fn logs_in(world: &mut MfaWorld, name: Name) {
     let mfa = world.person_ref(&name).device().file.totp_opaque_key_id.is_some();
     let code = match mfa {
         true => Some(app_code(world, &name).await),
@@ -496,30 +497,30 @@ async fn logs_in(world: &mut MfaWorld, name: String) {
     log_in(world, &name, code, None).await;
 }
 
-#[when(expr = "{word} logs in with her/his password only")]
-async fn password_only(world: &mut MfaWorld, name: String) {
+#[when(expr = "{person} logs in with her/his password only")]
+async fn password_only(world: &mut MfaWorld, name: Name) {
     log_in(world, &name, None, None).await;
 }
 
-#[when(expr = "{word} logs in with a wrong code and her/his password")]
-async fn wrong_code_login(world: &mut MfaWorld, name: String) {
+#[when(expr = "{person} logs in with a wrong code and her/his password")]
+async fn wrong_code_login(world: &mut MfaWorld, name: Name) {
     let code = wrong_code(world, &name);
     log_in(world, &name, Some(code), None).await;
 }
 
-#[when(expr = "{word} logs in with the code {string} and her/his password")]
-async fn literal_code_login(world: &mut MfaWorld, name: String, code: String) {
+#[when(expr = "{person} logs in with the code {string} and her/his password")]
+async fn literal_code_login(world: &mut MfaWorld, name: Name, code: String) {
     log_in(world, &name, Some(code), None).await;
 }
 
-#[when(expr = "{word} logs in with the code from her/his authenticator app and a wrong password")]
-async fn wrong_password_login(world: &mut MfaWorld, name: String) {
+#[when(expr = "{person} logs in with the code from her/his authenticator app and a wrong password")]
+async fn wrong_password_login(world: &mut MfaWorld, name: Name) {
     let code = app_code(world, &name).await;
     log_in(world, &name, Some(code), Some("not the password".into())).await;
 }
 
-#[when(expr = "{word} logs in with a code from her/his old authenticator entry")]
-async fn old_entry_login(world: &mut MfaWorld, name: String) {
+#[when(expr = "{person} logs in with a code from her/his old authenticator entry")]
+async fn old_entry_login(world: &mut MfaWorld, name: Name) {
     let org = world.person_ref(&name).device_organization().as_str().to_owned();
     let now = world.started().now();
     let code = world
@@ -530,8 +531,8 @@ async fn old_entry_login(world: &mut MfaWorld, name: String) {
     log_in(world, &name, Some(code), None).await;
 }
 
-#[then(expr = "{word} is logged in")]
-fn is_logged_in(world: &mut MfaWorld, name: String) {
+#[then(expr = "{person} is logged in")]
+fn is_logged_in(world: &mut MfaWorld, name: Name) {
     let person = world.person_ref(&name);
     assert_eq!(person.last_login, Some(Ok(())));
     assert!(person.session.is_some());
@@ -584,8 +585,8 @@ impl LoginRefusal {
     }
 }
 
-#[then(expr = "{word}'s login is refused because {login_refusal}")]
-fn login_refused(world: &mut MfaWorld, name: String, reason: LoginRefusal) {
+#[then(expr = "{person}'s login is refused because {login_refusal}")]
+fn login_refused(world: &mut MfaWorld, name: Name, reason: LoginRefusal) {
     let outcome = world.person_ref(&name).last_login.clone();
     let Some(Err(error)) = outcome else {
         if reason == LoginRefusal::TooManyAttempts
@@ -647,13 +648,13 @@ impl Refusal {
     }
 }
 
-#[then(expr = "{word} is refused because {refusal}")]
-fn refused(world: &mut MfaWorld, name: String, reason: Refusal) {
+#[then(expr = "{person} is refused because {refusal}")]
+fn refused(world: &mut MfaWorld, name: Name, reason: Refusal) {
     assert_eq!(world.person_ref(&name).last_mfa, Some(Err(reason.error())));
 }
 
-#[then(expr = "{word} must wait until {int} second(s) after the last wrong code")]
-fn must_wait(world: &mut MfaWorld, name: String, seconds: i64) {
+#[then(expr = "{person} must wait until {int} second(s) after the last wrong code")]
+fn must_wait(world: &mut MfaWorld, name: Name, seconds: i64) {
     let outcome = world.person_ref(&name).last_login.clone();
     let Some(Err(LoginError::Throttled { wait_until })) = outcome else {
         panic!("not throttled: {outcome:?}")
@@ -662,8 +663,8 @@ fn must_wait(world: &mut MfaWorld, name: String, seconds: i64) {
     last.assert_waits_until(wait_until, seconds);
 }
 
-#[then(expr = "{word}'s device cannot be opened with her/his password alone")]
-fn password_alone(world: &mut MfaWorld, name: String) {
+#[then(expr = "{person}'s device cannot be opened with her/his password alone")]
+fn password_alone(world: &mut MfaWorld, name: Name) {
     let person = world.person_ref(&name);
     assert_eq!(
         unlock(&person.device().file, &person.password, None),
@@ -684,34 +685,34 @@ fn workspace(world: &MfaWorld, name: &str) -> Workspace {
     )
 }
 
-#[given(expr = "{word} writes {string} in the file {string}")]
-#[when(expr = "{word} writes {string} in the file {string}")]
-fn writes(world: &mut MfaWorld, name: String, text: String, file: String) {
+#[given(expr = "{person} writes {string} in the file {string}")]
+#[when(expr = "{person} writes {string} in the file {string}")]
+fn writes(world: &mut MfaWorld, name: Name, text: String, file: String) {
     workspace(world, &name)
         .write(&file, text.as_bytes())
         .expect("the file is written");
 }
 
-#[then(expr = "{word} reads {string} in the file {string}")]
-fn reads(world: &mut MfaWorld, name: String, text: String, file: String) {
+#[then(expr = "{person} reads {string} in the file {string}")]
+fn reads(world: &mut MfaWorld, name: Name, text: String, file: String) {
     let content = workspace(world, &name).read(&file).expect("the file is read");
     assert_eq!(String::from_utf8_lossy(&content), text);
 }
 
-#[then(expr = "{word}'s workspace lists {string}")]
-fn lists(world: &mut MfaWorld, name: String, listing: String) {
+#[then(expr = "{person}'s workspace lists {string}")]
+fn lists(world: &mut MfaWorld, name: Name, listing: String) {
     let expected: Vec<String> = listing.split(", ").map(str::to_owned).collect();
     assert_eq!(workspace(world, &name).list().expect("the workspace lists"), expected);
 }
 
-#[when(expr = "{word} logs out")]
-#[given(expr = "{word} logs out")]
-fn logs_out(world: &mut MfaWorld, name: String) {
+#[when(expr = "{person} logs out")]
+#[given(expr = "{person} logs out")]
+fn logs_out(world: &mut MfaWorld, name: Name) {
     world.person(&name).session = None;
 }
 
-#[then(expr = "each of {word}'s devices logs in with the code from her/his authenticator app")]
-async fn every_device(world: &mut MfaWorld, name: String) {
+#[then(expr = "each of {person}'s devices logs in with the code from her/his authenticator app")]
+async fn every_device(world: &mut MfaWorld, name: Name) {
     let count = world.person_ref(&name).devices.len();
     for index in 0..count {
         world.person(&name).current = index;
@@ -758,16 +759,16 @@ fn reset_link_in(email: &crate::mailbox::Email) -> String {
     link
 }
 
-#[when(expr = "{word} opens the reset link from the email")]
-async fn opens_email_link(world: &mut MfaWorld, name: String, step: &Step) {
+#[when(expr = "{person} opens the reset link from the email")]
+async fn opens_email_link(world: &mut MfaWorld, name: Name, step: &Step) {
     let link = email_link(world);
     open_reset_link(world, &name, &link, line(step)).await;
 }
 
 /// The link of the first reset email the person received, even after a
 /// later one was read.
-#[when(expr = "{word} opens the reset link from the first email")]
-async fn opens_first_email_link(world: &mut MfaWorld, name: String, step: &Step) {
+#[when(expr = "{person} opens the reset link from the first email")]
+async fn opens_first_email_link(world: &mut MfaWorld, name: Name, step: &Step) {
     let first = super::mailbox::emails_for(world, &name)
         .into_iter()
         .next()
@@ -776,15 +777,15 @@ async fn opens_first_email_link(world: &mut MfaWorld, name: String, step: &Step)
     open_reset_link(world, &name, &link, line(step)).await;
 }
 
-#[when(expr = "{word} opens the reset link from the email with {word}'s user id put in it")]
-async fn opens_edited_link(world: &mut MfaWorld, name: String, other: String, step: &Step) {
+#[when(expr = "{person} opens the reset link from the email with {person}'s user id put in it")]
+async fn opens_edited_link(world: &mut MfaWorld, name: Name, other: Name, step: &Step) {
     let mut link = TotpResetAddr::parse_any(&email_link(world)).expect("a reset link");
     link.user_id = world.keys(&other).user_id;
     open_reset_link(world, &name, &link.to_string(), line(step)).await;
 }
 
-#[when(expr = "{word} opens the reset link from the email on two devices at the same time")]
-async fn opens_link_twice_at_once(world: &mut MfaWorld, name: String) {
+#[when(expr = "{person} opens the reset link from the email on two devices at the same time")]
+async fn opens_link_twice_at_once(world: &mut MfaWorld, name: Name) {
     let link = TotpResetAddr::parse_any(&email_link(world)).expect("a reset link");
     let env = world.started();
     let (laptop, desktop) = (
@@ -807,9 +808,9 @@ fn same_qr_on_both(world: &mut MfaWorld) {
 }
 
 #[when(
-    expr = "{word} confirms the reset on both devices at the same time with the code from her/his authenticator app"
+    expr = "{person} confirms the reset on both devices at the same time with the code from her/his authenticator app"
 )]
-async fn confirms_twice_at_once(world: &mut MfaWorld, name: String) {
+async fn confirms_twice_at_once(world: &mut MfaWorld, name: Name) {
     let code = app_code(world, &name).await;
     let link = world.person_ref(&name).reset_link.clone().expect("a link was opened");
     let env = world.started();
@@ -831,8 +832,8 @@ fn one_confirms(world: &mut MfaWorld) {
     assert_eq!(outcomes, vec![Ok(()), Err(MfaError::BadToken)]);
 }
 
-#[when(expr = "{word} opens the reset link from the administrator's output")]
-async fn opens_output_link(world: &mut MfaWorld, name: String, step: &Step) {
+#[when(expr = "{person} opens the reset link from the administrator's output")]
+async fn opens_output_link(world: &mut MfaWorld, name: Name, step: &Step) {
     let link = world
         .admin_reset
         .as_ref()
@@ -843,8 +844,8 @@ async fn opens_output_link(world: &mut MfaWorld, name: String, step: &Step) {
     open_reset_link(world, &name, &link, line(step)).await;
 }
 
-#[when(expr = "{word} opens the reset link again")]
-async fn opens_link_again(world: &mut MfaWorld, name: String, step: &Step) {
+#[when(expr = "{person} opens the reset link again")]
+async fn opens_link_again(world: &mut MfaWorld, name: Name, step: &Step) {
     let link = world
         .person_ref(&name)
         .reset_link
@@ -854,8 +855,8 @@ async fn opens_link_again(world: &mut MfaWorld, name: String, step: &Step) {
     open_reset_link(world, &name, &link, line(step)).await;
 }
 
-#[then(expr = "{word} sees a new QR code")]
-fn sees_new_qr(world: &mut MfaWorld, name: String) {
+#[then(expr = "{person} sees a new QR code")]
+fn sees_new_qr(world: &mut MfaWorld, name: Name) {
     let person = world.person_ref(&name);
     assert_eq!(person.last_mfa, Some(Ok(())), "the link opened");
     let secret = person.reset_secret.clone().expect("a new key is shown");
@@ -874,27 +875,27 @@ async fn confirm_reset(world: &mut MfaWorld, name: &str, code: String) {
     world.person(name).told_mfa(outcome);
 }
 
-#[when(expr = "{word} confirms the reset with the code from her/his authenticator app")]
-async fn confirms_reset(world: &mut MfaWorld, name: String) {
+#[when(expr = "{person} confirms the reset with the code from her/his authenticator app")]
+async fn confirms_reset(world: &mut MfaWorld, name: Name) {
     let code = app_code(world, &name).await;
     confirm_reset(world, &name, code).await;
 }
 
-#[when(expr = "{word} confirms the reset with a wrong code")]
-async fn confirms_reset_wrong(world: &mut MfaWorld, name: String) {
+#[when(expr = "{person} confirms the reset with a wrong code")]
+async fn confirms_reset_wrong(world: &mut MfaWorld, name: Name) {
     let code = wrong_code(world, &name);
     confirm_reset(world, &name, code).await;
 }
 
-#[then(expr = "{word}'s reset is confirmed")]
-fn reset_confirmed(world: &mut MfaWorld, name: String) {
+#[then(expr = "{person}'s reset is confirmed")]
+fn reset_confirmed(world: &mut MfaWorld, name: Name) {
     let person = world.person_ref(&name);
     assert!(person.reset_link.is_some(), "{name} opened a reset link");
     assert_eq!(person.last_mfa, Some(Ok(())), "{name}'s confirmation");
 }
 
-#[then(expr = "{word} is told the reset link is no longer valid")]
-fn link_invalid(world: &mut MfaWorld, name: String) {
+#[then(expr = "{person} is told the reset link is no longer valid")]
+fn link_invalid(world: &mut MfaWorld, name: Name) {
     assert_eq!(world.person_ref(&name).last_mfa, Some(Err(MfaError::BadToken)));
 }
 
@@ -902,17 +903,17 @@ fn link_invalid(world: &mut MfaWorld, name: String) {
 
 /// The administrator resets the person's MFA with `--send-email`, and the
 /// email arrives (read, as `an email arrives` reads it).
-#[given(expr = "the administrator has reset {word}'s MFA and the email has arrived")]
-async fn reset_and_email(world: &mut MfaWorld, name: String, step: &Step) {
+#[given(expr = "the administrator has reset {person}'s MFA and the email has arrived")]
+async fn reset_and_email(world: &mut MfaWorld, name: Name, step: &Step) {
     super::administrator::reset_by_email_sent(world, name.clone(), step).await;
     super::mailbox::email_arrives(world, name, step).await;
 }
 
 /// The whole reset of the user guide's "Reset your MFA": the email, its
 /// link, the new QR code scanned, confirmed with the app's code.
-#[given(expr = "{word} has set MFA up again from the reset link")]
-#[when(expr = "{word} sets MFA up again from the reset link")]
-async fn set_up_again(world: &mut MfaWorld, name: String, step: &Step) {
+#[given(expr = "{person} has set MFA up again from the reset link")]
+#[when(expr = "{person} sets MFA up again from the reset link")]
+async fn set_up_again(world: &mut MfaWorld, name: Name, step: &Step) {
     reset_and_email(world, name.clone(), step).await;
     opens_email_link(world, name.clone(), step).await;
     assert_eq!(world.person_ref(&name).last_mfa, Some(Ok(())), "the link opened");
