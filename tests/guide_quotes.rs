@@ -1,7 +1,8 @@
 //! The guides' lines in the features must be the guides' own: every line a
 //! feature quotes (a step `… as quoted from PAGE:` and its doc string) must
-//! be a line of `features/guides/PAGE.quotes`, and every line there a line
-//! of the guide page itself (`../shared/parsec/guides/PAGE`, or
+//! be a line of the `features/guides/*.quotes` file that names that page
+//! (its `page: PAGE` line), and every line there a line of the guide page
+//! itself (`../shared/parsec/guides/PAGE`, or
 //! `$PARSEC_MFA_GUIDES/PAGE`). The second check says SKIPPED when the pages
 //! are not there, unless `PARSEC_MFA_REQUIRE_GUIDES=1`. Before checking the
 //! real files, the checker is shown a changed line and must report it.
@@ -49,13 +50,16 @@ fn quotes_in_feature(file: &str, text: &str) -> Vec<Quote> {
     quotes
 }
 
-/// The lines of a `.quotes` file (comments and blank lines left out).
-fn quoted_lines(text: &str) -> Vec<String> {
-    text.lines()
+/// The page a `.quotes` file quotes (its `page: PAGE` line) and its quoted
+/// lines (comments and blank lines left out).
+fn quoted_lines(text: &str) -> (Option<String>, Vec<String>) {
+    let mut lines = text
+        .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(str::to_owned)
-        .collect()
+        .map(str::to_owned);
+    let page = lines.next().and_then(|l| l.strip_prefix("page: ").map(str::to_owned));
+    (page, lines.collect())
 }
 
 /// What differs: feature lines not in the page's quotes, and quotes not in
@@ -64,7 +68,10 @@ fn problems(quotes: &[Quote], quote_files: &BTreeMap<String, Vec<String>>, pages
     let mut problems = Vec::new();
     for quote in quotes {
         match quote_files.get(&quote.page) {
-            None => problems.push(format!("{}: no features/guides/{}.quotes", quote.at, quote.page)),
+            None => problems.push(format!(
+                "{}: no features/guides/*.quotes names the page {}",
+                quote.at, quote.page
+            )),
             Some(lines) if !lines.contains(&quote.line) => problems.push(format!(
                 "{}: `{}` is not a quoted line of {}",
                 quote.at, quote.line, quote.page
@@ -77,7 +84,7 @@ fn problems(quotes: &[Quote], quote_files: &BTreeMap<String, Vec<String>>, pages
         let page_lines: Vec<&str> = text.lines().map(str::trim).collect();
         for line in lines {
             if !page_lines.contains(&line.as_str()) {
-                problems.push(format!("features/guides/{page}.quotes: `{line}` is not a line of the page"));
+                problems.push(format!("the quotes of {page}: `{line}` is not a line of the page"));
             }
         }
     }
@@ -128,16 +135,20 @@ fn main() -> ExitCode {
     let mut missing_pages = Vec::new();
     for entry in std::fs::read_dir(features.join("guides")).expect("features/guides/") {
         let path = entry.expect("an entry").path();
-        let Some(page) = path.file_name().and_then(|n| n.to_str()?.strip_suffix(".quotes")) else {
+        if path.extension().is_none_or(|e| e != "quotes") {
             continue;
-        };
+        }
         let text = std::fs::read_to_string(&path).expect("a quotes file");
-        quote_files.insert(page.to_owned(), quoted_lines(&text));
-        match std::fs::read_to_string(guides.join(page)) {
+        let (Some(page), lines) = quoted_lines(&text) else {
+            eprintln!("{}: the first line must be `page: PAGE`", path.display());
+            return ExitCode::FAILURE;
+        };
+        quote_files.insert(page.clone(), lines);
+        match std::fs::read_to_string(guides.join(&page)) {
             Ok(text) => {
-                pages.insert(page.to_owned(), text);
+                pages.insert(page, text);
             }
-            Err(_) => missing_pages.push(page.to_owned()),
+            Err(_) => missing_pages.push(page),
         }
     }
     let found = problems(&quotes, &quote_files, &pages);
@@ -146,9 +157,10 @@ fn main() -> ExitCode {
     }
     let pages_checked = pages.len();
     println!(
-        "{} quoted lines in the features, {} quotes files, {pages_checked} checked against their page",
+        "{} quoted lines in the features, {} quotes files, {pages_checked} checked against their page in {}",
         quotes.len(),
-        quote_files.len()
+        quote_files.len(),
+        guides.display()
     );
     if quotes.is_empty() {
         eprintln!("no feature quotes a guide");
