@@ -64,7 +64,11 @@ fn quoted_lines(text: &str) -> (Option<String>, Vec<String>) {
 
 /// What differs: feature lines not in the page's quotes, and quotes not in
 /// the page (when the page is given).
-fn problems(quotes: &[Quote], quote_files: &BTreeMap<String, Vec<String>>, pages: &BTreeMap<String, String>) -> Vec<String> {
+fn problems(
+    quotes: &[Quote],
+    quote_files: &BTreeMap<String, Vec<String>>,
+    pages: &BTreeMap<String, String>,
+) -> Vec<String> {
     let mut problems = Vec::new();
     for quote in quotes {
         match quote_files.get(&quote.page) {
@@ -103,7 +107,10 @@ fn main() -> ExitCode {
     // The checker first sees a feature that changed one of the guide's words.
     let page = "page.txt".to_owned();
     let files = BTreeMap::from([(page.clone(), vec!["parsec-cli user totp-reset --send-email".to_owned()])]);
-    let pages = BTreeMap::from([(page.clone(), "Typically:\nparsec-cli user totp-reset --send-email\n".to_owned())]);
+    let pages = BTreeMap::from([(
+        page.clone(),
+        "Typically:\nparsec-cli user totp-reset --send-email\n".to_owned(),
+    )]);
     let drifted = "    When x, as quoted from page.txt:\n      \"\"\"\n      parsec-cli user totp-reset --send-mail\n      \"\"\"\n";
     let found = problems(&quotes_in_feature("drifted.feature", drifted), &files, &pages);
     if found.len() != 1 {

@@ -38,7 +38,11 @@ const MUST_SHOW: &[(&str, &[&str])] = &[
     ),
     (
         "parsec-mfa login asks the code first, then the password",
-        &["Enter the 6-digit code from your authenticator app: ", "Password of ", "Logged in as "],
+        &[
+            "Enter the 6-digit code from your authenticator app: ",
+            "Password of ",
+            "Logged in as ",
+        ],
     ),
     (
         "parsec-mfa login asks no password when the code is refused",
@@ -91,7 +95,15 @@ fn check(chromium: &Path) -> Result<String, Vec<String>> {
     let _ = std::fs::remove_dir_all(&reports);
     let out = Command::new(BINARY)
         .current_dir(root)
-        .args(["conformance", "--target", "official", "--tags", TAGS, "--reports", REPORTS])
+        .args([
+            "conformance",
+            "--target",
+            "official",
+            "--tags",
+            TAGS,
+            "--reports",
+            REPORTS,
+        ])
         .output()
         .map_err(|e| one(format!("cannot run {BINARY}: {e}")))?;
     let console = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);

@@ -396,11 +396,17 @@ fn step_problems(rows: &[Row], report: &TargetReport) -> Vec<String> {
             })
             .collect();
         if result.steps.is_empty() || shown != expected {
-            problems.push(format!("`{}` shows the steps {shown:?}, not {expected:?}", result.scenario));
+            problems.push(format!(
+                "`{}` shows the steps {shown:?}, not {expected:?}",
+                result.scenario
+            ));
         }
         let failed = expected.iter().filter(|(o, _)| *o == "failed").count();
         if (result.status == Status::Failed) != (failed == 1) {
-            problems.push(format!("`{}` is {:?} with {failed} failed steps", result.scenario, result.status));
+            problems.push(format!(
+                "`{}` is {:?} with {failed} failed steps",
+                result.scenario, result.status
+            ));
         }
     }
     problems

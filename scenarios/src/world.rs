@@ -366,7 +366,13 @@ impl MfaWorld {
     }
 
     /// Records a text for the report (an email, a command's output, a jump of the clock).
-    pub fn attach_text(&self, step_line: u32, kind: AttachmentKind, label: impl Into<String>, content: impl Into<String>) {
+    pub fn attach_text(
+        &self,
+        step_line: u32,
+        kind: AttachmentKind,
+        label: impl Into<String>,
+        content: impl Into<String>,
+    ) {
         self.attach(step_line, Attachment::text(kind, label, content));
     }
 

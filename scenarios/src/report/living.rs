@@ -17,10 +17,13 @@ use std::sync::{Arc, Mutex, PoisonError};
 /// it, and its line (an outline row's own).
 pub type ScenarioKey = (String, u32);
 
+/// What one scenario's steps recorded: (the step's line, the attachment).
+pub type Recorded = Vec<(u32, Attachment)>;
+
 /// Every scenario's attachments of one run, by the line of the step that
 /// recorded them.
 #[derive(Debug, Clone, Default)]
-pub struct AttachmentSink(Arc<Mutex<HashMap<ScenarioKey, Vec<(u32, Attachment)>>>>);
+pub struct AttachmentSink(Arc<Mutex<HashMap<ScenarioKey, Recorded>>>);
 
 impl AttachmentSink {
     /// The handle a scenario's World writes through.
@@ -32,7 +35,7 @@ impl AttachmentSink {
     }
 
     /// The scenario's attachments, in the order recorded (taken out).
-    pub fn take(&self, scenario: &ScenarioKey) -> Vec<(u32, Attachment)> {
+    pub fn take(&self, scenario: &ScenarioKey) -> Recorded {
         self.0
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -105,7 +108,13 @@ pub fn qr_svg(uri: &str) -> Option<String> {
                 while x < width && row[x] == qrcode::Color::Dark {
                     x += 1;
                 }
-                path.push_str(&format!("M{} {}h{}v1h-{}z", start + quiet, y + quiet, x - start, x - start));
+                path.push_str(&format!(
+                    "M{} {}h{}v1h-{}z",
+                    start + quiet,
+                    y + quiet,
+                    x - start,
+                    x - start
+                ));
             } else {
                 x += 1;
             }
@@ -131,7 +140,12 @@ mod tests {
         let drawn: usize = svg
             .split('M')
             .skip(1)
-            .map(|run| run.split('h').nth(1).and_then(|n| n.split('v').next()?.parse::<usize>().ok()).unwrap_or(0))
+            .map(|run| {
+                run.split('h')
+                    .nth(1)
+                    .and_then(|n| n.split('v').next()?.parse::<usize>().ok())
+                    .unwrap_or(0)
+            })
             .sum();
         assert_eq!(drawn, dark);
         assert!(svg.len() < 8_000, "{} bytes", svg.len());

@@ -242,7 +242,9 @@ async fn asks_other_organization(world: &mut MfaWorld, asker: Name, owner: Name)
     ask_for_key(world, &asker, &owner, &owner).await;
 }
 
-#[when(expr = "{person} tries the key her/his own code opens on a copy of {person}'s device file, knowing its password")]
+#[when(
+    expr = "{person} tries the key her/his own code opens on a copy of {person}'s device file, knowing its password"
+)]
 async fn tries_own_key(world: &mut MfaWorld, asker: Name, owner: Name) {
     let code = app_code(world, &asker).await;
     let (user_id, key_id) = key_of(world, &asker);
@@ -252,7 +254,9 @@ async fn tries_own_key(world: &mut MfaWorld, asker: Name, owner: Name) {
         .expect("the asker's own code opens the asker's own key");
     let victim = world.person_ref(&owner);
     let opened = unlock(&victim.device().file, &victim.password, Some(&own_key));
-    world.person(&asker).told_login(opened.map(|_| ()).map_err(LoginError::from));
+    world
+        .person(&asker)
+        .told_login(opened.map(|_| ()).map_err(LoginError::from));
 }
 
 #[then(expr = "{person} cannot open the device file")]

@@ -10,8 +10,8 @@
 
 use super::user::line;
 use crate::report::model::AttachmentKind;
-use crate::world::Name;
 use crate::world::MfaWorld;
+use crate::world::Name;
 use cucumber::gherkin::Step;
 use cucumber::{given, then, when};
 use parsec_mfa_reference::protocol::addr::TotpResetAddr;
@@ -231,12 +231,23 @@ async fn login(world: &mut MfaWorld, name: &str, code: String, at: u32) {
     let dir = person.device().config.root().display().to_string();
     let device = person.device().keys.device_id.hex();
     let typed = format!("{code}\n{}\nexit\n", person.password);
-    let args = ["login", "--device", &device, "--password-stdin", "--config-dir", &dir, "--deadline", "30"]
-        .map(str::to_owned);
+    let args = [
+        "login",
+        "--device",
+        &device,
+        "--password-stdin",
+        "--config-dir",
+        &dir,
+        "--deadline",
+        "30",
+    ]
+    .map(str::to_owned);
     run(world, at, &args, &typed).await;
 }
 
-#[when(expr = "{person} runs parsec-mfa login and types the code from her/his authenticator app, then her/his password")]
+#[when(
+    expr = "{person} runs parsec-mfa login and types the code from her/his authenticator app, then her/his password"
+)]
 async fn login_with_code(world: &mut MfaWorld, name: Name, step: &Step) {
     let code = super::user::app_code(world, &name).await;
     login(world, &name, code, line(step)).await;

@@ -3,8 +3,8 @@
 use super::user::line;
 use crate::mailbox::Email;
 use crate::report::model::AttachmentKind;
-use crate::world::Name;
 use crate::world::MfaWorld;
+use crate::world::Name;
 use cucumber::gherkin::Step;
 use cucumber::then;
 use parsec_mfa_reference::protocol::admin::EmailSentStatus;
@@ -52,7 +52,10 @@ pub(super) async fn email_arrives(world: &mut MfaWorld, name: Name, step: &Step)
             .mailbox()
             .wait_for_nth(&address, all + 1, deadline - tokio::time::Instant::now())
             .await;
-        assert!(waited.is_ok(), "no new email #{next} for {name} ({address}) arrived within 5 s");
+        assert!(
+            waited.is_ok(),
+            "no new email #{next} for {name} ({address}) arrived within 5 s"
+        );
     };
     let email = emails.last().cloned().expect("one at least");
     world.emails_seen.insert(name.to_lowercase(), emails.len());
@@ -63,7 +66,12 @@ pub(super) async fn email_arrives(world: &mut MfaWorld, name: Name, step: &Step)
         email.subject,
         email.text.replace("\r\n", "\n").trim_end()
     );
-    world.attach_text(line(step), AttachmentKind::Email, format!("the email {name} receives"), shown);
+    world.attach_text(
+        line(step),
+        AttachmentKind::Email,
+        format!("the email {name} receives"),
+        shown,
+    );
     world.email = Some(email);
 }
 
@@ -101,5 +109,10 @@ fn no_email(world: &mut MfaWorld, name: Name) {
     );
     let seen = world.emails_seen.get(&name.to_lowercase()).copied().unwrap_or(0);
     let emails = emails_for(world, &name);
-    assert_eq!(emails.len(), seen, "an email was sent: {:?}", emails.last().map(|e| &e.subject));
+    assert_eq!(
+        emails.len(),
+        seen,
+        "an email was sent: {:?}",
+        emails.last().map(|e| &e.subject)
+    );
 }

@@ -207,7 +207,10 @@ pub(super) fn line(step: &Step) -> u32 {
 fn attach_qr(world: &MfaWorld, at: u32, name: &str, label: &str, secret: &[u8]) {
     let org = world.person_ref(name).device_organization().as_str().to_owned();
     let uri = totp::otpauth_uri(secret, &org);
-    world.attach(at, Attachment::qr_code(format!("{label} (key {})", totp::base32(secret)), uri));
+    world.attach(
+        at,
+        Attachment::qr_code(format!("{label} (key {})", totp::base32(secret)), uri),
+    );
 }
 
 /// Opens the profile's MFA section; the QR code it shows is recorded for
@@ -217,7 +220,13 @@ async fn show_profile(world: &mut MfaWorld, name: &str, at: Option<u32>) {
     let conn = world.connection_of(name);
     let outcome = mfa::setup_status(&conn, signer(&keys)).await;
     if let (Some(at), Ok(SetupStatus::Unconfirmed { secret })) = (at, &outcome) {
-        attach_qr(world, at, name, &format!("{name}'s MFA section shows a QR code"), secret);
+        attach_qr(
+            world,
+            at,
+            name,
+            &format!("{name}'s MFA section shows a QR code"),
+            secret,
+        );
     }
     let person = world.person(name);
     match outcome {
