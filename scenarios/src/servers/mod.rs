@@ -2,13 +2,15 @@
 //! - [`process`]: a started server (its log, its port, killed when dropped);
 //! - [`reference`]: the reference binary's command line;
 //! - [`official`]: the official parsec-cloud server installed from the
-//!   Python package registry into a virtualenv under `target/`.
+//!   Python package registry into a virtualenv under `target/`;
+//! - [`postgresql`]: a throwaway PostgreSQL cluster for the official server.
 
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::Command;
 
 mod official;
+pub mod postgresql;
 mod process;
 mod reference;
 
