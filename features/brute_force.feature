@@ -77,7 +77,7 @@ Feature: Guessing codes is slowed down, per opaque key
     And Alice logs in with the code from her authenticator app and her password
     Then Alice is logged in
 
-  @THR-9
+  @clock @THR-9
   Scenario: Wrong codes sent at the same time are all accounted for
     Each burst of simultaneous codes leaves when the previous wait is over:
     exactly one code of each must be counted, the others refused. A store
