@@ -102,10 +102,15 @@ impl ServerProcess {
         let started = Instant::now();
         loop {
             let port = self.port;
+            // A probe begun within the timeout counts, even if its answer
+            // (up to 2 s later) comes after it: the server did answer in
+            // time. One begun after it does not: the one before had no
+            // answer, and "did not answer within" is then true.
+            let in_time = started.elapsed() <= timeout;
             let answered = tokio::task::spawn_blocking(move || answers_http(port))
                 .await
                 .unwrap_or(false);
-            self.check_alive(started, timeout)?;
+            self.check_alive(started, if answered && in_time { Duration::MAX } else { timeout })?;
             if answered {
                 return Ok(());
             }

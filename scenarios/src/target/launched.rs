@@ -367,6 +367,12 @@ impl Launched {
             }
         };
         let name = format!("the {label} server");
+        // Held until the server answers: --start-timeout measures the
+        // server's own start, not its wait for a turn.
+        let _permit = start_permits()
+            .acquire()
+            .await
+            .map_err(|e| format!("the servers' start permits: {e}"))?;
         let mut process = ServerProcess::launch(&name, command, port, log, group).map_err(|e| e.to_string())?;
         if let ServerClock::Exact {
             setter: ExactSetter::Faketime(faketime),
@@ -410,6 +416,21 @@ impl Launched {
         }
         Ok(running)
     }
+}
+
+/// How many servers may be starting at once in this process: one per
+/// core, two at least. An official server's start is CPU-bound (a Python
+/// process importing its modules: seconds of CPU each); started all at
+/// once, one per clock scenario (and per target, when targets run side by
+/// side), dozens of them shared the cores so thinly that some exceeded
+/// --start-timeout on a loaded machine. In turns, each start gets its share
+/// of the machine, and the run takes no longer: the CPU work is the same.
+fn start_permits() -> &'static tokio::sync::Semaphore {
+    static PERMITS: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
+    PERMITS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        tokio::sync::Semaphore::new(cores.max(2))
+    })
 }
 
 impl Running {
