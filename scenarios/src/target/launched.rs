@@ -293,6 +293,14 @@ impl Launched {
 
     async fn launch_once(&self, advice: &[String], controlled_clock: bool) -> Result<Running, LaunchError> {
         std::fs::create_dir_all(&self.work_dir).map_err(|e| format!("{}: {e}", self.work_dir.display()))?;
+        // Held until the server answers: --start-timeout measures the
+        // server's own start, not its wait for a turn; and its port is
+        // chosen once its turn has come, so that no other program has the
+        // time of a wait to take it.
+        let _permit = start_permits()
+            .acquire()
+            .await
+            .map_err(|e| format!("the servers' start permits: {e}"))?;
         // Its port from the same pool as the servers': never one a server
         // is about to bind.
         let mailbox = Mailbox::start(&format!("127.0.0.1:{}", free_port()))
@@ -367,12 +375,6 @@ impl Launched {
             }
         };
         let name = format!("the {label} server");
-        // Held until the server answers: --start-timeout measures the
-        // server's own start, not its wait for a turn.
-        let _permit = start_permits()
-            .acquire()
-            .await
-            .map_err(|e| format!("the servers' start permits: {e}"))?;
         let mut process = ServerProcess::launch(&name, command, port, log, group).map_err(|e| e.to_string())?;
         if let ServerClock::Exact {
             setter: ExactSetter::Faketime(faketime),
@@ -386,6 +388,7 @@ impl Launched {
         process.wait_listening(self.start_timeout).await.map_err(|e| match e {
             // Another program took the port between its choice and the bind.
             ServerError::Exited(why) if process.log().to_lowercase().contains("in use") => LaunchError::PortTaken(why),
+            ServerError::PortHeldByAnother(why) => LaunchError::PortTaken(why),
             other => LaunchError::Other(other.to_string()),
         })?;
         let running = Running {
