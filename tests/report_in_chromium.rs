@@ -12,13 +12,13 @@
 //! Without Chromium the test says SKIPPED and succeeds, unless
 //! `PARSEC_MFA_REQUIRE_CHROMIUM=1` (as in CI), where it fails.
 
-mod chromium;
-
-use chromium::{between, chromium_dom, chromium_or_skip, chromium_screenshot, relative, unescape, write};
 use parsec_mfa_scenarios::report::{COMPARE_FILE, HTML_FILE, Status, TargetReport, compare_html};
 use parsec_mfa_scenarios::runner::{RunOptions, reports_dir, run};
 use parsec_mfa_scenarios::target::{
     BoxFuture, Capabilities, ClockControl, InProcess, Target, TargetFactory, TargetSpec,
+};
+use parsec_mfa_scenarios::testing::chromium::{
+    between, chromium_dom, chromium_or_skip, chromium_screenshot, relative, unescape, write,
 };
 use std::path::Path;
 use std::process::ExitCode;

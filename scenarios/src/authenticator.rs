@@ -77,25 +77,15 @@ impl AuthenticatorApp {
     /// The `n`-th of the six-digit codes that no entry for `account` shows
     /// within three steps of `now`, whatever the phone clock: certainly wrong.
     pub fn wrong_code(&self, account: &str, now: DateTime, n: u32) -> String {
-        let shown: Vec<String> = self
+        let secrets: Vec<&[u8]> = self
             .entries
             .iter()
             .filter(|e| e.account == account)
-            .flat_map(|e| {
-                (-3..=3).map(|step| {
-                    let t = now.unix_seconds() + self.clock_offset_seconds + step * totp::STEP_SECONDS as i64;
-                    totp::code_at(&e.secret, t.max(0) as u64)
-                })
-            })
+            .map(|e| e.secret.as_slice())
             .collect();
-        (0u32..)
-            .map(|i| {
-                format!(
-                    "{:06}",
-                    (n.wrapping_add(i).wrapping_mul(7919).wrapping_add(13)) % 1_000_000
-                )
-            })
-            .find(|c| !shown.contains(c))
+        let phone_time = now.unix_seconds() + self.clock_offset_seconds;
+        crate::testing::wrong_codes(&secrets, phone_time, 3, u64::from(n))
+            .next()
             .expect("fewer than a million codes are shown")
     }
 }

@@ -8,7 +8,10 @@
 //! - [`expectations`]: expected results as data (`--expect`): known
 //!   divergences and skips per target, and the verdict of each scenario;
 //! - [`self_check`]: the features against the reference server with each
-//!   deliberate defect, in each profile: the kill matrix.
+//!   deliberate defect, in each profile: the kill matrix;
+//! - [`testing`]: what the tests in `tests/` share with the harness: the
+//!   in-process server, the command line as a person drives it, Chromium,
+//!   wrong codes.
 
 pub mod attack;
 pub mod authenticator;
@@ -22,4 +25,5 @@ pub mod self_check;
 pub mod servers;
 pub mod steps;
 pub mod target;
+pub mod testing;
 pub mod world;

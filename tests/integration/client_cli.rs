@@ -2,10 +2,8 @@
 //! server's advice on protection, a second device of the same user, the
 //! administrator's command flags and errors, and an unreachable server.
 
-
-
-use parsec_mfa_scenarios::testing::cli::{Computer, Output, code_now};
 use parsec_mfa_scenarios::servers::{ServerOptions, ServerProcess, free_port, start_reference};
+use parsec_mfa_scenarios::testing::cli::{Computer, Output, code_now};
 use std::path::{Path, PathBuf};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_parsec-mfa");

@@ -2,8 +2,6 @@
 //! (password inside, TOTP opaque key outside), the official layout, and
 //! files that survive without a server.
 
-
-
 use parsec_mfa_reference::client::device_file::{KdfCost, TotpLayer, UnlockError, protect, unlock};
 use parsec_mfa_reference::client::workspace::{Workspace, WorkspaceError};
 use parsec_mfa_reference::crypto::{PrivateKey, SecretKey, SigningKey};

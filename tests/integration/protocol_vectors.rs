@@ -26,8 +26,6 @@
 //!   *bin*. The re-encoding must equal the vector with that one value turned
 //!   from str to bin.
 
-
-
 use crate::vectors::{Message, Vector, assert_same_map_other_order, msgpack, to_msgpack, unhex, unhex_array};
 use parsec_mfa_reference as reference;
 use reference::crypto::{SecretKey, VerifyKey};

@@ -3,8 +3,6 @@
 //! HMAC-SHA1, SHA-256 and SHA-512, 8 digits, 30-second steps) and RFC 4226
 //! Appendix D (HOTP, 6 digits).
 
-
-
 use parsec_mfa_reference::totp;
 use totp_rs::Algorithm;
 

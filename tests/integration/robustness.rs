@@ -11,8 +11,6 @@
 //! Case counts stay moderate (256, or fewer where signing or zstd is
 //! involved) so that the file runs in a few seconds.
 
-
-
 use crate::vectors::Message;
 use parsec_mfa_reference as reference;
 use proptest::prelude::*;
@@ -1247,9 +1245,10 @@ fn signed_user_certificate() -> (Vec<u8>, VerifyKey) {
         .iter()
         .find(|e| e["name"] == "anonymous_organization_bootstrap")
         .unwrap();
-    let req =
-        anonymous::organization_bootstrap::Req::load(&crate::vectors::unhex(bootstrap["request_body_hex"].as_str().unwrap()))
-            .unwrap();
+    let req = anonymous::organization_bootstrap::Req::load(&crate::vectors::unhex(
+        bootstrap["request_body_hex"].as_str().unwrap(),
+    ))
+    .unwrap();
     (req.user_certificate.0, root.verify_key())
 }
 

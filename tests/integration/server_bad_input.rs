@@ -4,16 +4,14 @@
 //! HTTP 4xx with a `detail`, the server keeps answering, and a refused
 //! request changes nothing.
 
-
-
 use parsec_mfa_reference::protocol::anonymous::{ping as anon_ping, totp_fetch_opaque_key as fetch};
 use parsec_mfa_reference::protocol::anonymous_server::server_config;
 use parsec_mfa_reference::protocol::authenticated::{
     ping as auth_ping, totp_setup_confirm as confirm, totp_setup_get_secret as get_secret,
 };
+use parsec_mfa_scenarios::testing::server::{ADMIN_TOKEN, Reply, TestServer};
 use serde_json::{Value as Json, json};
 use std::time::Duration;
-use parsec_mfa_scenarios::testing::server::{ADMIN_TOKEN, Reply, TestServer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const BAD_CONTENT: &str = "Bad content type or invalid body or unknown command";

@@ -7,8 +7,6 @@
 //! handled in parallel; every test runs on both stores (memory and SQLite).
 //! The clock is simulated and frozen during each burst.
 
-
-
 use parsec_mfa_reference::protocol::addr::TotpResetAddr;
 use parsec_mfa_reference::protocol::anonymous::{
     totp_fetch_opaque_key as fetch, totp_setup_confirm as anon_confirm, totp_setup_get_secret as anon_get_secret,
@@ -16,10 +14,10 @@ use parsec_mfa_reference::protocol::anonymous::{
 use parsec_mfa_reference::protocol::authenticated::totp_setup_get_secret as get_secret;
 use parsec_mfa_reference::protocol::{DateTime, OrganizationID, TOTPOpaqueKeyID};
 use parsec_mfa_reference::server::{Fault, Faults, StorageConfig, Store};
+use parsec_mfa_scenarios::testing::server::TestServer;
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
-use parsec_mfa_scenarios::testing::server::TestServer;
 use tokio::sync::Barrier;
 
 const N: usize = 16;
@@ -79,7 +77,6 @@ where
     }
     results
 }
-
 
 /// The stored throttle of an opaque key: (failed attempts, last failure).
 fn stored_throttle(s: &TestServer, key: TOTPOpaqueKeyID) -> (u32, Option<DateTime>) {

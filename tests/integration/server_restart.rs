@@ -25,7 +25,13 @@ struct Server {
 impl Server {
     async fn start(db: &std::path::Path, port: u16) -> Server {
         let child = Command::new(env!("CARGO_BIN_EXE_parsec-mfa"))
-            .args(["serve", "--port", &port.to_string(), "--administration-token", ADMIN_TOKEN])
+            .args([
+                "serve",
+                "--port",
+                &port.to_string(),
+                "--administration-token",
+                ADMIN_TOKEN,
+            ])
             .arg("--db")
             .arg(format!("sqlite:{}", db.display()))
             .args(["--test-clock", "--spontaneous-organization-bootstrap"])

@@ -2,8 +2,6 @@
 //! below what a user of the guides sees, each checked against the in-process
 //! reference server on a simulated clock (no sleeps).
 
-
-
 use parsec_mfa_reference::protocol::addr::TotpResetAddr;
 use parsec_mfa_reference::protocol::anonymous::{
     totp_fetch_opaque_key as fetch, totp_setup_confirm as anon_confirm, totp_setup_get_secret as anon_get_secret,
@@ -14,11 +12,10 @@ use parsec_mfa_reference::protocol::authenticated::{
 };
 use parsec_mfa_reference::protocol::certif::{Certificate, RevokedUserCertificate};
 use parsec_mfa_reference::protocol::{AccessToken, DeviceID, TOTPOpaqueKeyID, UserID};
-use serde_json::json;
 use parsec_mfa_scenarios::testing::server::{Member, TestServer};
+use serde_json::json;
 
 const WRONG: &str = "000000";
-
 
 fn ping_body() -> Vec<u8> {
     auth_ping::Req { ping: "hi".into() }.dump()

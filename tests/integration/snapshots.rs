@@ -7,8 +7,6 @@
 //! are deterministic). Update after an intended change with
 //! `INSTA_UPDATE=always cargo test --test snapshots`, then review the diff.
 
-
-
 use parsec_mfa_reference as reference;
 use reference::crypto::{PrivateKey, SigningKey};
 use reference::protocol::anonymous_server::server_config::{

@@ -14,8 +14,6 @@
 //! - the bootstrap and reset URLs, the base32 secrets and the TOTP codes are
 //!   the recorded ones.
 
-
-
 use crate::vectors::{Message, unhex, unhex_array};
 use parsec_mfa_reference as reference;
 use reference::crypto::{PrivateKey, SecretKey, SigningKey};

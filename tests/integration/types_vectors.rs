@@ -19,8 +19,6 @@
 //! `ext(1, 1262304000000000) i.e. 2010-01-01T01:00:00Z` is 00:00 UTC. We
 //! assert what the bytes say.
 
-
-
 use crate::vectors::{Vector, msgpack, to_msgpack, unhex, unhex_array};
 use parsec_mfa_reference as reference;
 use reference::crypto::{CryptoError, PublicKey, SigningKey};

@@ -15,7 +15,6 @@ use parsec_mfa_reference::client::{Connection, RetryPolicy, Signer};
 use parsec_mfa_reference::protocol::addr::BootstrapAddr;
 use parsec_mfa_reference::protocol::{DateTime, HumanHandle, TOTPOpaqueKeyID, UserID};
 use parsec_mfa_reference::totp;
-use std::collections::HashSet;
 use std::time::Duration;
 
 /// Steps either side of the current one whose codes a wrong guess avoids:
@@ -98,12 +97,7 @@ impl Victim {
     /// `count` distinct codes that none of the steps near `now` shows,
     /// starting from the `from`-th candidate: certainly wrong.
     pub fn wrong_codes(&self, now: DateTime, from: u64, count: usize) -> Vec<String> {
-        let shown: HashSet<String> = (-AVOIDED_STEPS..=AVOIDED_STEPS)
-            .map(|step| code_at(&self.secret, now, step))
-            .collect();
-        (from..)
-            .map(|n| format!("{:06}", n.wrapping_mul(7_919).wrapping_add(13) % 1_000_000))
-            .filter(|code| !shown.contains(code))
+        crate::testing::wrong_codes(&[&self.secret], now.unix_seconds(), AVOIDED_STEPS, from)
             .take(count)
             .collect()
     }

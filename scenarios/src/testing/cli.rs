@@ -1,9 +1,8 @@
 //! Driving the `parsec-mfa` command line as a person or a script would:
 //! arguments, lines on stdin, and answers read from stdout as they come.
-#![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 pub struct Output {
@@ -32,17 +31,23 @@ impl std::fmt::Display for Output {
 
 /// One user's computer: the binary and a config directory of its own.
 pub struct Computer {
+    /// The `parsec-mfa` binary (`env!("CARGO_BIN_EXE_parsec-mfa")` in a test).
+    pub binary: PathBuf,
     pub config_dir: PathBuf,
 }
 
 impl Computer {
-    pub fn new(config_dir: PathBuf) -> Self {
+    /// A computer with an empty config directory.
+    pub fn new(binary: &Path, config_dir: PathBuf) -> Self {
         let _ = std::fs::remove_dir_all(&config_dir);
-        Computer { config_dir }
+        Computer {
+            binary: binary.to_owned(),
+            config_dir,
+        }
     }
 
     fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_parsec-mfa"));
+        let mut command = Command::new(&self.binary);
         command
             .args(args)
             .env("PARSEC_MFA_CONFIG_DIR", &self.config_dir)
@@ -84,7 +89,7 @@ impl Computer {
         input.write_all(first.as_bytes()).expect("stdin accepts the input");
         let stdout = child.stdout.take().expect("piped stdout");
         let stderr = child.stderr.take().expect("piped stderr");
-        let err_reader = std::thread::spawn(move || parsec_mfa_scenarios::servers::read_all(stderr));
+        let err_reader = std::thread::spawn(move || crate::servers::read_all(stderr));
         let mut reader = BufReader::new(stdout);
         let mut seen = String::new();
         let mut answer = Some(answer);
@@ -181,9 +186,8 @@ pub fn code_now(base32_key: &str) -> String {
 
 /// A code that is certainly wrong now: no phone clock within three steps
 /// shows it.
-pub fn wrong_code(base32_key: &str) -> String {
-    let mut app = parsec_mfa_scenarios::authenticator::AuthenticatorApp::default();
-    app.add_key("parsec.cloud", "test", base32_key).expect("a base32 key");
+pub fn wrong_code_now(base32_key: &str) -> String {
+    let secret = parsec_mfa_reference::totp::secret_from_base32(base32_key).expect("a base32 key");
     let now = parsec_mfa_reference::clock::Clock::now(&parsec_mfa_reference::clock::SystemClock);
-    app.wrong_code("test", now, 0)
+    super::wrong_code(&secret, now.unix_seconds())
 }

@@ -1,6 +1,7 @@
-//! An in-process reference server on a simulated clock, with a bootstrapped
-//! organization (alice, admin) and helpers to talk to it.
-#![allow(dead_code)]
+//! The reference server in this process on a simulated clock: bare
+//! ([`InProcessServer`], what the harness's in-process target and the
+//! transcript replay start), or with a bootstrapped organization (alice,
+//! admin) and helpers to talk to it ([`TestServer`], for the server's tests).
 
 use parsec_mfa_reference::crypto::{PrivateKey, SecretKey, SigningKey};
 use parsec_mfa_reference::protocol::addr::{BootstrapAddr, TotpResetAddr};
@@ -15,9 +16,70 @@ use parsec_mfa_reference::protocol::{DateTime, DeviceID, HumanHandle, TOTPOpaque
 use parsec_mfa_reference::server::{AppState, EmailConfig, Faults, ManualClock, ServerConfig, Store};
 use parsec_mfa_reference::totp;
 use serde_json::Value as Json;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
-pub const ADMIN_TOKEN: &str = "s3cr3t";
+pub use super::ADMIN_TOKEN;
+
+/// The reference server serving on a loopback port of this process, on a
+/// clock that moves only when told; stopped when dropped.
+pub struct InProcessServer {
+    pub addr: SocketAddr,
+    pub clock: ManualClock,
+    pub state: Arc<AppState>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl InProcessServer {
+    /// Serves on a fresh port: [`ADMIN_TOKEN`], its own address in links,
+    /// mocked email, no advice; `configure` changes any of it (it knows the
+    /// port). `faults` are deliberate defects (none: `Faults::default()`).
+    pub async fn start(
+        clock: ManualClock,
+        store: Store,
+        faults: Faults,
+        configure: impl FnOnce(&mut ServerConfig),
+    ) -> Result<InProcessServer, String> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| format!("cannot listen on a loopback port: {e}"))?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let mut config = ServerConfig {
+            administration_token: ADMIN_TOKEN.into(),
+            server_addr: format!("parsec3://127.0.0.1:{}?no_ssl=true", addr.port())
+                .parse()
+                .map_err(|e| format!("cannot build the server address: {e}"))?,
+            email: EmailConfig::Mocked,
+            advisory_device_file_protection: vec![],
+            spontaneous_organization_bootstrap: false,
+        };
+        configure(&mut config);
+        let mut state = AppState::new(config, store, Arc::new(clock.clone()));
+        state.faults = faults;
+        let state = Arc::new(state);
+        let serving = state.clone();
+        let task = tokio::spawn(async move {
+            let _ = parsec_mfa_reference::server::serve(listener, serving).await;
+        });
+        Ok(InProcessServer {
+            addr,
+            clock,
+            state,
+            task,
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn http_base(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for InProcessServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
 /// 2000-01-02T00:00:00Z, the start of a 30 s TOTP step.
 pub const START_UNIX: i64 = 946_771_200;
 
@@ -55,6 +117,8 @@ pub struct TestServer {
     pub alice: Member,
     /// The server's state, for tests that check what was stored.
     pub state: Arc<AppState>,
+    /// Serving until the test server is dropped.
+    _server: InProcessServer,
 }
 
 impl TestServer {
@@ -69,23 +133,14 @@ impl TestServer {
     /// A server on the given store, with deliberate defects if any.
     pub async fn start_with(org: &str, store: Store, faults: Faults) -> TestServer {
         let clock = ManualClock::new(DateTime::from_micros(START_UNIX * 1_000_000));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let config = ServerConfig {
-            administration_token: ADMIN_TOKEN.into(),
-            server_addr: format!("parsec3://127.0.0.1:{port}?no_ssl=true").parse().unwrap(),
-            email: EmailConfig::Mocked,
-            advisory_device_file_protection: vec![],
-            spontaneous_organization_bootstrap: false,
-        };
-        let mut state = AppState::new(config, store, Arc::new(clock.clone()));
-        state.faults = faults;
-        let state = Arc::new(state);
-        tokio::spawn(parsec_mfa_reference::server::serve(listener, state.clone()));
+        let server = InProcessServer::start(clock.clone(), store, faults, |_| {})
+            .await
+            .expect("the in-process server starts");
+        let port = server.addr.port();
         let mut server = TestServer {
             clock,
             port,
-            base: format!("http://127.0.0.1:{port}"),
+            base: server.http_base(),
             org: org.to_owned(),
             http: reqwest::Client::new(),
             root: SigningKey::generate(),
@@ -95,7 +150,8 @@ impl TestServer {
                 device_key: SigningKey::generate(),
                 email: "alice@example.com".into(),
             },
-            state,
+            state: server.state.clone(),
+            _server: server,
         };
         server.bootstrap().await;
         server
@@ -252,6 +308,11 @@ impl TestServer {
 
     pub fn code(&self, secret: &[u8], offset_seconds: i64) -> String {
         totp::code_at(secret, (self.now().unix_seconds() + offset_seconds) as u64)
+    }
+
+    /// A code `secret` does not show within three steps of the server's time.
+    pub fn wrong_code(&self, secret: &[u8]) -> String {
+        super::wrong_code(secret, self.now().unix_seconds())
     }
 
     pub async fn get_secret_as(&self, member: &Member) -> get_secret::Rep {

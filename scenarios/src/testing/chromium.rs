@@ -1,8 +1,6 @@
 //! Headless Chromium for the tests that check a page as a reader sees it
 //! (`report_in_chromium`, `attack_in_chromium`): the rendered DOM, a
-//! screenshot, and whether Chromium is here at all. Each test file compiles
-//! its own copy (`mod chromium;`).
-#![allow(dead_code)]
+//! screenshot, and whether Chromium is here at all.
 
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
