@@ -1,6 +1,8 @@
 //! The conformance harness: what the features run on.
 //!
 //! - [`attack`]: the attacker's figures for a target (`parsec-mfa attack`);
+//! - [`catalogue`]: the rules of `docs/spec.md` and the scenarios that cite
+//!   them (the traceability table);
 //! - [`mailbox`]: a real SMTP server the target sends its email to;
 //! - [`servers`]: the reference and official servers as processes;
 //! - [`faketime`]: libfaketime, the clock of the servers the harness starts;
@@ -15,6 +17,7 @@
 
 pub mod attack;
 pub mod authenticator;
+pub mod catalogue;
 pub mod expectations;
 pub mod faketime;
 pub mod mailbox;

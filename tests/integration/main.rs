@@ -28,6 +28,9 @@ mod snapshots;
 mod transcript;
 mod types_vectors;
 
+// The catalogue (docs/spec.md) and the features' tags.
+mod traceability;
+
 // The client library and the command line.
 mod bench_smoke;
 mod client_cli;
