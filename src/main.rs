@@ -71,7 +71,9 @@ fn main() -> ExitCode {
             Command::Mfa(command) => commands::mfa::run(command).await,
             Command::Login(args) => commands::login::run(args).await,
             Command::User(command) => commands::user::run(command).await,
-            Command::Bench(args) => commands::bench::run(args).await.map_err(Failure::general),
+            Command::Bench(args) => commands::bench::run(args)
+                .await
+                .map_err(|e| Failure::general(format!("{e:#}"))),
         }
     });
     match result {

@@ -57,7 +57,9 @@ async fn in_process(faults: &[&str]) -> Result<AttackReport, String> {
     let target = InProcess {
         faults: faults.iter().map(|f| f.to_string()).collect(),
     };
-    run_attack(&target, &DEFAULT_PARALLELISMS, &|_| {}).await
+    run_attack(&target, &DEFAULT_PARALLELISMS, &|_| {})
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// Every parallelism played a year on the exact clock: one code checked

@@ -55,7 +55,9 @@ async fn measure(name: &str, faults: &[&str]) -> Result<AttackReport, String> {
     let target = InProcess {
         faults: faults.iter().map(|f| f.to_string()).collect(),
     };
-    let mut report = run_attack(&target, &DEFAULT_PARALLELISMS, &|_| {}).await?;
+    let mut report = run_attack(&target, &DEFAULT_PARALLELISMS, &|_| {})
+        .await
+        .map_err(|e| e.to_string())?;
     report.target = name.into();
     Ok(report)
 }
@@ -76,7 +78,7 @@ async fn check(root: &Path, chromium: &Path) -> Result<String, Vec<String>> {
     let dir = reports_dir(root, FOLDER);
     std::fs::create_dir_all(&dir).map_err(|e| one(e.to_string()))?;
     let page = dir.join(ATTACK_HTML_FILE);
-    write(&page, &attack_html(&reports).map_err(one)?).map_err(one)?;
+    write(&page, &attack_html(&reports).map_err(|e| one(e.to_string()))?).map_err(one)?;
     let dom = chromium_dom(chromium, &page).map_err(one)?;
 
     let mut problems = check_figures(&dom, &reports);

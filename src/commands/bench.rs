@@ -9,6 +9,7 @@
 //! Works against any server speaking the official protocol, e.g. the
 //! official `parsec run` and `parsec-mfa serve`.
 
+use anyhow::{Context as _, anyhow, bail};
 use clap::Args;
 use parsec_mfa_reference::client::admin::{AdminClient, AdminError};
 use parsec_mfa_reference::client::enrollment::{NewIdentity, bootstrap_organization};
@@ -86,7 +87,7 @@ impl Report {
     }
 }
 
-pub async fn run(args: BenchArgs) -> Result<(), String> {
+pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let base = args.addr.trim_end_matches('/').to_owned();
     let organization = args
         .organization
@@ -111,7 +112,7 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
     println!("latency p50: {:.3} ms", report.percentile_ms(50.0));
     println!("latency p99: {:.3} ms", report.percentile_ms(99.0));
     match report.first_error {
-        Some(first) => Err(format!("{} requests failed, the first: {first}", report.errors)),
+        Some(first) => bail!("{} requests failed, the first: {first}", report.errors),
         None => Ok(()),
     }
 }
@@ -136,7 +137,7 @@ fn code_now(secret: &[u8]) -> String {
     totp::code_at(secret, now().unix_seconds().max(0) as u64)
 }
 
-async fn post(http: &reqwest::Client, url: reqwest::Url, body: Vec<u8>, what: &str) -> Result<Vec<u8>, String> {
+async fn post(http: &reqwest::Client, url: reqwest::Url, body: Vec<u8>, what: &str) -> anyhow::Result<Vec<u8>> {
     let response = http
         .post(url)
         .header("Api-Version", API_VERSION_STR)
@@ -144,28 +145,28 @@ async fn post(http: &reqwest::Client, url: reqwest::Url, body: Vec<u8>, what: &s
         .body(body)
         .send()
         .await
-        .map_err(|e| format!("{what}: {e}"))?;
+        .context(what.to_owned())?;
     let status = response.status();
-    let bytes = response.bytes().await.map_err(|e| format!("{what}: {e}"))?;
+    let bytes = response.bytes().await.context(what.to_owned())?;
     if status != reqwest::StatusCode::OK {
-        return Err(format!("{what}: HTTP {status} {}", String::from_utf8_lossy(&bytes)));
+        bail!("{what}: HTTP {status} {}", String::from_utf8_lossy(&bytes));
     }
     Ok(bytes.to_vec())
 }
 
 /// A new organization, its administrator with MFA enabled, and one key,
 /// set up with the reference client.
-async fn setup(base: &str, admin_token: &str, organization: &str) -> Result<Target, String> {
-    let server = ServerAddr::from_http_url(base).map_err(|e| format!("--addr `{base}`: {e}"))?;
+async fn setup(base: &str, admin_token: &str, organization: &str) -> anyhow::Result<Target> {
+    let server = ServerAddr::from_http_url(base).with_context(|| format!("--addr `{base}`"))?;
     let created = AdminClient::new(server.clone(), admin_token)
         .create_organization(organization)
         .await
         .map_err(|e| match e {
-            AdminError::Refused { status, detail } => format!("create organization: HTTP {status} {detail}"),
-            other => format!("create organization on {base}: {other}"),
+            AdminError::Refused { status, detail } => anyhow!("create organization: HTTP {status} {detail}"),
+            other => anyhow!("create organization on {base}: {other}"),
         })?;
     let link = BootstrapAddr::parse_any(&created.bootstrap_url)
-        .map_err(|e| format!("bootstrap URL `{}`: {e}", created.bootstrap_url))?;
+        .with_context(|| format!("bootstrap URL `{}`", created.bootstrap_url))?;
     let conn = Connection::new(
         server,
         link.organization_id.clone(),
@@ -173,31 +174,31 @@ async fn setup(base: &str, admin_token: &str, organization: &str) -> Result<Targ
         Arc::new(SystemClock),
     );
     let who = NewIdentity {
-        human_handle: HumanHandle::new("bench@example.com", "Bench")?,
+        human_handle: HumanHandle::new("bench@example.com", "Bench").map_err(anyhow::Error::msg)?,
         device_label: "bench".into(),
     };
     let device = bootstrap_organization(&conn, &link, &who)
         .await
-        .map_err(|e| format!("organization_bootstrap: {e}"))?;
+        .context("organization_bootstrap")?;
     let signer = Signer {
         device_id: device.device_id,
         signing_key: &device.signing_key,
     };
     let secret = match mfa::setup_status(&conn, signer).await {
         Ok(SetupStatus::Unconfirmed { secret }) => secret,
-        other => return Err(format!("totp_setup_get_secret: {other:?}")),
+        other => bail!("totp_setup_get_secret: {other:?}"),
     };
     mfa::setup_confirm(&conn, signer, &code_now(&secret))
         .await
-        .map_err(|e| format!("totp_setup_confirm: {e}"))?;
+        .context("totp_setup_confirm")?;
     let (opaque_key_id, opaque_key) = mfa::create_opaque_key(&conn, signer)
         .await
-        .map_err(|e| format!("totp_create_opaque_key: {e}"))?;
+        .context("totp_create_opaque_key")?;
 
     // One fetch first: it must work, and its bytes are what to expect.
     let anonymous = format!("{base}/anonymous/{organization}");
     let mut target = Target {
-        url: reqwest::Url::parse(&anonymous).map_err(|e| format!("{anonymous}: {e}"))?,
+        url: reqwest::Url::parse(&anonymous).with_context(|| anonymous.clone())?,
         user_id: device.user_id,
         opaque_key_id,
         secret,
@@ -223,13 +224,13 @@ impl Target {
 
     /// Byte comparison first: decoding every reply would cost the client
     /// more than the server spends on it.
-    fn check_reply(&self, rep: &[u8]) -> Result<(), String> {
+    fn check_reply(&self, rep: &[u8]) -> anyhow::Result<()> {
         if rep == self.expected_reply {
             return Ok(());
         }
         match fetch::Rep::load(rep) {
             Ok(fetch::Rep::Ok { opaque_key }) if opaque_key == self.opaque_key => Ok(()),
-            other => Err(format!("totp_fetch_opaque_key: {other:?}")),
+            other => Err(anyhow!("totp_fetch_opaque_key: {other:?}")),
         }
     }
 }
@@ -303,7 +304,7 @@ async fn connection(
             Ok(()) => latencies.push(sent.elapsed().as_micros().min(u128::from(u32::MAX)) as u32),
             Err(e) => {
                 errors += 1;
-                first_error.get_or_insert(e);
+                first_error.get_or_insert_with(|| format!("{e:#}"));
             }
         }
     }
