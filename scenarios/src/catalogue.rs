@@ -192,6 +192,7 @@ mod tests {
             rows,
             [
                 "| rule | scenarios tagged with it |",
+                "| --- | --- |",
                 "| B-2 | one (`f`) |",
                 "| A-1 | one (`f`) |",
                 "| C-3 | none: see the rule's \"Checked by\" |",
