@@ -63,7 +63,6 @@ async fn measure(name: &str, faults: &[&str]) -> Result<AttackReport, String> {
 }
 
 async fn check(root: &Path, chromium: &Path) -> Result<String, Vec<String>> {
-    let one = |e: String| vec![e];
     let faultless = measure("reference-in-process", &[]).await.map_err(one)?;
     let faulty = measure(&format!("reference-in-process-{FAULT}"), &[FAULT])
         .await
@@ -76,9 +75,9 @@ async fn check(root: &Path, chromium: &Path) -> Result<String, Vec<String>> {
     }
     let reports = [faultless, faulty];
     let dir = reports_dir(root, FOLDER);
-    std::fs::create_dir_all(&dir).map_err(|e| one(e.to_string()))?;
+    std::fs::create_dir_all(&dir).map_err(one)?;
     let page = dir.join(ATTACK_HTML_FILE);
-    write(&page, &attack_html(&reports).map_err(|e| one(e.to_string()))?).map_err(one)?;
+    write(&page, &attack_html(&reports).map_err(one)?).map_err(one)?;
     let dom = chromium_dom(chromium, &page).map_err(one)?;
 
     let mut problems = check_figures(&dom, &reports);
@@ -101,7 +100,7 @@ async fn check(root: &Path, chromium: &Path) -> Result<String, Vec<String>> {
         )),
         Ok(_) => Err(problems),
         Err(e) => {
-            problems.push(e);
+            problems.push(e.to_string());
             Err(problems)
         }
     }
@@ -303,4 +302,9 @@ fn check_plot(dom: &str, reports: &[AttackReport]) -> Result<usize, Vec<String>>
     } else {
         Err(problems)
     }
+}
+
+/// One problem, as the list of problems the check returns.
+fn one(e: impl std::fmt::Display) -> Vec<String> {
+    vec![e.to_string()]
 }

@@ -97,7 +97,6 @@ async fn main() -> ExitCode {
 }
 
 async fn check(root: &Path, chromium: &Path) -> Result<String, Vec<String>> {
-    let one = |e: String| vec![e];
     let dir = reports_dir(root, TARGET);
     let report = faulty_report(root, &dir).await.map_err(one)?;
     // The page the runner wrote.
@@ -352,4 +351,9 @@ impl Row {
             text: unescape(html),
         }
     }
+}
+
+/// One problem, as the list of problems the check returns.
+fn one(e: impl std::fmt::Display) -> Vec<String> {
+    vec![e.to_string()]
 }

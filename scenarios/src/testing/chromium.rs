@@ -7,15 +7,44 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// Why a page could not be checked in Chromium.
+#[derive(Debug, thiserror::Error)]
+pub enum ChromiumError {
+    /// Not installed while `PARSEC_MFA_REQUIRE_CHROMIUM=1`.
+    #[error("FAILED: {test}: chromium is required: apt-get install chromium")]
+    Required { test: String },
+    #[error("{}: {source}", path.display())]
+    File { path: PathBuf, source: std::io::Error },
+    #[error("cannot start {}: {source}", chromium.display())]
+    Start { chromium: PathBuf, source: std::io::Error },
+    /// Chromium failed or was killed; its log follows the reason.
+    #[error("{reason}\n{}: {log}", log_path.display())]
+    Run {
+        reason: String,
+        log_path: PathBuf,
+        log: String,
+    },
+    /// The screenshot is not a PNG, or too small to show the page.
+    #[error("{}: {reason}", path.display())]
+    Screenshot { path: PathBuf, reason: String },
+}
+
+fn file_error(path: &Path) -> impl FnOnce(std::io::Error) -> ChromiumError + '_ {
+    move |source| ChromiumError::File {
+        path: path.to_owned(),
+        source,
+    }
+}
+
 /// Chromium, or why the test `name` does not run: without it the test says
 /// SKIPPED and succeeds (`Ok(None)`), unless `PARSEC_MFA_REQUIRE_CHROMIUM=1`
 /// (as in CI), where it fails (`Err`).
-pub fn chromium_or_skip(name: &str) -> Result<Option<PathBuf>, String> {
+pub fn chromium_or_skip(name: &str) -> Result<Option<PathBuf>, ChromiumError> {
     match find_chromium() {
         Some(chromium) => Ok(Some(chromium)),
-        None if std::env::var("PARSEC_MFA_REQUIRE_CHROMIUM").as_deref() == Ok("1") => Err(format!(
-            "FAILED: {name}: chromium is required: apt-get install chromium"
-        )),
+        None if std::env::var("PARSEC_MFA_REQUIRE_CHROMIUM").as_deref() == Ok("1") => {
+            Err(ChromiumError::Required { test: name.to_owned() })
+        }
         None => {
             println!("SKIPPED: {name}: chromium is not installed (apt-get install chromium)");
             Ok(None)
@@ -49,20 +78,20 @@ pub fn find_chromium() -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
-pub fn write(path: &Path, contents: &str) -> Result<(), String> {
-    std::fs::write(path, contents).map_err(|e| format!("cannot write {}: {e}", path.display()))
+pub fn write(path: &Path, contents: &str) -> Result<(), ChromiumError> {
+    std::fs::write(path, contents).map_err(file_error(path))
 }
 
 /// The page's DOM as Chromium rendered it (kept next to it, `.dom.html`).
-pub fn chromium_dom(chromium: &Path, page: &Path) -> Result<String, String> {
+pub fn chromium_dom(chromium: &Path, page: &Path) -> Result<String, ChromiumError> {
     let dom_file = page.with_extension("dom.html");
     let log = page.with_extension("dom.chromium.log");
     chromium_run(chromium, &["--dump-dom".into(), file_url(page)], Some(&dom_file), &log)?;
-    std::fs::read_to_string(&dom_file).map_err(|e| format!("cannot read the dumped DOM {}: {e}", dom_file.display()))
+    std::fs::read_to_string(&dom_file).map_err(file_error(&dom_file))
 }
 
 /// A screenshot of the page, checked to be a PNG of some substance; its size.
-pub fn chromium_screenshot(chromium: &Path, page: &Path, screenshot: &Path) -> Result<usize, String> {
+pub fn chromium_screenshot(chromium: &Path, page: &Path, screenshot: &Path) -> Result<usize, ChromiumError> {
     let _ = std::fs::remove_file(screenshot);
     chromium_run(
         chromium,
@@ -74,16 +103,16 @@ pub fn chromium_screenshot(chromium: &Path, page: &Path, screenshot: &Path) -> R
         None,
         &screenshot.with_extension("chromium.log"),
     )?;
-    let png = std::fs::read(screenshot).map_err(|e| format!("no screenshot {}: {e}", screenshot.display()))?;
+    let png = std::fs::read(screenshot).map_err(file_error(screenshot))?;
+    let bad = |reason: String| ChromiumError::Screenshot {
+        path: screenshot.to_owned(),
+        reason,
+    };
     if !png.starts_with(b"\x89PNG\r\n\x1a\n") {
-        return Err(format!("{} is not a PNG", screenshot.display()));
+        return Err(bad("not a PNG".into()));
     }
     if png.len() < 20_000 {
-        return Err(format!(
-            "{} is only {} bytes: the page looks empty",
-            screenshot.display(),
-            png.len()
-        ));
+        return Err(bad(format!("only {} bytes: the page looks empty", png.len())));
     }
     Ok(png.len())
 }
@@ -127,15 +156,20 @@ pub fn relative(root: &Path, path: &Path) -> String {
 /// Runs Chromium with a fresh profile, its standard output into `stdout`
 /// and its log (standard error, and standard output when `stdout` is
 /// `None`) into `log`; killed with all its processes after [`TIMEOUT`].
-pub fn chromium_run(chromium: &Path, args: &[String], stdout: Option<&Path>, log_path: &Path) -> Result<(), String> {
+pub fn chromium_run(
+    chromium: &Path,
+    args: &[String],
+    stdout: Option<&Path>,
+    log_path: &Path,
+) -> Result<(), ChromiumError> {
     let profile = std::env::temp_dir().join(format!("parsec-mfa-chromium-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&profile);
-    std::fs::create_dir_all(&profile).map_err(|e| format!("cannot create {}: {e}", profile.display()))?;
-    let open = |path: &Path| std::fs::File::create(path).map_err(|e| format!("cannot create {}: {e}", path.display()));
+    std::fs::create_dir_all(&profile).map_err(file_error(&profile))?;
+    let open = |path: &Path| std::fs::File::create(path).map_err(file_error(path));
     let log = open(log_path)?;
     let out = match stdout {
         Some(path) => Stdio::from(open(path)?),
-        None => Stdio::from(log.try_clone().map_err(|e| e.to_string())?),
+        None => Stdio::from(log.try_clone().map_err(file_error(log_path))?),
     };
     let mut child = Command::new(chromium)
         .args(FLAGS)
@@ -147,7 +181,10 @@ pub fn chromium_run(chromium: &Path, args: &[String], stdout: Option<&Path>, log
         // Its own process group, so that its helpers are killed with it.
         .process_group(0)
         .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", chromium.display()))?;
+        .map_err(|source| ChromiumError::Start {
+            chromium: chromium.to_owned(),
+            source,
+        })?;
     let group = format!("-{}", child.id());
     let started = Instant::now();
     let outcome = loop {
@@ -173,8 +210,9 @@ pub fn chromium_run(chromium: &Path, args: &[String], stdout: Option<&Path>, log
         .stderr(Stdio::null())
         .status();
     let _ = std::fs::remove_dir_all(&profile);
-    outcome.map_err(|e| {
-        let log = std::fs::read_to_string(log_path).unwrap_or_default();
-        format!("{e}\n{}: {}", log_path.display(), log.trim())
+    outcome.map_err(|reason| ChromiumError::Run {
+        reason,
+        log_path: log_path.to_owned(),
+        log: std::fs::read_to_string(log_path).unwrap_or_default().trim().to_owned(),
     })
 }
