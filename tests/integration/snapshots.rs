@@ -1,11 +1,11 @@
 //! Snapshots of the canonical encoding of representative messages: the hex
 //! of the bytes and rmpv's debug rendering of the msgpack tree, so that any
 //! change to the wire format shows up as a reviewable diff in
-//! `tests/snapshots/`.
+//! `tests/integration/snapshots/`.
 //!
 //! The values are fixed (no randomness: fixed keys, and Ed25519 signatures
 //! are deterministic). Update after an intended change with
-//! `INSTA_UPDATE=always cargo test --test snapshots`, then review the diff.
+//! `INSTA_UPDATE=always cargo test --test integration snapshots`, then review the diff.
 
 use parsec_mfa_reference as reference;
 use reference::crypto::{PrivateKey, SigningKey};
