@@ -355,9 +355,6 @@ fn official_on_mocked_storage() -> Result<String, String> {
     ))
 }
 
-/// Whether a prerequisite is here; where it is not, a skip said aloud, or
-/// a failure where `require_env=1`.
-
 fn main() -> ExitCode {
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
     let mut results: Vec<(&str, f64, Result<String, String>)> = Vec::new();

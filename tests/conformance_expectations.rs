@@ -404,9 +404,6 @@ fn bad_expectation_files() -> Result<(), String> {
     Ok(())
 }
 
-/// Whether a prerequisite is here; where it is not, a skip said aloud,
-/// or a failure where `require_env=1`.
-
 fn main() -> std::process::ExitCode {
     let mut results: Vec<(&str, Result<(), String>)> = vec![
         (

@@ -176,9 +176,6 @@ fn reference_process() -> Result<(), String> {
     expect_clean("reference", &run, &[])
 }
 
-/// Whether a prerequisite is here; where it is not, a skip said aloud,
-/// or a failure where `require_env=1`.
-
 fn official_available() -> Result<bool, String> {
     available(
         "the official server",
