@@ -140,7 +140,8 @@ const NEEDS_EXACT_CLOCK: &[&str] = &["The end of the wait is included"];
 
 /// What a target without clock control skips with the default real-time
 /// budget (30 s): an exact instant, and waits of 511 s (the 10th row of
-/// "The wait doubles…"), about 6 days and an hour. The 4 s, 8 s and 16 s
+/// "The wait doubles…", and the ten bursts of simultaneous wrong codes),
+/// about 6 days and an hour. The 4 s, 8 s and 16 s
 /// lockouts, "A right code clears the count" and "A reset lifts a lockout"
 /// run in real time.
 const OVER_THE_BUDGET: &[&str] = &[
@@ -148,6 +149,7 @@ const OVER_THE_BUDGET: &[&str] = &[
     "Twenty wrong codes lock the device for about six days",
     "The key stays the same until MFA is confirmed",
     "The wait doubles with each wrong code",
+    "Wrong codes sent at the same time are all accounted for",
 ];
 
 /// The scenarios that run in real time within the budget where the clock

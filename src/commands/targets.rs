@@ -5,6 +5,7 @@
 
 use super::failure::{Failure, exit};
 use clap::{Args, ValueEnum};
+use parsec_mfa_scenarios::servers::postgresql::{self, Cluster, MAKE_A_CLUSTER, OfficialDb};
 use parsec_mfa_scenarios::servers::{
     cargo_target_dir, install_official, migrate_official_db, official_installed, official_takes_advice, official_venv,
 };
@@ -33,8 +34,11 @@ pub struct TargetArgs {
     /// 127.0.0.1, printed.
     #[arg(long, value_name = "ADDR")]
     pub smtp_listen: Option<String>,
-    /// The official server's database, `postgresql://…`. Default: in memory (MOCKED).
-    #[arg(long, value_name = "URL")]
+    /// The official server's database: `postgresql` (the word) for a
+    /// throwaway PostgreSQL cluster the harness makes, a database per
+    /// server, and deletes at the end (Debian's `postgresql` package); or
+    /// `postgresql://…`. Default: in memory (MOCKED).
+    #[arg(long, value_name = "postgresql|URL")]
     pub official_db: Option<String>,
     /// The clock of the servers started for clock scenarios of the official
     /// and `cmd=` targets, under libfaketime: `exact` stops it and moves it
@@ -208,6 +212,11 @@ pub async fn prepare(
         }
         TargetChoice::Official(version) => {
             let target_dir = cargo_target_dir(PathBuf::from("target"));
+            let make_a_cluster = args.official_db.as_deref() == Some(MAKE_A_CLUSTER);
+            if make_a_cluster {
+                // Before a long install: a missing PostgreSQL says so at once.
+                postgresql::binaries().map_err(|e| unusable(e.to_string()))?;
+            }
             if !official_installed(&target_dir, version) {
                 println!(
                     "Installing parsec-cloud=={version} from the Python package registry into {} (once)…",
@@ -216,13 +225,24 @@ pub async fn prepare(
             }
             let version_owned = version.clone();
             let db = args.official_db.clone();
-            let (venv, takes_advice) = tokio::task::spawn_blocking(move || {
+            let cluster_log = work_dir.join("postgresql.log");
+            let (venv, takes_advice, db) = tokio::task::spawn_blocking(move || {
                 let venv = install_official(&target_dir, &version_owned).map_err(|e| e.to_string())?;
                 let takes_advice = official_takes_advice(&venv)?;
-                if let Some(db) = &db {
-                    migrate_official_db(&venv, db)?;
-                }
-                Ok::<_, String>((venv, takes_advice))
+                let db = match db {
+                    None => None,
+                    Some(_) if make_a_cluster => {
+                        let cluster = Cluster::start(&target_dir, cluster_log).map_err(|e| e.to_string())?;
+                        // Migrated once; each server's database is a copy.
+                        migrate_official_db(&venv, &cluster.template_url())?;
+                        Some(OfficialDb::Cluster(Arc::new(cluster)))
+                    }
+                    Some(url) => {
+                        migrate_official_db(&venv, &url)?;
+                        Some(OfficialDb::Url(url))
+                    }
+                };
+                Ok::<_, String>((venv, takes_advice, db))
             })
             .await
             .map_err(|e| unusable(e.to_string()))?
@@ -230,7 +250,7 @@ pub async fn prepare(
             launch(ServerKind::Official {
                 venv,
                 version: version.clone(),
-                db: args.official_db.clone(),
+                db,
                 takes_advice,
             })
         }

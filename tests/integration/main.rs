@@ -28,7 +28,9 @@ mod snapshots;
 mod transcript;
 mod types_vectors;
 
-// The catalogue (docs/spec.md) and the features' tags.
+// The catalogue (docs/spec.md) and the features' tags; the README's
+// command-line examples (trycmd).
+mod readme_cli;
 mod traceability;
 
 // The client library and the command line.

@@ -14,6 +14,7 @@ use super::{
 };
 use crate::faketime::{Faketime, find_library};
 use crate::mailbox::Mailbox;
+use crate::servers::postgresql::{Cluster, OfficialDb};
 use crate::servers::{ServerError, ServerOptions, ServerProcess, free_port, official_command, reference_command};
 use parsec_mfa_reference::clock::{Clock, ManualClock, OffsetClock, SystemClock};
 use parsec_mfa_reference::protocol::DateTime;
@@ -34,7 +35,8 @@ pub enum ServerKind {
     Official {
         venv: PathBuf,
         version: String,
-        db: Option<String>,
+        /// `None`: in memory (MOCKED).
+        db: Option<OfficialDb>,
         /// Whether this version has `--advisory-device-file-protection`
         /// (3.8.0 has not); see [`official_takes_advice`].
         takes_advice: bool,
@@ -127,6 +129,9 @@ struct Running {
     process: ServerProcess,
     mailbox: Mailbox,
     clock: ServerClock,
+    /// The cluster that holds this server's database, kept running until
+    /// the server is stopped (fields drop in order).
+    _cluster: Option<Arc<Cluster>>,
 }
 
 /// Servers shared by scenarios, one per advice.
@@ -310,10 +315,21 @@ impl Launched {
                 }
                 (command, false)
             }
-            ServerKind::Official { venv, db, .. } => (
-                official_command(venv, port, &options, db.as_deref()).map_err(|e| e.to_string())?,
-                false,
-            ),
+            ServerKind::Official { venv, db, .. } => {
+                let url = match db {
+                    None => None,
+                    Some(OfficialDb::Url(url)) => Some(url.clone()),
+                    Some(OfficialDb::Cluster(cluster)) => {
+                        let cluster = cluster.clone();
+                        let made = tokio::task::spawn_blocking(move || cluster.new_database()).await;
+                        Some(made.map_err(|e| e.to_string())?.map_err(|e| e.to_string())?)
+                    }
+                };
+                (
+                    official_command(venv, port, &options, url.as_deref()).map_err(|e| e.to_string())?,
+                    false,
+                )
+            }
             ServerKind::Command { template } => {
                 let mut command = Command::new("sh");
                 command.arg("-c").arg(expand_template(template, port, &options));
@@ -370,6 +386,13 @@ impl Launched {
             process,
             mailbox,
             clock,
+            _cluster: match &self.kind {
+                ServerKind::Official {
+                    db: Some(OfficialDb::Cluster(cluster)),
+                    ..
+                } => Some(cluster.clone()),
+                _ => None,
+            },
         };
         match &running.clock {
             ServerClock::Real => {}
@@ -508,8 +531,8 @@ impl TargetFactory for Launched {
                 takes_advice,
                 ..
             } => format!(
-                "the official parsec-cloud server {version}, {} storage; {clock}{}",
-                if db.is_some() { "PostgreSQL" } else { "MOCKED" },
+                "the official parsec-cloud server {version}, {}; {clock}{}",
+                db.as_ref().map_or("MOCKED storage".into(), OfficialDb::describe),
                 if *takes_advice {
                     ""
                 } else {
