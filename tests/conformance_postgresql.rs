@@ -24,6 +24,7 @@ use parsec_mfa_scenarios::report::model::Verdict;
 use parsec_mfa_scenarios::servers::find_python312;
 use parsec_mfa_scenarios::servers::postgresql::{BIN_ENV, binaries};
 use parsec_mfa_scenarios::steps::attacker::SEQUENTIAL_BURSTS_ENV;
+use parsec_mfa_scenarios::testing::available;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -221,19 +222,6 @@ fn without_postgresql_one_error_line() -> Result<(), String> {
     match (run.code, stderr.as_slice()) {
         (9, [line]) if line.starts_with("Error: official-3.9.3: PostgreSQL's initdb") => Ok(()),
         _ => Err(run.fail("exit 9 and one `Error:` line expected")),
-    }
-}
-
-/// Whether a prerequisite is here; where it is not, a skip said aloud,
-/// or a failure where `require_env=1`.
-fn available(what: &str, found: Result<(), String>, require_env: &str) -> Result<bool, String> {
-    match found {
-        Ok(()) => Ok(true),
-        Err(e) if std::env::var(require_env).as_deref() == Ok("1") => Err(format!("{what} is required here: {e}")),
-        Err(e) => {
-            println!("SKIPPED: {what}: {e}");
-            Ok(false)
-        }
     }
 }
 

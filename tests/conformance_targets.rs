@@ -35,6 +35,7 @@
 use parsec_mfa_scenarios::faketime::find_library;
 use parsec_mfa_scenarios::report::{Status, TargetReport};
 use parsec_mfa_scenarios::servers::{ServerOptions, find_python312, free_port, start_reference};
+use parsec_mfa_scenarios::testing::available;
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
@@ -175,19 +176,6 @@ const NEEDS_ADVICE: &[&str] = &[
 fn reference_process() -> Result<(), String> {
     let run = conformance(&["--target", "reference"], "reference");
     expect_clean("reference", &run, &[])
-}
-
-/// Whether a prerequisite is here; where it is not, a skip said aloud,
-/// or a failure where `require_env=1`.
-fn available(what: &str, found: Result<(), String>, require_env: &str) -> Result<bool, String> {
-    match found {
-        Ok(()) => Ok(true),
-        Err(e) if std::env::var(require_env).as_deref() == Ok("1") => Err(format!("{what} is required here: {e}")),
-        Err(e) => {
-            println!("SKIPPED: {what}: {e}");
-            Ok(false)
-        }
-    }
 }
 
 fn official_available() -> Result<bool, String> {

@@ -463,7 +463,7 @@ mod tests {
                 "needs 511 s of real time, over the real-time budget of 30 s (--real-time-budget); this target has no clock control"
             ]
         );
-        let files: std::collections::BTreeSet<&str> = report.results.iter().map(|r| r.feature_file.as_str()).collect();
+        let files: BTreeSet<&str> = report.results.iter().map(|r| r.feature_file.as_str()).collect();
         assert_eq!(files.len(), 1, "one feature file: {files:?}");
         assert!(
             report

@@ -111,7 +111,7 @@ impl ExactSetter {
     async fn set(&self, at: DateTime) -> Result<(), String> {
         match self {
             ExactSetter::TestClock(control) => set_test_clock(control, at).await,
-            ExactSetter::Faketime(faketime) => faketime.freeze_at(at),
+            ExactSetter::Faketime(faketime) => faketime.freeze_at(at).map_err(String::from),
         }
     }
 }
@@ -495,6 +495,12 @@ impl From<String> for LaunchError {
     }
 }
 
+impl From<crate::faketime::FaketimeError> for LaunchError {
+    fn from(e: crate::faketime::FaketimeError) -> Self {
+        LaunchError::Other(e.to_string())
+    }
+}
+
 /// `template` with the placeholders replaced.
 pub fn expand_template(template: &str, port: u16, options: &ServerOptions) -> String {
     let advice_flags = options
@@ -668,7 +674,9 @@ impl Target for LaunchedTarget {
                     mirror.set(at);
                     Ok(())
                 }
-                ServerClock::Offset { mirror, faketime } => faketime.offset_by(mirror.advance_micros(micros)),
+                ServerClock::Offset { mirror, faketime } => {
+                    faketime.offset_by(mirror.advance_micros(micros)).map_err(String::from)
+                }
             }
         })
     }
