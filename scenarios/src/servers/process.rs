@@ -164,16 +164,22 @@ mod ownership {
             return None;
         }
         let holder = holder_of(&inodes)?;
-        if descends_from(holder, child) {
-            return None;
-        }
-        let (holder_start, child_start) = (stat(holder)?.start, stat(child)?.start);
-        (holder_start < child_start).then(|| {
+        foreign(holder, child).then(|| {
             let command = std::fs::read_to_string(format!("/proc/{holder}/cmdline"))
                 .map(|line| line.replace('\0', " ").trim().to_owned())
                 .unwrap_or_default();
             format!("process {holder} ({command})")
         })
+    }
+
+    /// Another program's: not the harness itself (its own listeners bind
+    /// ports above the range servers are given), not `child` nor one of its
+    /// descendants, and running before `child` started.
+    fn foreign(holder: u32, child: u32) -> bool {
+        if holder == std::process::id() || descends_from(holder, child) {
+            return false;
+        }
+        matches!((stat(holder), stat(child)), (Some(holder), Some(child)) if holder.start < child.start)
     }
 
     /// The inodes of the listening TCP sockets on `port` (IPv4 and IPv6).
@@ -247,22 +253,42 @@ mod ownership {
         use super::*;
 
         #[test]
-        fn a_listener_running_before_the_child_is_found_and_one_it_started_is_not() {
-            let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-            let port = listener.local_addr().expect("address").port();
-            // This test process listens, and was running before `sleep`.
-            let mut child = std::process::Command::new("sleep").arg("5").spawn().expect("sleep");
-            let found = older_holder(port, child.id());
-            // Ours when it is the child itself.
-            let own = older_holder(port, std::process::id());
-            let _ = child.kill();
-            let _ = child.wait();
+        fn the_listener_of_a_port_and_its_process_are_found() {
             if !Path::new("/proc/net/tcp").exists() {
                 return;
             }
-            let found = found.expect("the older listener is found");
-            assert!(found.starts_with(&format!("process {}", std::process::id())), "{found}");
-            assert_eq!(own, None);
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+            let port = listener.local_addr().expect("address").port();
+            let inodes = listening_inodes(port);
+            assert!(!inodes.is_empty(), "no listening socket found on {port}");
+            assert_eq!(holder_of(&inodes), Some(std::process::id()));
+        }
+
+        #[test]
+        fn a_program_running_before_the_server_is_foreign_and_the_server_its_harness_and_children_are_not() {
+            if !Path::new("/proc/net/tcp").exists() {
+                return;
+            }
+            let mut child = std::process::Command::new("sh")
+                .args(["-c", "sleep 5 & wait"])
+                .spawn()
+                .expect("sh");
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            let grandchild = std::fs::read_to_string(format!("/proc/{}/task/{}/children", child.id(), child.id()))
+                .ok()
+                .and_then(|children| children.split_whitespace().next()?.parse::<u32>().ok());
+            let parent = std::os::unix::process::parent_id();
+            let verdicts = (
+                foreign(parent, child.id()),
+                foreign(std::process::id(), child.id()),
+                foreign(child.id(), child.id()),
+                grandchild.map(|grandchild| foreign(grandchild, child.id())),
+            );
+            let _ = child.kill();
+            let _ = child.wait();
+            // (The grandchild is found where the kernel lists children.)
+            assert_eq!((verdicts.0, verdicts.1, verdicts.2), (true, false, false));
+            assert_ne!(verdicts.3, Some(true));
         }
     }
 }
