@@ -18,12 +18,18 @@ use std::time::Duration;
 
 pub const DEFAULT_OFFICIAL_VERSION: &str = "3.9.3";
 
+/// Every published parsec-cloud release with TOTP (`official=all`): MFA
+/// came in 3.8.0; `pip index versions parsec-cloud` (Python 3.12) listed
+/// these on 2026-12-01, 3.9.3 the newest.
+pub const OFFICIAL_MFA_RELEASES: &[&str] = &["3.8.0", "3.8.1", "3.8.2", "3.9.0", "3.9.1", "3.9.2", "3.9.3"];
+
 /// The flags that choose and start targets.
-#[derive(Args)]
+#[derive(Args, Clone)]
 pub struct TargetArgs {
     /// The server under test (repeatable): `reference`, `in-process`,
-    /// `official[=VERSION[,VERSION…]]`, `url=http://HOST:PORT` or
-    /// `cmd=COMMAND`. Default: `reference`.
+    /// `official[=VERSION[,VERSION…]]` (`official=all`: every release with
+    /// TOTP, 3.8.0 to 3.9.3), `url=http://HOST:PORT` or `cmd=COMMAND`.
+    /// Default: `reference`.
     #[arg(long = "target", value_name = "TARGET")]
     pub targets: Vec<String>,
     /// The administration token of a `url=` or `cmd=` target.
@@ -135,6 +141,11 @@ pub fn parse_targets(given: &[String]) -> Result<Vec<TargetChoice>, String> {
             ("reference", None) => choices.push(TargetChoice::Reference),
             ("in-process", None) => choices.push(TargetChoice::InProcess),
             ("official", None) => choices.push(TargetChoice::Official(DEFAULT_OFFICIAL_VERSION.into())),
+            ("official", Some("all")) => choices.extend(
+                OFFICIAL_MFA_RELEASES
+                    .iter()
+                    .map(|v| TargetChoice::Official((*v).to_owned())),
+            ),
             ("official", Some(versions)) => {
                 for version in versions.split(',').map(str::trim) {
                     if version.is_empty() || !version.chars().all(|c| c.is_ascii_alphanumeric() || c == '.') {
@@ -186,12 +197,24 @@ pub async fn prepare(
     args: &TargetArgs,
     faults: &[String],
 ) -> Result<Arc<dyn TargetFactory>, Failure> {
+    prepare_in(choice, name, args, faults, &args.reports.join(name)).await
+}
+
+/// [`prepare`], the target's servers' logs in `folder`/servers (a run of
+/// `--repeat` has a folder of its own).
+pub async fn prepare_in(
+    choice: &TargetChoice,
+    name: &str,
+    args: &TargetArgs,
+    faults: &[String],
+    folder: &std::path::Path,
+) -> Result<Arc<dyn TargetFactory>, Failure> {
     if !faults.is_empty() && !choice.takes_faults() {
         return Err(usage(format!(
             "{name}: deliberate defects need the reference server (--target reference or in-process)"
         )));
     }
-    let work_dir = args.reports.join(name).join("servers");
+    let work_dir = folder.join("servers");
     let timeout = Duration::from_secs(args.start_timeout);
     let budget = Duration::from_secs(args.real_time_budget);
     let launch = |kind| {
@@ -302,6 +325,19 @@ mod tests {
         assert_eq!(
             parse(&["official"]).unwrap(),
             vec![TargetChoice::Official(DEFAULT_OFFICIAL_VERSION.into())]
+        );
+        let all: Vec<String> = parse(&["official=all"])
+            .unwrap()
+            .iter()
+            .map(TargetChoice::report_name)
+            .collect();
+        assert_eq!(all.len(), 7);
+        assert_eq!(all.first().map(String::as_str), Some("official-3.8.0"));
+        assert_eq!(all.last().map(String::as_str), Some("official-3.9.3"));
+        assert!(
+            parse(&["official=all", "official=3.9.3"])
+                .unwrap_err()
+                .contains("twice")
         );
     }
 

@@ -239,3 +239,45 @@ fn ctrl_c_stops_the_run_and_its_servers() {
         "a server outlived the run"
     );
 }
+
+/// A server whose answer to a probe begun within the start timeout comes
+/// after it has answered: it is not reported as one that "did not answer";
+/// one that answers no probe begun in time is.
+#[tokio::test]
+async fn a_late_answer_to_a_probe_begun_in_time_counts() {
+    use parsec_mfa_scenarios::servers::ServerProcess;
+    // Answers each connection `delay` after it opened.
+    fn answering_after(delay: Duration) -> u16 {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
+        let port = listener.local_addr().expect("its address").port();
+        std::thread::spawn(move || {
+            for mut stream in listener.incoming().flatten() {
+                std::thread::spawn(move || {
+                    std::thread::sleep(delay);
+                    let _ = stream.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+                });
+            }
+        });
+        port
+    }
+    let log = std::env::temp_dir().join(format!("parsec-mfa-late-answer-{}.log", std::process::id()));
+    // A process that stays up: the answers come from the listener.
+    let start = |port| {
+        let mut process = Command::new("sleep");
+        process.arg("30");
+        ServerProcess::launch("the slow server", process, port, log.clone(), false).expect("sleep starts")
+    };
+    let timeout = Duration::from_millis(500);
+    let mut late = start(answering_after(Duration::from_millis(800)));
+    late.wait_listening(timeout)
+        .await
+        .expect("answered a probe begun within the timeout");
+    // The probe gives up after 1 s without an answer, past the timeout.
+    let mut silent = start(answering_after(Duration::from_secs(5)));
+    let error = silent
+        .wait_listening(timeout)
+        .await
+        .expect_err("no probe begun in time was answered");
+    assert!(error.to_string().contains("did not answer on port"), "{error}");
+    let _ = std::fs::remove_file(&log);
+}

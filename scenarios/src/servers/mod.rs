@@ -32,6 +32,11 @@ pub enum ServerError {
     /// The server stopped before it answered.
     #[error("{0}")]
     Exited(String),
+    /// Its port answered, but from a program that was already running
+    /// before the server was started (another program took the port after
+    /// it was chosen): the caller starts the server again on another port.
+    #[error("{0}")]
+    PortHeldByAnother(String),
 }
 
 /// A free TCP port on the loopback interface for a server to bind later.

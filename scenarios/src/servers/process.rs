@@ -102,12 +102,23 @@ impl ServerProcess {
         let started = Instant::now();
         loop {
             let port = self.port;
+            // A probe begun within the timeout counts, even if its answer
+            // (up to 2 s later) comes after it: the server did answer in
+            // time. One begun after it does not: the one before had no
+            // answer, and "did not answer within" is then true.
+            let in_time = started.elapsed() <= timeout;
             let answered = tokio::task::spawn_blocking(move || answers_http(port))
                 .await
                 .unwrap_or(false);
-            self.check_alive(started, timeout)?;
+            self.check_alive(started, if answered && in_time { Duration::MAX } else { timeout })?;
             if answered {
-                return Ok(());
+                return match ownership::older_holder(port, self.child.id()) {
+                    Some(holder) => Err(ServerError::PortHeldByAnother(format!(
+                        "port {port}, chosen for {}, is held by {holder}, which was running before it started",
+                        self.name
+                    ))),
+                    None => Ok(()),
+                };
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -132,6 +143,127 @@ impl ServerProcess {
             )));
         }
         Ok(())
+    }
+}
+
+/// Who holds a listening port, read from Linux's `/proc`. No crate reads
+/// socket inodes and their owners in a few lines (procfs would, with 20
+/// crates more), hence this.
+mod ownership {
+    use std::path::Path;
+
+    /// The process listening on the loopback `port` when it was already
+    /// running before `child` started and is not one of its descendants:
+    /// another program's server answering in the place of ours. `None`
+    /// when it is ours, started after it (a proxy our command started,
+    /// e.g. Docker's), or cannot be told (no `/proc`, another user's
+    /// process).
+    pub(super) fn older_holder(port: u16, child: u32) -> Option<String> {
+        let inodes = listening_inodes(port);
+        if inodes.is_empty() {
+            return None;
+        }
+        let holder = holder_of(&inodes)?;
+        if descends_from(holder, child) {
+            return None;
+        }
+        let (holder_start, child_start) = (stat(holder)?.start, stat(child)?.start);
+        (holder_start < child_start).then(|| {
+            let command = std::fs::read_to_string(format!("/proc/{holder}/cmdline"))
+                .map(|line| line.replace('\0', " ").trim().to_owned())
+                .unwrap_or_default();
+            format!("process {holder} ({command})")
+        })
+    }
+
+    /// The inodes of the listening TCP sockets on `port` (IPv4 and IPv6).
+    fn listening_inodes(port: u16) -> Vec<String> {
+        let port = format!(":{port:04X}");
+        ["/proc/net/tcp", "/proc/net/tcp6"]
+            .iter()
+            .filter_map(|table| std::fs::read_to_string(table).ok())
+            .flat_map(|table| {
+                table
+                    .lines()
+                    .skip(1)
+                    .filter_map(|line| {
+                        // sl local rem st tx:rx tr:when retrnsmt uid timeout inode
+                        let fields: Vec<&str> = line.split_whitespace().collect();
+                        let listening = fields.get(3) == Some(&"0A") && fields.get(1)?.ends_with(&port);
+                        listening.then(|| fields.get(9).map(|inode| (*inode).to_owned()))?
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    /// The process with a descriptor on one of the sockets `inodes`.
+    fn holder_of(inodes: &[String]) -> Option<u32> {
+        let wanted: Vec<String> = inodes.iter().map(|inode| format!("socket:[{inode}]")).collect();
+        std::fs::read_dir("/proc").ok()?.flatten().find_map(|entry| {
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let fds = std::fs::read_dir(Path::new("/proc").join(pid.to_string()).join("fd")).ok()?;
+            fds.flatten()
+                .any(|fd| {
+                    std::fs::read_link(fd.path())
+                        .is_ok_and(|target| wanted.iter().any(|socket| target.as_os_str() == socket.as_str()))
+                })
+                .then_some(pid)
+        })
+    }
+
+    fn descends_from(mut pid: u32, ancestor: u32) -> bool {
+        for _ in 0..64 {
+            if pid == ancestor {
+                return true;
+            }
+            match stat(pid) {
+                Some(stat) if stat.parent > 1 => pid = stat.parent,
+                _ => return false,
+            }
+        }
+        false
+    }
+
+    struct Stat {
+        parent: u32,
+        /// Clock ticks since boot.
+        start: u64,
+    }
+
+    fn stat(pid: u32) -> Option<Stat> {
+        let line = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // The command name, in parentheses, may hold spaces: the fields
+        // that follow it are counted from the last ')'.
+        let fields: Vec<&str> = line.get(line.rfind(')')? + 1..)?.split_whitespace().collect();
+        Some(Stat {
+            parent: fields.get(1)?.parse().ok()?,
+            start: fields.get(19)?.parse().ok()?,
+        })
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn a_listener_running_before_the_child_is_found_and_one_it_started_is_not() {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+            let port = listener.local_addr().expect("address").port();
+            // This test process listens, and was running before `sleep`.
+            let mut child = std::process::Command::new("sleep").arg("5").spawn().expect("sleep");
+            let found = older_holder(port, child.id());
+            // Ours when it is the child itself.
+            let own = older_holder(port, std::process::id());
+            let _ = child.kill();
+            let _ = child.wait();
+            if !Path::new("/proc/net/tcp").exists() {
+                return;
+            }
+            let found = found.expect("the older listener is found");
+            assert!(found.starts_with(&format!("process {}", std::process::id())), "{found}");
+            assert_eq!(own, None);
+        }
     }
 }
 

@@ -293,6 +293,14 @@ impl Launched {
 
     async fn launch_once(&self, advice: &[String], controlled_clock: bool) -> Result<Running, LaunchError> {
         std::fs::create_dir_all(&self.work_dir).map_err(|e| format!("{}: {e}", self.work_dir.display()))?;
+        // Held until the server answers: --start-timeout measures the
+        // server's own start, not its wait for a turn; and its port is
+        // chosen once its turn has come, so that no other program has the
+        // time of a wait to take it.
+        let _permit = start_permits()
+            .acquire()
+            .await
+            .map_err(|e| format!("the servers' start permits: {e}"))?;
         // Its port from the same pool as the servers': never one a server
         // is about to bind.
         let mailbox = Mailbox::start(&format!("127.0.0.1:{}", free_port()))
@@ -380,6 +388,7 @@ impl Launched {
         process.wait_listening(self.start_timeout).await.map_err(|e| match e {
             // Another program took the port between its choice and the bind.
             ServerError::Exited(why) if process.log().to_lowercase().contains("in use") => LaunchError::PortTaken(why),
+            ServerError::PortHeldByAnother(why) => LaunchError::PortTaken(why),
             other => LaunchError::Other(other.to_string()),
         })?;
         let running = Running {
@@ -410,6 +419,21 @@ impl Launched {
         }
         Ok(running)
     }
+}
+
+/// How many servers may be starting at once in this process: one per
+/// core, two at least. An official server's start is CPU-bound (a Python
+/// process importing its modules: seconds of CPU each); started all at
+/// once, one per clock scenario (and per target, when targets run side by
+/// side), dozens of them shared the cores so thinly that some exceeded
+/// --start-timeout on a loaded machine. In turns, each start gets its share
+/// of the machine, and the run takes no longer: the CPU work is the same.
+fn start_permits() -> &'static tokio::sync::Semaphore {
+    static PERMITS: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
+    PERMITS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        tokio::sync::Semaphore::new(cores.max(2))
+    })
 }
 
 impl Running {
