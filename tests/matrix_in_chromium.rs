@@ -14,10 +14,8 @@
 //! Without Chromium the test says SKIPPED and succeeds, unless
 //! `PARSEC_MFA_REQUIRE_CHROMIUM=1` (as in CI), where it fails.
 
-mod chromium;
-
-use chromium::{between, chromium_dom, chromium_or_skip, chromium_screenshot, unescape};
 use parsec_mfa_scenarios::report::{ScenarioResult, Status, TargetReport};
+use parsec_mfa_scenarios::testing::chromium::{between, chromium_dom, chromium_or_skip, chromium_screenshot, unescape};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
@@ -120,7 +118,7 @@ fn check(chromium: &Path) -> Result<String, String> {
     if !stdout.contains("compare.html") {
         return Err(format!("no comparison written: {stdout}"));
     }
-    let dom = chromium_dom(chromium, &page)?;
+    let dom = chromium_dom(chromium, &page).map_err(|e| e.to_string())?;
 
     let heading = unescape(between(&dom, "<h1>", "</h1>").unwrap_or_default());
     let expected = format!("Parsec MFA conformance: the official releases {}", RELEASES.join(", "));
@@ -139,7 +137,8 @@ fn check(chromium: &Path) -> Result<String, String> {
             return Err(format!("{} does not exist", linked.display()));
         }
     }
-    let linked_dom = chromium_dom(chromium, &matrix.join("official-3.9.0").join("index.html"))?;
+    let linked_dom =
+        chromium_dom(chromium, &matrix.join("official-3.9.0").join("index.html")).map_err(|e| e.to_string())?;
     if !linked_dom.contains("<title>Parsec MFA conformance: official-3.9.0</title>") {
         return Err("3.9.0's report does not open as its page".into());
     }
@@ -172,7 +171,7 @@ fn check(chromium: &Path) -> Result<String, String> {
         }
     }
     let screenshot = dir.join("matrix.png");
-    let size = chromium_screenshot(chromium, &page, &screenshot)?;
+    let size = chromium_screenshot(chromium, &page, &screenshot).map_err(|e| e.to_string())?;
     Ok(format!(
         "matrix_in_chromium: {} releases × {} scenarios, {} rows highlighted as altered, each column linking to its report; screenshot {} ({size} bytes)",
         RELEASES.len(),
