@@ -7,8 +7,7 @@
 
 use crate::network::Condition;
 use crate::target::Target;
-use crate::world::{plain_http, retry_policy};
-use parsec_mfa_reference::client::admin::AdminClient;
+use crate::world::retry_policy;
 use parsec_mfa_reference::client::enrollment::{NewIdentity, bootstrap_organization};
 use parsec_mfa_reference::client::mfa::{self, MfaError, SetupStatus};
 use parsec_mfa_reference::client::{Connection, RetryPolicy, Signer};
@@ -34,17 +33,17 @@ pub struct Victim {
 impl Victim {
     /// Sets the victim up on `target` with `keys` opaque keys.
     pub async fn set_up(target: &dyn Target, keys: usize) -> Result<Victim, String> {
-        let server = plain_http(target.socket_addr());
+        let route = crate::target::Route::to(target)?;
         let unique = hex::encode(parsec_mfa_reference::crypto::random_array::<6>());
         let organization = format!("Attack{unique}");
-        let created = AdminClient::new(server.clone(), target.administration_token())
+        let created = route
+            .admin(target.administration_token())
             .create_organization(&organization)
             .await
             .map_err(|e| format!("the victim's organization could not be created: {e}"))?;
         let link = BootstrapAddr::parse_any(&created.bootstrap_url)
             .map_err(|e| format!("bad bootstrap URL `{}`: {e:?}", created.bootstrap_url))?;
-        let conn = Connection::new(
-            server.clone(),
+        let conn = route.connection(
             link.organization_id.clone(),
             retry_policy(Condition::Up),
             target.clock(),
@@ -74,8 +73,7 @@ impl Victim {
                 .map_err(|e| format!("totp_create_opaque_key: {e}"))?;
             ids.push(id);
         }
-        let attacker = Connection::new(
-            server,
+        let attacker = route.connection(
             link.organization_id,
             RetryPolicy::once(Duration::from_secs(30)),
             target.clock(),

@@ -2,9 +2,9 @@
 //! server, reset a user's MFA (the `user totp-reset` command), revoke and
 //! freeze users; and what the server's configuration says.
 
-use crate::world::{MfaWorld, plain_http};
+use crate::world::MfaWorld;
 use cucumber::{gherkin::Step, given, then, when};
-use parsec_mfa_reference::client::admin::{AdminClient, AdminError, UserRef, plain, totp_reset_report};
+use parsec_mfa_reference::client::admin::{AdminError, UserRef, plain, totp_reset_report};
 use parsec_mfa_reference::client::enrollment::revoke_user;
 use parsec_mfa_reference::protocol::anonymous_server::server_config;
 
@@ -33,7 +33,9 @@ async fn reset(world: &mut MfaWorld, organization: Option<&str>, user: UserRef, 
     let outcome = match token {
         None => env.admin.reset_totp(&org, &user, send_email).await,
         Some(token) => {
-            AdminClient::new(plain_http(env.target.socket_addr()), token)
+            crate::target::Route::to(env.target.as_ref())
+                .expect("an HTTP client")
+                .admin(token)
                 .reset_totp(&org, &user, send_email)
                 .await
         }
@@ -109,12 +111,13 @@ async fn reset_other_org(world: &mut MfaWorld, name: String, org: String) {
 /// selectors, or neither).
 async fn reset_raw(world: &mut MfaWorld, body: serde_json::Value) {
     let env = world.started();
-    let url = format!(
-        "http://{}/administration/organizations/{}/users/reset_totp",
-        env.target.socket_addr(),
+    let route = crate::target::Route::to(env.target.as_ref()).expect("an HTTP client");
+    let url = route.server.to_http_url(&format!(
+        "administration/organizations/{}/users/reset_totp",
         env.organization.as_str()
-    );
-    let response = reqwest::Client::new()
+    ));
+    let response = route
+        .http
         .post(url)
         .bearer_auth(env.target.administration_token())
         .json(&body)

@@ -10,6 +10,7 @@
 //! - [`real_time`]: the real-time budget of targets without clock control.
 
 pub mod clock_check;
+pub mod container;
 pub mod in_process;
 pub mod launched;
 pub mod real_time;
@@ -137,6 +138,67 @@ pub trait Target: Send + Sync {
     fn clock_flows(&self) -> bool;
     /// Moves the server's time forward, or waits for real where it cannot.
     fn advance(&self, micros: i64) -> BoxFuture<'_, Result<(), String>>;
+    /// Whether the server speaks TLS, for which name and authorities.
+    fn tls(&self) -> Option<&TlsRoute> {
+        None
+    }
+}
+
+/// A target behind TLS: its certificate is checked against `server_name`
+/// (whatever address the harness connects to: the target itself or the
+/// Network in front of it), with the authorities of `trust`.
+#[derive(Clone, Debug)]
+pub struct TlsRoute {
+    pub server_name: String,
+    pub trust: parsec_mfa_reference::client::tls::HttpSettings,
+}
+
+/// How the harness's client reaches a target through `via` (the target's
+/// own address, or the Network proxy's).
+#[derive(Clone)]
+pub struct Route {
+    pub server: parsec_mfa_reference::protocol::addr::ServerAddr,
+    pub http: reqwest::Client,
+}
+
+impl Route {
+    pub fn new(tls: Option<&TlsRoute>, via: SocketAddr) -> Result<Route, String> {
+        use parsec_mfa_reference::client::tls::HttpSettings;
+        use parsec_mfa_reference::protocol::addr::ServerAddr;
+        Ok(match tls {
+            None => Route {
+                server: crate::world::plain_http(via),
+                http: HttpSettings::default().client()?,
+            },
+            Some(tls) => Route {
+                server: ServerAddr {
+                    hostname: tls.server_name.clone(),
+                    port: Some(via.port()),
+                    use_ssl: true,
+                },
+                http: tls.trust.clone().resolving(&tls.server_name, via).client()?,
+            },
+        })
+    }
+
+    /// The route to `target` itself.
+    pub fn to(target: &dyn Target) -> Result<Route, String> {
+        Route::new(target.tls(), target.socket_addr())
+    }
+
+    pub fn connection(
+        &self,
+        organization: parsec_mfa_reference::protocol::OrganizationID,
+        retry: parsec_mfa_reference::client::RetryPolicy,
+        clock: Arc<dyn Clock>,
+    ) -> parsec_mfa_reference::client::Connection {
+        parsec_mfa_reference::client::Connection::new(self.server.clone(), organization, retry, clock)
+            .with_http(self.http.clone())
+    }
+
+    pub fn admin(&self, token: &str) -> parsec_mfa_reference::client::admin::AdminClient {
+        parsec_mfa_reference::client::admin::AdminClient::new(self.server.clone(), token).with_http(self.http.clone())
+    }
 }
 
 /// Starts (or attaches to) a server for each scenario.
