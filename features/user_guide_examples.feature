@@ -3,7 +3,7 @@ Feature: The user guide's MFA page, as executable examples
   Background:
     Given an organization whose administrator is Alice
 
-  @CONFIRM-1 @DEV-2
+  @CONFIRM-1 @DEV-2 @guide
   Scenario: Enable MFA, log out, log in with the code first and then the password
     When Alice opens the MFA section of her profile
     And Alice scans the QR code with her authenticator app
@@ -12,7 +12,7 @@ Feature: The user guide's MFA page, as executable examples
     And Alice logs in with the code from her authenticator app and her password
     Then Alice is logged in
 
-  @CREATE-1 @SECRET-2
+  @CREATE-1 @SECRET-2 @SECRET-5 @guide
   Scenario: One authenticator entry serves every device of the organization
     Given Alice has a second device
     And Alice has enabled MFA
@@ -22,7 +22,33 @@ Feature: The user guide's MFA page, as executable examples
     Then Alice's authenticator app has 1 entry
     And each of Alice's devices logs in with the code from her authenticator app
 
-  @RST-3 @DEV-3
+  @SECRET-5 @SECRET-3
+  Scenario: Another organization of the same person has its own authenticator entry
+    The guide's entry serves the devices "in this organization": Alice's
+    account in a second organization on the server is another user, with
+    a secret and an entry of its own.
+    Given Alice has enabled MFA
+    And Alice has a second device, in another organization on the same server
+    When Alice uses her second device
+    And Alice opens the MFA section of her profile
+    And Alice scans the QR code with her authenticator app
+    And Alice confirms with the code from her authenticator app
+    Then Alice's authenticator app has 2 entries
+    And each of Alice's devices logs in with the code from her authenticator app
+
+  @DEV-5 @DEV-2
+  Scenario: A device of the same user without MFA logs in with the password alone
+    The entry serves the devices "you protect with MFA": a device Alice
+    did not protect asks no code.
+    Given Alice has a second device
+    And Alice has enabled MFA
+    When Alice uses her second device
+    And Alice logs in with her password only
+    Then Alice is logged in
+    And MFA is not enabled on Alice's device
+    And Alice's authenticator app has 1 entry
+
+  @RST-3 @DEV-3 @guide
   Scenario: After a reset every device works with the new entry and nothing is lost
     Given Alice has a second device
     And Alice has enabled MFA
@@ -49,3 +75,19 @@ Feature: The user guide's MFA page, as executable examples
     When the connection goes down
     And Alice writes "Offline notes" in the file "notes.txt"
     Then Alice reads "Offline notes" in the file "notes.txt"
+
+  @DEV-6 @DEV-2 @guide
+  Scenario: parsec-mfa login asks the code first, then the password
+    The guide's login: Parsec asks the 6-digit code from the authenticator
+    app, then the usual credential. Through the real binary, typed in.
+    Given Alice has enabled MFA
+    When Alice runs parsec-mfa login and types the code from her authenticator app, then her password
+    Then the command asks for the code, then for the password
+    And the command says Alice is logged in
+
+  @DEV-6 @CODE-1 @guide
+  Scenario: parsec-mfa login asks no password when the code is refused
+    Given Alice has enabled MFA
+    When Alice runs parsec-mfa login and types a wrong code, then her password
+    Then the command asks for the code only
+    And the command fails with the message "The code you entered is invalid. Please try again."

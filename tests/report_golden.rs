@@ -23,9 +23,12 @@
 //! run) becomes 0; everywhere, the line and column of a step definition
 //! (`attacker.rs:97:1`, which move whenever someone edits the steps) become
 //! `LINE:COLUMN`, and the project's absolute path (in the parser's error
-//! message) becomes `<project>`. Nothing else varies: the in-process server's clock
-//! starts at a fixed instant, the organization names do not appear in the
-//! reports, and the order of results is the runner's.
+//! message) becomes `<project>`; and in what the steps recorded (living
+//! documentation), what is random in each run: organization ids
+//! (`Org<id>`), authenticator keys (`<key>`), the QR codes drawn from them
+//! (`<svg>…</svg>`), user ids (`<user id>`), the servers' ports and the reset
+//! links' payloads. Nothing else varies: the in-process server's clock
+//! starts at a fixed instant, and the order of results is the runner's.
 //!
 //! After an intended change: `PARSEC_MFA_BLESS=1 cargo test --test
 //! report_golden` rewrites the files; review their diff before committing.
@@ -84,12 +87,23 @@ const FILES: &[(&str, &str)] = &[
 fn normalise(file: &str, text: &str) -> String {
     let text = text.replace(env!("CARGO_MANIFEST_DIR"), "<project>");
     let location = regex::Regex::new(r"(\.rs):\d+:\d+").expect("a valid regex");
-    let text = location.replace_all(&text, "${1}:LINE:COLUMN");
+    let mut text = location.replace_all(&text, "${1}:LINE:COLUMN").into_owned();
+    for (random, stands_for) in [
+        (r"(?s)<svg .*?</svg>", "<svg>…</svg>"),
+        (r"Org[0-9a-f]{12}", "Org<id>"),
+        (r"\b[A-Z2-7]{32}\b", "<key>"),
+        (r"\b[0-9a-f]{32}\b", "<user id>"),
+        (r"127\.0\.0\.1:\d+", "127.0.0.1:<port>"),
+        (r"p=[A-Za-z0-9_-]+", "p=<payload>"),
+    ] {
+        let pattern = regex::Regex::new(random).expect("a valid regex");
+        text = pattern.replace_all(&text, stands_for).into_owned();
+    }
     if file == "cucumber.json" {
         let duration = regex::Regex::new(r#""duration":\d+"#).expect("a valid regex");
         return duration.replace_all(&text, "\"duration\":0").into_owned();
     }
-    text.into_owned()
+    text
 }
 
 fn options(root: &Path, dir: &Path, target: Arc<dyn TargetFactory>) -> RunOptions {

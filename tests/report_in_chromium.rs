@@ -8,6 +8,10 @@
 //! feature on the faultless reference, and `compare.html` of the two: each
 //! row must show both statuses, highlighted exactly where they differ.
 //! Screenshots (`screenshot.png`, `compare.png`) are kept next to the pages.
+//! Every row shows its steps as written, marked passed, failed or not run,
+//! with what they recorded (the clock's jumps); and the lost-phone feature's
+//! page (`living/`) shows the reader the reset email, the reset URL and the
+//! QR codes drawn (`living.png`).
 //!
 //! Without Chromium the test says SKIPPED and succeeds, unless
 //! `PARSEC_MFA_REQUIRE_CHROMIUM=1` (as in CI), where it fails.
@@ -15,6 +19,7 @@
 mod chromium;
 
 use chromium::{between, chromium_dom, chromium_or_skip, chromium_screenshot, relative, unescape, write};
+use parsec_mfa_scenarios::report::model::StepOutcome;
 use parsec_mfa_scenarios::report::{COMPARE_FILE, HTML_FILE, Status, TargetReport, compare_html};
 use parsec_mfa_scenarios::runner::{RunOptions, reports_dir, run};
 use parsec_mfa_scenarios::target::{
@@ -25,6 +30,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 const FEATURE: &str = "features/brute_force.feature";
+/// The feature whose page is read as living documentation.
+const LIVING_FEATURE: &str = "features/lost_phone.feature";
 const FAULT: &str = "lockout-disabled";
 const TARGET: &str = "chromium-check";
 
@@ -118,21 +125,43 @@ async fn check(root: &Path, chromium: &Path) -> Result<String, Vec<String>> {
     let compare_screenshot = dir.join("compare.png");
     chromium_screenshot(chromium, &compare, &compare_screenshot).map_err(one)?;
 
+    // The lost phone, as living documentation.
+    let living_dir = dir.join("living");
+    let living = run_feature_file(root, LIVING_FEATURE, &living_dir, Arc::new(InProcess::default()))
+        .await
+        .map_err(one)?;
+    let living_page = living_dir.join(HTML_FILE);
+    let living_dom = chromium_dom(chromium, &living_page).map_err(one)?;
+    let artefacts = check_living_dom(&living_dom, &living)?;
+    let living_screenshot = dir.join("living.png");
+    chromium_screenshot(chromium, &living_page, &living_screenshot).map_err(one)?;
+
     Ok(format!(
         "chromium rendered {rows} scenario rows ({}); \
-         screenshot {} ({} KB); compared with the faultless run: {differs} rows differ, screenshot {}",
+         screenshot {} ({} KB); compared with the faultless run: {differs} rows differ, screenshot {}; \
+         living documentation of {LIVING_FEATURE}: {artefacts}, screenshot {}",
         report.totals().line(),
         relative(root, &screenshot),
         size / 1024,
         relative(root, &compare_screenshot),
+        relative(root, &living_screenshot),
     ))
 }
 
 /// Runs the feature against `target`; the report the runner wrote in `dir`
 /// must count what the runner said.
 async fn run_feature(root: &Path, dir: &Path, target: Arc<dyn TargetFactory>) -> Result<TargetReport, String> {
+    run_feature_file(root, FEATURE, dir, target).await
+}
+
+async fn run_feature_file(
+    root: &Path,
+    feature: &str,
+    dir: &Path,
+    target: Arc<dyn TargetFactory>,
+) -> Result<TargetReport, String> {
     let totals = run(RunOptions {
-        features: root.join(FEATURE),
+        features: root.join(feature),
         reports: dir.to_owned(),
         concurrency: 16,
         target,
@@ -310,6 +339,10 @@ fn check_dom(dom: &str, report: &TargetReport) -> Result<usize, Vec<String>> {
         Some(row) if row.status == "skipped" && row.text.contains(SKIP_REASON) => {}
         _ => problems.push(format!("`{SKIPPED}` is not shown skipped with its reason")),
     }
+    problems.extend(step_problems(&rows, report));
+    if !rows.iter().any(|r| r.text.contains("data-kind=\"clock_jump\"")) {
+        problems.push("no jump of the clock is shown".into());
+    }
 
     let totals = between(dom, "<p class=\"totals\"", "</p>").and_then(|p| p.split_once('>').map(|(_, text)| text));
     if totals != Some(report.totals().line().as_str()) {
@@ -328,6 +361,89 @@ fn check_dom(dom: &str, report: &TargetReport) -> Result<usize, Vec<String>> {
         Ok(rows.len())
     } else {
         Err(problems)
+    }
+}
+
+/// Each row that ran shows its steps as written, in order, each marked as
+/// the report says (passed, failed, not run); a failed scenario has one
+/// failed step, and the steps after it are not run.
+fn step_problems(rows: &[Row], report: &TargetReport) -> Vec<String> {
+    let mut problems = Vec::new();
+    for result in report.results.iter().filter(|r| r.status != Status::Skipped) {
+        let Some(row) = rows.iter().find(|r| r.scenario == result.scenario) else {
+            continue;
+        };
+        let shown: Vec<(&str, &str)> = row
+            .text
+            .split("<li class=\"step ")
+            .skip(1)
+            .map(|li| {
+                let outcome = li.split('"').next().unwrap_or_default();
+                let text = between(li, "<span class=\"text\">", "</span>").unwrap_or_default();
+                (outcome, text)
+            })
+            .collect();
+        let expected: Vec<(&str, &str)> = result
+            .steps
+            .iter()
+            .map(|s| {
+                let outcome = match s.outcome {
+                    StepOutcome::Passed => "passed",
+                    StepOutcome::Failed { .. } => "failed",
+                    StepOutcome::NotRun => "not_run",
+                };
+                (outcome, s.text.as_str())
+            })
+            .collect();
+        if result.steps.is_empty() || shown != expected {
+            problems.push(format!(
+                "`{}` shows the steps {shown:?}, not {expected:?}",
+                result.scenario
+            ));
+        }
+        let failed = expected.iter().filter(|(o, _)| *o == "failed").count();
+        if (result.status == Status::Failed) != (failed == 1) {
+            problems.push(format!(
+                "`{}` is {:?} with {failed} failed steps",
+                result.scenario, result.status
+            ));
+        }
+    }
+    problems
+}
+
+/// The lost phone's page: every scenario with its steps, and the reader
+/// sees the reset email (its subject and link), the reset URL and the QR
+/// codes drawn; returns what it counted.
+fn check_living_dom(dom: &str, report: &TargetReport) -> Result<String, Vec<String>> {
+    let rows: Vec<Row> = dom.split("<tr class=\"scenario ").skip(1).map(Row::parse).collect();
+    let mut problems = step_problems(&rows, report);
+    if report.totals().passed != report.results.len() || rows.len() != report.results.len() {
+        problems.push(format!("{} rows for {}", rows.len(), report.totals().line()));
+    }
+    let text = unescape(dom);
+    let count = |needle: &str| text.matches(needle).count();
+    let (emails, urls, qr_codes, drawn) = (
+        count("data-kind=\"email\""),
+        count("data-kind=\"url\""),
+        count("data-kind=\"qr_code\""),
+        count("<svg"),
+    );
+    if emails == 0 || !text.contains("Subject: [Parsec] Your MFA has been reset for") {
+        problems.push(format!("{emails} emails shown, none with the reset subject"));
+    }
+    if !text.contains("/redirect/") || !text.contains("a=totp_reset") {
+        problems.push("the email's link is not shown".into());
+    }
+    if urls == 0 || !text.contains("parsec3://") {
+        problems.push("no reset URL is shown".into());
+    }
+    if qr_codes == 0 || drawn < qr_codes || !text.contains("otpauth://totp/parsec.cloud:") {
+        problems.push(format!("{qr_codes} QR codes, {drawn} drawn"));
+    }
+    match problems.is_empty() {
+        true => Ok(format!("{emails} emails, {urls} URLs, {qr_codes} QR codes drawn")),
+        false => Err(problems),
     }
 }
 

@@ -156,7 +156,10 @@ async fn run_inner(
         clock_note: options.target.clock_note(),
     };
     let skips = Skips::default();
-    let collector = Collector::new(options.target.name(), &options.target.description(), skips.clone());
+    // What the steps show (emails, QR codes, output, clock jumps), for the report.
+    let attachments = crate::report::AttachmentSink::default();
+    let collector = Collector::new(options.target.name(), &options.target.description(), skips.clone())
+        .with_attachments(attachments.clone());
     let report = collector.report();
     let recorded = skips.clone();
     let known = Arc::new(Mutex::new(KnownScenarios::default()));
@@ -218,7 +221,9 @@ async fn run_inner(
                 .iter()
                 .any(|t| t == tags::CLOCK || t == tags::EXACT_CLOCK)
                 || depends_on_time(all_steps(feature, rule, scenario));
+            let recorder = attachments.recorder((feature_file(feature.path.as_deref()), scenario.position.line as u32));
             async move {
+                world.recorder = recorder;
                 world.factory = Some(factory);
                 world.spec.moves_clock = moves_clock;
             }

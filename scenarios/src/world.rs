@@ -4,6 +4,8 @@
 use crate::authenticator::AuthenticatorApp;
 use crate::mailbox::{Email, Mailbox};
 use crate::network::{Condition, Network};
+use crate::report::Recorder;
+use crate::report::model::{Attachment, AttachmentKind};
 use crate::target::{InProcess, Target, TargetFactory, TargetSpec};
 use parsec_mfa_reference::client::admin::{AdminClient, AdminError};
 use parsec_mfa_reference::client::config_dir::ConfigDir;
@@ -42,6 +44,35 @@ pub fn retry_policy(condition: Condition) -> RetryPolicy {
     }
 }
 
+/// A person of the scenarios, as steps name them (`{person}`): an unknown
+/// name makes the step undefined (the run fails saying so), not a panic.
+#[derive(Debug, Clone, PartialEq, Eq, cucumber::Parameter)]
+#[param(name = "person", regex = "Alice|Bob|Carol|Mallory")]
+pub struct Name(pub String);
+
+impl std::str::FromStr for Name {
+    type Err = std::convert::Infallible;
+
+    /// The parameter's regex has admitted only the known names.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Name(s.to_owned()))
+    }
+}
+
+impl std::ops::Deref for Name {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Name {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// One device of a person: its file on disk, and its keys once logged in.
 pub struct Device {
     pub config: ConfigDir,
@@ -63,8 +94,13 @@ pub struct Person {
     pub current: usize,
     /// Set while logged in.
     pub session: Option<LocalDevice>,
+    /// What the last login, and the last other MFA request, answered:
+    /// set through [`Person::told_login`] and [`Person::told_mfa`].
     pub last_login: Option<Result<(), LoginError>>,
     pub last_mfa: Option<Result<(), MfaError>>,
+    /// Which of the two came last, so that a check of what the person was
+    /// just told does not read an earlier answer.
+    pub latest: Latest,
     /// What the profile's MFA section showed last.
     pub profile: Option<SetupStatus>,
     /// The new secret shown by a reset link.
@@ -74,7 +110,33 @@ pub struct Person {
     pub reset_link: Option<TotpResetAddr>,
 }
 
+/// Which request a person made last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Latest {
+    #[default]
+    Nothing,
+    Login,
+    Mfa,
+}
+
 impl Person {
+    pub fn told_login(&mut self, outcome: Result<(), LoginError>) {
+        self.last_login = Some(outcome);
+        self.latest = Latest::Login;
+    }
+
+    pub fn told_mfa(&mut self, outcome: Result<(), MfaError>) {
+        self.last_mfa = Some(outcome);
+        self.latest = Latest::Mfa;
+    }
+
+    /// The organization of the device in use (a person may have devices in
+    /// several organizations of the server, each with its own entry in the
+    /// authenticator app).
+    pub fn device_organization(&self) -> &OrganizationID {
+        &self.device().keys.organization_id
+    }
+
     pub fn device(&self) -> &Device {
         &self.devices[self.current]
     }
@@ -218,6 +280,8 @@ impl Observed {
 pub struct MfaWorld {
     /// Set by the runner before the first step.
     pub factory: Option<Arc<dyn TargetFactory>>,
+    /// Where the steps record what they show the reader (set by the runner).
+    pub recorder: Recorder,
     pub spec: TargetSpec,
     pub env: Option<Env>,
     pub people: BTreeMap<String, Person>,
@@ -225,7 +289,7 @@ pub struct MfaWorld {
     pub admin_reset: Option<ResetTotpRep>,
     /// The email read last.
     pub email: Option<Email>,
-    /// How many emails were read, per address.
+    /// How many emails were read, per person (an address in an organization).
     pub emails_seen: BTreeMap<String, usize>,
     /// Replies of the attacker's last burst: (invalid, throttled).
     pub attack: (usize, usize),
@@ -243,6 +307,10 @@ pub struct MfaWorld {
     /// The `wait_until` of the last `throttled` answer.
     pub announced_wait: Option<DateTime>,
     pub server_advice: Option<Vec<String>>,
+    /// The last command run through the `parsec-mfa` binary.
+    pub command: Option<crate::steps::command_line::CommandRun>,
+    /// The `Reset URL:` the administrator's command printed.
+    pub printed_reset_url: Option<String>,
 }
 
 impl std::fmt::Debug for MfaWorld {
@@ -297,6 +365,22 @@ impl MfaWorld {
             .expect("the organization exists (a Given step starts it)")
     }
 
+    /// Records, for the report, what the step on `step_line` showed.
+    pub fn attach(&self, step_line: u32, attachment: Attachment) {
+        self.recorder.attach(step_line, attachment);
+    }
+
+    /// Records a text for the report (an email, a command's output, a jump of the clock).
+    pub fn attach_text(
+        &self,
+        step_line: u32,
+        kind: AttachmentKind,
+        label: impl Into<String>,
+        content: impl Into<String>,
+    ) {
+        self.attach(step_line, Attachment::text(kind, label, content));
+    }
+
     pub fn person(&mut self, name: &str) -> &mut Person {
         self.people
             .get_mut(&name.to_lowercase())
@@ -323,9 +407,10 @@ impl MfaWorld {
             .expect("an administrator exists")
     }
 
-    /// The connection of `name`'s app: to the person's organization.
+    /// The connection of `name`'s app: to the organization of the device in use.
     pub fn connection_of(&self, name: &str) -> Connection {
-        self.started().connection_to(&self.person_ref(name).organization)
+        self.started()
+            .connection_to(self.person_ref(name).device_organization())
     }
 
     /// The keys of the person's current device (as the logged-in app has them).

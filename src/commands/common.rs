@@ -6,7 +6,7 @@ use super::input::Input;
 use clap::Args;
 use parsec_mfa_reference::client::config_dir::ConfigDir;
 use parsec_mfa_reference::client::device_file::{KdfCost, protect, unlock};
-use parsec_mfa_reference::client::login::{LoginError, PolicyCheck, fetch_key_with_code, login};
+use parsec_mfa_reference::client::login::{LoginError, PolicyCheck, check_policy, fetch_key_with_code};
 use parsec_mfa_reference::client::tls::HttpSettings;
 use parsec_mfa_reference::client::{Connection, RetryPolicy};
 use parsec_mfa_reference::clock::{Clock, SystemClock};
@@ -172,7 +172,9 @@ pub enum Policy {
     Ignore,
 }
 
-/// Opens a device: the code first when MFA protects it, then the password.
+/// Opens a device in the user guide's order: when MFA protects it, the
+/// code is asked and checked by the server (which releases the opaque key)
+/// before the password is asked, so a refused code asks no password.
 pub async fn open_device(
     conn: &Connection,
     file: &DeviceFilePassword,
@@ -180,21 +182,17 @@ pub async fn open_device(
     input: &mut Input,
     policy: Policy,
 ) -> Result<LocalDevice, Failure> {
-    let code = match file.totp_opaque_key_id {
-        Some(_) => Some(input.code(code, "Enter the 6-digit code from your authenticator app")?),
+    let opaque_key = match file.totp_opaque_key_id {
+        Some(_) => {
+            let code = input.code(code, "Enter the 6-digit code from your authenticator app")?;
+            fetch_key_with_code(conn, file, &code).await?
+        }
         None => None,
     };
     let password = input.password(&format!("Password of {}", file.human_handle.email))?;
-    if policy == Policy::Ignore {
-        let opaque_key = match &code {
-            Some(code) => fetch_key_with_code(conn, file, code).await?,
-            None => None,
-        };
-        return unlock(file, &password, opaque_key.as_ref()).map_err(|e| LoginError::from(e).into());
-    }
-    let session = login(conn, file, code.as_deref(), &password).await?;
-    if session.policy == PolicyCheck::ServerUnreachable {
+    let device = unlock(file, &password, opaque_key.as_ref()).map_err(LoginError::from)?;
+    if policy == Policy::Enforce && check_policy(conn, file).await? == PolicyCheck::ServerUnreachable {
         eprintln!("Note: the server is unreachable; its device protection advice will be checked at the next login.");
     }
-    Ok(session.device)
+    Ok(device)
 }

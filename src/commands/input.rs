@@ -40,10 +40,13 @@ impl Input {
             .ok_or_else(|| Failure::general("No code given (use --code, or type it when asked)."))
     }
 
-    /// A password: the next stdin line with `--password-stdin`, else a
-    /// hidden prompt on the terminal.
+    /// A password: the next stdin line with `--password-stdin` (its prompt
+    /// still shown on stderr, as the code's is, so that a script's output
+    /// says what was asked, in order), else a hidden prompt on the terminal.
     pub fn password(&mut self, prompt: &str) -> Result<String, Failure> {
         if self.password_stdin {
+            eprint!("{prompt}: ");
+            let _ = std::io::stderr().flush();
             return self
                 .line()
                 .ok_or_else(|| Failure::general("--password-stdin: no password on stdin."));

@@ -25,11 +25,13 @@ pub struct TotpResetArgs {
     /// Administration token.
     #[arg(short, long, env = "PARSEC_ADMINISTRATION_TOKEN")]
     pub token: String,
+    /// Organization id.
     #[arg(short, long, env = "PARSEC_ORGANIZATION_ID")]
     pub organization: String,
     /// The user's id (hex).
     #[arg(long)]
     pub user_id: Option<String>,
+    /// The user's email address.
     #[arg(long)]
     pub user_email: Option<String>,
     /// Email the reset URL to the user.

@@ -8,7 +8,8 @@
 //! makes its scenario *failed* (the runner fails on them), and a scenario the
 //! runner left out is *skipped* with the reason shown everywhere.
 
-use super::model::{ScenarioResult, Status, TargetReport};
+use super::living::AttachmentSink;
+use super::model::{ScenarioResult, Status, StepOutcome, StepRecord, TargetReport};
 use cucumber::event::{self, Cucumber, Hook, HookType, RetryableScenario, Scenario, Source, StepError};
 use cucumber::gherkin;
 use cucumber::{Event, World, Writer, parser};
@@ -181,6 +182,8 @@ impl Skips {
 struct Outcome {
     /// `Then the login is refused`, `Before hook`.
     what: String,
+    /// The step's line, `None` for a hook.
+    line: Option<u32>,
     status: StepStatus,
     message: Option<String>,
 }
@@ -211,6 +214,7 @@ pub struct Collector {
     skips: Skips,
     running: HashMap<(String, u32, String), Vec<Outcome>>,
     ran: Vec<Ran>,
+    attachments: AttachmentSink,
 }
 
 impl Collector {
@@ -220,7 +224,14 @@ impl Collector {
             skips,
             running: HashMap::new(),
             ran: Vec::new(),
+            attachments: AttachmentSink::default(),
         }
+    }
+
+    /// Puts beside each step what the steps recorded in `attachments`.
+    pub fn with_attachments(mut self, attachments: AttachmentSink) -> Self {
+        self.attachments = attachments;
+        self
     }
 
     /// Where the report is once the run has ended (the writer itself goes
@@ -265,10 +276,17 @@ impl Collector {
                 } else {
                     format!("{keyword} {}", step.value)
                 };
+                let line = Some(step.position.line as u32);
                 match event {
                     event::Step::Started => return,
-                    event::Step::Passed(..) => outcome(&what, StepStatus::Passed, None),
-                    event::Step::Skipped => outcome(&what, StepStatus::Skipped, None),
+                    event::Step::Passed(..) => Outcome {
+                        line,
+                        ..outcome(&what, StepStatus::Passed, None)
+                    },
+                    event::Step::Skipped => Outcome {
+                        line,
+                        ..outcome(&what, StepStatus::Skipped, None)
+                    },
                     event::Step::Failed(_, location, _, error) => {
                         let status = match error {
                             StepError::NotFound => StepStatus::Undefined,
@@ -279,7 +297,10 @@ impl Collector {
                         if let Some(l) = location {
                             message.push_str(&format!("\n(step definition: {}:{}:{})", l.path, l.line, l.column));
                         }
-                        outcome(&what, status, Some(message))
+                        Outcome {
+                            line,
+                            ..outcome(&what, status, Some(message))
+                        }
                     }
                 }
             }
@@ -287,6 +308,8 @@ impl Collector {
             Scenario::Finished => {
                 let outcomes = self.running.remove(&key).unwrap_or_default();
                 let (status, detail) = verdict(&outcomes);
+                let attachments = self.attachments.take(&(key.0.clone(), key.1));
+                let steps = step_records(feature, rule, scenario, &outcomes, attachments);
                 self.ran.push(Ran {
                     result: ScenarioResult {
                         detail,
@@ -296,7 +319,7 @@ impl Collector {
                         line: scenario.position.line as u32,
                         scenario: String::new(),
                         status,
-                        steps: Vec::new(),
+                        steps,
                         verdict: None,
                     },
                     cucumber_name,
@@ -374,10 +397,56 @@ impl Collector {
 
 fn outcome(what: &str, status: StepStatus, message: Option<String>) -> Outcome {
     Outcome {
+        line: None,
         what: plain(what),
         status,
         message,
     }
+}
+
+/// The steps of a scenario as written: the feature's background, the
+/// rule's, then its own; each with what became of it and what it recorded.
+/// A step with no outcome was not run (an earlier step failed).
+fn step_records(
+    feature: &gherkin::Feature,
+    rule: Option<&gherkin::Rule>,
+    scenario: &gherkin::Scenario,
+    outcomes: &[Outcome],
+    attachments: Vec<(u32, super::model::Attachment)>,
+) -> Vec<StepRecord> {
+    let backgrounds = [feature.background.as_ref(), rule.and_then(|r| r.background.as_ref())];
+    let steps = backgrounds
+        .into_iter()
+        .flatten()
+        .flat_map(|b| &b.steps)
+        .chain(&scenario.steps);
+    steps
+        .map(|step| {
+            let line = step.position.line as u32;
+            let outcome = match outcomes.iter().find(|o| o.line == Some(line)) {
+                None => StepOutcome::NotRun,
+                Some(o) if o.status == StepStatus::Passed => StepOutcome::Passed,
+                Some(o) => StepOutcome::Failed {
+                    message: o.message.clone().unwrap_or_else(|| match o.status {
+                        StepStatus::Skipped => "skipped by cucumber".to_owned(),
+                        _ => "failed (no message)".to_owned(),
+                    }),
+                },
+            };
+            StepRecord {
+                keyword: plain(step.keyword.trim()),
+                text: plain(&step.value),
+                line,
+                docstring: step.docstring.as_deref().map(|d| plain(d.trim_matches('\n'))),
+                outcome,
+                attachments: attachments
+                    .iter()
+                    .filter(|(at, _)| *at == line)
+                    .map(|(_, a)| a.clone())
+                    .collect(),
+            }
+        })
+        .collect()
 }
 
 /// cucumber names a file it could not parse with an empty feature.

@@ -9,7 +9,10 @@
 //! [`legend`]) and parts meant to grow: [`scenario_row`] (where a
 //! scenario's steps and attachments will go) and [`section`].
 
-use super::model::{FeatureResults, Judged, ScenarioResult, Section, TargetReport, Verdict};
+use super::living::{OTPAUTH_MEDIA_TYPE, qr_svg};
+use super::model::{
+    Attachment, FeatureResults, Judged, ScenarioResult, Section, StepOutcome, StepRecord, TargetReport, Verdict,
+};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 const STYLE: &str = include_str!("style.css");
@@ -180,9 +183,9 @@ fn feature_section(number: usize, feature: &FeatureResults<'_>) -> Markup {
     }
 }
 
-/// One scenario: its status, name and line, and why it did not pass (in a
-/// judged run, its verdict and what was expected). Its steps as written and
-/// what they recorded will go in the detail cell.
+/// One scenario: its status, name and line, why it did not pass (in a
+/// judged run, its verdict and what was expected), then its steps as
+/// written with what they recorded.
 pub fn scenario_row(result: &ScenarioResult) -> Markup {
     let status = result.status.as_str();
     html! {
@@ -193,6 +196,47 @@ pub fn scenario_row(result: &ScenarioResult) -> Markup {
             td class="detail" {
                 @if let Some(expected) = &result.expected { p class="expected" { (expected.describe()) } }
                 @if let Some(detail) = &result.detail { pre { (detail) } }
+                @if !result.steps.is_empty() {
+                    ol class="steps" {
+                        @for step in &result.steps { (step_item(step)) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A step as written, marked with its outcome, and what it recorded.
+fn step_item(step: &StepRecord) -> Markup {
+    let outcome = match step.outcome {
+        StepOutcome::Passed => "passed",
+        StepOutcome::Failed { .. } => "failed",
+        StepOutcome::NotRun => "not_run",
+    };
+    html! {
+        li class={ "step " (outcome) } data-outcome=(outcome) data-line=(step.line) {
+            span class="keyword" { (step.keyword) } " " span class="text" { (step.text) }
+            @if let Some(docstring) = &step.docstring { pre class="docstring" { (docstring) } }
+            @for attachment in &step.attachments { (attachment_block(attachment)) }
+        }
+    }
+}
+
+/// An email, a QR code (drawn from its URI), a command's output, a jump of the clock.
+fn attachment_block(attachment: &Attachment) -> Markup {
+    let kind = serde_json::to_value(attachment.kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    html! {
+        div class={ "attachment " (kind) } data-kind=(kind) {
+            div class="label" { (attachment.label) }
+            @if attachment.media_type == OTPAUTH_MEDIA_TYPE {
+                // The SVG comes from the qrcode crate: paths and numbers only.
+                @if let Some(svg) = qr_svg(&attachment.content) { (PreEscaped(svg)) }
+                code { (attachment.content) }
+            } @else {
+                pre { (attachment.content) }
             }
         }
     }

@@ -19,11 +19,13 @@ pub mod collect;
 pub mod compare;
 pub mod html;
 pub mod junit;
+pub mod living;
 pub mod model;
 pub mod plot;
 
 pub use collect::{Collector, SKIPPED_TAG, Skips};
 pub use compare::compare_html;
+pub use living::{AttachmentSink, Recorder};
 pub use model::{ScenarioResult, Status, TargetReport, Totals};
 use std::path::{Path, PathBuf};
 

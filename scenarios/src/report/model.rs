@@ -101,8 +101,9 @@ pub struct ScenarioResult {
     /// each keeps its name whichever others a target runs or skips.
     pub scenario: String,
     pub status: Status,
-    /// *Not filled yet*: the steps as written, with their outcome and what
-    /// they recorded (living documentation).
+    /// The steps as written (the background's first), with their outcome
+    /// and what they recorded (living documentation); empty for a scenario
+    /// the runner skipped.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub steps: Vec<StepRecord>,
     /// In a run judged against expectations (`--expect`): how the status
@@ -142,6 +143,9 @@ pub struct StepRecord {
     pub keyword: String,
     pub text: String,
     pub line: u32,
+    /// The step's doc string (`"""` block), when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub docstring: Option<String>,
     pub outcome: StepOutcome,
     /// What the step showed or received, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -166,9 +170,10 @@ pub struct Attachment {
     pub kind: AttachmentKind,
     /// One line for the reader, e.g. `the reset email to alice@example.com`.
     pub label: String,
-    /// `text/plain`, `message/rfc822`, `image/svg+xml`...
+    /// `text/plain`; a QR code's is [`super::living::OTPAUTH_MEDIA_TYPE`].
     pub media_type: String,
-    /// The content as text (an image as SVG or base64).
+    /// The content as text (a QR code: the `otpauth://` URI it encodes,
+    /// which the page draws).
     pub content: String,
 }
 

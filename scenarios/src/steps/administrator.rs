@@ -2,6 +2,8 @@
 //! server, reset a user's MFA (the `user totp-reset` command), revoke and
 //! freeze users; and what the server's configuration says.
 
+use crate::report::model::AttachmentKind;
+use crate::world::Name;
 use crate::world::MfaWorld;
 use cucumber::{gherkin::Step, given, then, when};
 use parsec_mfa_reference::client::admin::{AdminError, UserRef, plain, totp_reset_report};
@@ -53,29 +55,45 @@ fn user_id_of(world: &MfaWorld, name: &str) -> String {
     world.person_ref(name).device().keys.user_id.hex()
 }
 
-#[given(expr = "the administrator has reset {word}'s MFA by email")]
-#[when(expr = "the administrator resets {word}'s MFA by email")]
-async fn reset_by_email_sent(world: &mut MfaWorld, name: String) {
+#[given(expr = "the administrator has reset {person}'s MFA by email")]
+#[when(expr = "the administrator resets {person}'s MFA by email")]
+pub(super) async fn reset_by_email_sent(world: &mut MfaWorld, name: Name, step: &Step) {
     let email = world.person_ref(&name).email.clone();
     reset(world, None, UserRef::Email(email), true, None).await;
+    show_reset(world, step);
 }
 
-#[when(expr = "the administrator resets {word}'s MFA by her/his email without --send-email")]
-async fn reset_by_email_unsent(world: &mut MfaWorld, name: String) {
+/// Shows the reset URL the administrator's command printed.
+fn show_reset(world: &MfaWorld, step: &Step) {
+    if let Some(reset) = &world.admin_reset {
+        world.attach_text(
+            super::user::line(step),
+            AttachmentKind::Url,
+            "the reset URL the administrator's command prints",
+            reset.totp_reset_url.clone(),
+        );
+    }
+}
+
+#[when(expr = "the administrator resets {person}'s MFA by her/his email without --send-email")]
+async fn reset_by_email_unsent(world: &mut MfaWorld, name: Name, step: &Step) {
     let email = world.person_ref(&name).email.clone();
     reset(world, None, UserRef::Email(email), false, None).await;
+    show_reset(world, step);
 }
 
-#[when(expr = "the administrator resets {word}'s MFA by her/his user id with --send-email")]
-async fn reset_by_id_sent(world: &mut MfaWorld, name: String) {
+#[when(expr = "the administrator resets {person}'s MFA by her/his user id with --send-email")]
+async fn reset_by_id_sent(world: &mut MfaWorld, name: Name, step: &Step) {
     let id = user_id_of(world, &name);
     reset(world, None, UserRef::Id(id), true, None).await;
+    show_reset(world, step);
 }
 
-#[when(expr = "the administrator resets {word}'s MFA by her/his user id")]
-async fn reset_by_id(world: &mut MfaWorld, name: String) {
+#[when(expr = "the administrator resets {person}'s MFA by her/his user id")]
+async fn reset_by_id(world: &mut MfaWorld, name: Name, step: &Step) {
     let id = user_id_of(world, &name);
     reset(world, None, UserRef::Id(id), false, None).await;
+    show_reset(world, step);
 }
 
 #[when(expr = "the administrator resets the MFA of the email {string}")]
@@ -88,21 +106,21 @@ async fn reset_unknown_id(world: &mut MfaWorld, id: String) {
     reset(world, None, UserRef::Id(id), false, None).await;
 }
 
-#[when(expr = "the administrator resets {word}'s MFA with the token {string}")]
-async fn reset_bad_token(world: &mut MfaWorld, name: String, token: String) {
+#[when(expr = "the administrator resets {person}'s MFA with the token {string}")]
+async fn reset_bad_token(world: &mut MfaWorld, name: Name, token: String) {
     let email = world.person_ref(&name).email.clone();
     reset(world, None, UserRef::Email(email), false, Some(&token)).await;
 }
 
-#[when(expr = "the administrator resets {word}'s MFA by her/his email in {word}'s organization")]
-async fn reset_through_other(world: &mut MfaWorld, name: String, through: String) {
+#[when(expr = "the administrator resets {person}'s MFA by her/his email in {person}'s organization")]
+async fn reset_through_other(world: &mut MfaWorld, name: Name, through: Name) {
     let email = world.person_ref(&name).email.clone();
     let org = world.person_ref(&through).organization.as_str().to_owned();
     reset(world, Some(&org), UserRef::Email(email), false, None).await;
 }
 
-#[when(expr = "the administrator resets {word}'s MFA in the organization {string}")]
-async fn reset_other_org(world: &mut MfaWorld, name: String, org: String) {
+#[when(expr = "the administrator resets {person}'s MFA in the organization {string}")]
+async fn reset_other_org(world: &mut MfaWorld, name: Name, org: String) {
     let email = world.person_ref(&name).email.clone();
     reset(world, Some(&org), UserRef::Email(email), false, None).await;
 }
@@ -132,8 +150,8 @@ async fn reset_raw(world: &mut MfaWorld, body: serde_json::Value) {
     }));
 }
 
-#[when(expr = "the administrator asks to reset {word}'s MFA giving both her/his user id and email")]
-async fn reset_both(world: &mut MfaWorld, name: String) {
+#[when(expr = "the administrator asks to reset {person}'s MFA giving both her/his user id and email")]
+async fn reset_both(world: &mut MfaWorld, name: Name) {
     let body = serde_json::json!({
         "user_id": user_id_of(world, &name),
         "user_email": world.person_ref(&name).email,
@@ -148,6 +166,14 @@ async fn reset_neither(world: &mut MfaWorld) {
 
 #[then(expr = "the command prints:")]
 fn prints(world: &mut MfaWorld, step: &Step) {
+    if let Some(Ok(lines)) = &world.admin_outcome {
+        world.attach_text(
+            super::user::line(step),
+            AttachmentKind::Text,
+            "the administrator's command prints",
+            lines.join("\n"),
+        );
+    }
     let org = world.started().organization.as_str().to_owned();
     let reset = world.admin_reset.clone().expect("the reset succeeded");
     let expected: Vec<String> = step
@@ -188,9 +214,9 @@ fn answers_status(world: &mut MfaWorld, status: u16) {
     }
 }
 
-#[given(expr = "the administrator has revoked {word}")]
-#[when(expr = "the administrator revokes {word}")]
-async fn revokes(world: &mut MfaWorld, name: String) {
+#[given(expr = "the administrator has revoked {person}")]
+#[when(expr = "the administrator revokes {person}")]
+async fn revokes(world: &mut MfaWorld, name: Name) {
     let admin = world.administrator_keys();
     let user_id = world.person_ref(&name).device().keys.user_id;
     let conn = world.started().connection();
@@ -209,19 +235,19 @@ async fn freeze(world: &mut MfaWorld, name: &str, frozen: bool) {
     assert_eq!(rep.frozen, frozen, "the server's answer");
 }
 
-#[given(expr = "the administrator has frozen {word}")]
-#[when(expr = "the administrator freezes {word}")]
-async fn freezes(world: &mut MfaWorld, name: String) {
+#[given(expr = "the administrator has frozen {person}")]
+#[when(expr = "the administrator freezes {person}")]
+async fn freezes(world: &mut MfaWorld, name: Name) {
     freeze(world, &name, true).await;
 }
 
-#[when(expr = "the administrator unfreezes {word}")]
-async fn unfreezes(world: &mut MfaWorld, name: String) {
+#[when(expr = "the administrator unfreezes {person}")]
+async fn unfreezes(world: &mut MfaWorld, name: Name) {
     freeze(world, &name, false).await;
 }
 
-#[when(expr = "the administrator creates {word}'s organization again")]
-async fn creates_again(world: &mut MfaWorld, name: String) {
+#[when(expr = "the administrator creates {person}'s organization again")]
+async fn creates_again(world: &mut MfaWorld, name: Name) {
     let org = world.person_ref(&name).organization.as_str().to_owned();
     let outcome = world.started().admin.create_organization(&org).await;
     world.admin_outcome = Some(outcome.map(|rep| vec![rep.bootstrap_url]));

@@ -4,6 +4,7 @@
 //! organization, or of another one) using their own valid code.
 
 use super::user::{Refusal, app_code};
+use crate::world::Name;
 use crate::world::{MfaWorld, Observed, signer};
 use cucumber::{then, when};
 use parsec_mfa_reference::client::Signer;
@@ -64,8 +65,8 @@ async fn attempt(world: &mut MfaWorld, name: &str, code: String) -> Result<(), M
     outcome
 }
 
-#[when(expr = "an attacker tries a wrong code on {word}'s device")]
-async fn one_wrong(world: &mut MfaWorld, name: String) {
+#[when(expr = "an attacker tries a wrong code on {person}'s device")]
+async fn one_wrong(world: &mut MfaWorld, name: Name) {
     // A step of the scenario may follow within the 1 s lockout with a code
     // of the user's app: start early in a 30 s step, so reading that code
     // never waits for the next one (see `Env::fresh_step`).
@@ -74,8 +75,8 @@ async fn one_wrong(world: &mut MfaWorld, name: String) {
     let _ = attempt(world, &name, code).await;
 }
 
-#[when(expr = "the attacker keeps trying wrong codes on {word}'s device until {int} are answered \"throttled\"")]
-async fn wrong_until_throttled(world: &mut MfaWorld, name: String, count: usize) {
+#[when(expr = "the attacker keeps trying wrong codes on {person}'s device until {int} are answered \"throttled\"")]
+async fn wrong_until_throttled(world: &mut MfaWorld, name: Name, count: usize) {
     // Where time flows, an attempt may come after the wait (a slow
     // server): it is then a counted failure, which the next step allows for.
     const MOST_ATTEMPTS: u32 = 20;
@@ -96,8 +97,8 @@ async fn wrong_until_throttled(world: &mut MfaWorld, name: String, count: usize)
     );
 }
 
-#[when(expr = "an attacker tries {int} wrong codes on {word}'s device, each as soon as allowed")]
-async fn wrong_as_soon_as_allowed(world: &mut MfaWorld, count: usize, name: String) {
+#[when(expr = "an attacker tries {int} wrong codes on {person}'s device, each as soon as allowed")]
+async fn wrong_as_soon_as_allowed(world: &mut MfaWorld, count: usize, name: Name) {
     let mut failures = 0;
     let mut n = 0;
     while failures < count {
@@ -115,8 +116,8 @@ async fn wrong_as_soon_as_allowed(world: &mut MfaWorld, count: usize, name: Stri
     }
 }
 
-#[when(expr = "an attacker tries {int} wrong codes on {word}'s device at once")]
-async fn wrong_at_once(world: &mut MfaWorld, count: usize, name: String) {
+#[when(expr = "an attacker tries {int} wrong codes on {person}'s device at once")]
+async fn wrong_at_once(world: &mut MfaWorld, count: usize, name: Name) {
     let (user_id, key_id) = key_of(world, &name);
     let conn = world.connection_of(&name);
     let codes: Vec<String> = (0..count).map(|i| guess(world, &name, i as u32 * 101)).collect();
@@ -179,8 +180,8 @@ fn answered(world: &mut MfaWorld, count: usize, reply: Reply) {
     assert_eq!(got, count, "{reply}");
 }
 
-#[then(expr = "the next attempt on {word}'s device must wait until {int} second(s) after the last wrong code")]
-async fn next_must_wait(world: &mut MfaWorld, name: String, seconds: i64) {
+#[then(expr = "the next attempt on {person}'s device must wait until {int} second(s) after the last wrong code")]
+async fn next_must_wait(world: &mut MfaWorld, name: Name, seconds: i64) {
     let code = guess(world, &name, 77);
     let before = world.attack.1;
     let last = world.last_failure.expect("a wrong code was answered");
@@ -207,8 +208,8 @@ fn announced_wait_counts(world: &mut MfaWorld) {
     last.assert_waits_until(wait_until, 1i64 << (failures - 1));
 }
 
-#[then(expr = "the lockout of {word}'s device lasts about {int} days")]
-async fn lockout_days(world: &mut MfaWorld, name: String, days: i64) {
+#[then(expr = "the lockout of {person}'s device lasts about {int} days")]
+async fn lockout_days(world: &mut MfaWorld, name: Name, days: i64) {
     let code = guess(world, &name, 55);
     let outcome = attempt(world, &name, code).await;
     let Err(MfaError::Throttled { wait_until }) = outcome else {
@@ -228,21 +229,23 @@ async fn ask_for_key(world: &mut MfaWorld, asker: &str, owner: &str, through: &s
     let (_, key_id) = key_of(world, owner);
     let conn = world.connection_of(through);
     let outcome = fetch_opaque_key(&conn, user_id, key_id, &code).await.map(|_| ());
-    world.person(asker).last_mfa = Some(outcome);
+    world.person(asker).told_mfa(outcome);
 }
 
-#[when(expr = "{word} asks for the key of {word}'s device with her/his own code")]
-async fn asks_with_own_code(world: &mut MfaWorld, asker: String, owner: String) {
+#[when(expr = "{person} asks for the key of {person}'s device with her/his own code")]
+async fn asks_with_own_code(world: &mut MfaWorld, asker: Name, owner: Name) {
     ask_for_key(world, &asker, &owner, &asker).await;
 }
 
-#[when(expr = "{word} asks {word}'s organization for the key of her/his device with her/his own code")]
-async fn asks_other_organization(world: &mut MfaWorld, asker: String, owner: String) {
+#[when(expr = "{person} asks {person}'s organization for the key of her/his device with her/his own code")]
+async fn asks_other_organization(world: &mut MfaWorld, asker: Name, owner: Name) {
     ask_for_key(world, &asker, &owner, &owner).await;
 }
 
-#[when(expr = "{word} tries the key her/his own code opens on a copy of {word}'s device file, knowing its password")]
-async fn tries_own_key(world: &mut MfaWorld, asker: String, owner: String) {
+#[when(
+    expr = "{person} tries the key her/his own code opens on a copy of {person}'s device file, knowing its password"
+)]
+async fn tries_own_key(world: &mut MfaWorld, asker: Name, owner: Name) {
     let code = app_code(world, &asker).await;
     let (user_id, key_id) = key_of(world, &asker);
     let conn = world.connection_of(&asker);
@@ -251,17 +254,19 @@ async fn tries_own_key(world: &mut MfaWorld, asker: String, owner: String) {
         .expect("the asker's own code opens the asker's own key");
     let victim = world.person_ref(&owner);
     let opened = unlock(&victim.device().file, &victim.password, Some(&own_key));
-    world.person(&asker).last_login = Some(opened.map(|_| ()).map_err(LoginError::from));
+    world
+        .person(&asker)
+        .told_login(opened.map(|_| ()).map_err(LoginError::from));
 }
 
-#[then(expr = "{word} cannot open the device file")]
-fn cannot_open(world: &mut MfaWorld, name: String) {
+#[then(expr = "{person} cannot open the device file")]
+fn cannot_open(world: &mut MfaWorld, name: Name) {
     let outcome = world.person_ref(&name).last_login.clone();
     assert!(matches!(outcome, Some(Err(_))), "{name} opened it: {outcome:?}");
 }
 
-#[when(expr = "an attacker who saw {word}'s code tries it with {int} made-up key ids")]
-async fn made_up_key_ids(world: &mut MfaWorld, name: String, count: usize) {
+#[when(expr = "an attacker who saw {person}'s code tries it with {int} made-up key ids")]
+async fn made_up_key_ids(world: &mut MfaWorld, name: Name, count: usize) {
     let code = app_code(world, &name).await;
     let user_id = world.keys(&name).user_id;
     let conn = world.connection_of(&name);
@@ -276,8 +281,8 @@ async fn made_up_key_ids(world: &mut MfaWorld, name: String, count: usize) {
     world.attacker_outcome = Some(outcome);
 }
 
-#[when(expr = "an attacker opens a reset link for {word} with a made-up token")]
-async fn forged_link(world: &mut MfaWorld, name: String) {
+#[when(expr = "an attacker opens a reset link for {person} with a made-up token")]
+async fn forged_link(world: &mut MfaWorld, name: Name) {
     let env = world.started();
     let person = world.person_ref(&name);
     let link = TotpResetAddr {
@@ -290,8 +295,8 @@ async fn forged_link(world: &mut MfaWorld, name: String) {
     world.attacker_outcome = Some(mfa::reset_secret(&conn, &link).await.map(|_| ()));
 }
 
-#[when(expr = "an attacker who knows {word}'s device id signs a request with a key of her/his own")]
-async fn forged_signature(world: &mut MfaWorld, name: String) {
+#[when(expr = "an attacker who knows {person}'s device id signs a request with a key of her/his own")]
+async fn forged_signature(world: &mut MfaWorld, name: Name) {
     let device_id = world.keys(&name).device_id;
     let own_key = SigningKey::generate();
     let conn = world.connection_of(&name);
@@ -314,8 +319,8 @@ impl Clock for Earlier {
     }
 }
 
-#[when(expr = "an attacker replays a request {word}'s device signed {int} minutes ago")]
-async fn replayed_request(world: &mut MfaWorld, name: String, minutes: i64) {
+#[when(expr = "an attacker replays a request {person}'s device signed {int} minutes ago")]
+async fn replayed_request(world: &mut MfaWorld, name: Name, minutes: i64) {
     let keys = world.keys(&name);
     let env = world.started();
     let clock = Arc::new(Earlier {
@@ -326,12 +331,12 @@ async fn replayed_request(world: &mut MfaWorld, name: String, minutes: i64) {
     world.attacker_outcome = Some(mfa::setup_status(&conn, signer(&keys)).await.map(|_| ()));
 }
 
-#[when(expr = "{word} uses her/his device to open the MFA section in {word}'s organization")]
-async fn device_in_other_organization(world: &mut MfaWorld, name: String, owner: String) {
+#[when(expr = "{person} uses her/his device to open the MFA section in {person}'s organization")]
+async fn device_in_other_organization(world: &mut MfaWorld, name: Name, owner: Name) {
     let keys = world.keys(&name);
     let conn = world.connection_of(&owner);
     let outcome = mfa::setup_status(&conn, signer(&keys)).await.map(|_| ());
-    world.person(&name).last_mfa = Some(outcome);
+    world.person(&name).told_mfa(outcome);
 }
 
 #[then(expr = "the attacker is refused because {refusal}")]

@@ -1,5 +1,6 @@
 //! Step definitions, grouped by who acts: the user, the server
-//! administrator, an attacker, the network, the clock, the mailbox.
+//! administrator, an attacker, the network, the clock, the mailbox; and
+//! the command line, where the guides' examples run through the binary.
 //!
 //! Steps are registered at link time; [`link`] is called by every runner so
 //! the linker keeps each module (a step module nobody references could be
@@ -8,6 +9,7 @@
 pub mod administrator;
 pub mod attacker;
 pub mod clock;
+pub mod command_line;
 pub mod mailbox;
 pub mod network;
 pub mod user;
@@ -18,6 +20,7 @@ pub fn link() -> usize {
         administrator::ANCHOR,
         attacker::ANCHOR,
         clock::ANCHOR,
+        command_line::ANCHOR,
         mailbox::ANCHOR,
         network::ANCHOR,
         user::ANCHOR,

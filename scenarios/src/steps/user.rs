@@ -2,7 +2,10 @@
 //! link, and workspace.
 
 use crate::authenticator::AuthenticatorApp;
-use crate::world::{Device, Env, MfaWorld, Person, signer};
+use crate::report::model::{Attachment, AttachmentKind};
+use crate::world::Name;
+use crate::world::{Device, Env, Latest, MfaWorld, Person, signer};
+use cucumber::gherkin::Step;
 use cucumber::{given, then, when};
 use parsec_mfa_reference::client::config_dir::ConfigDir;
 use parsec_mfa_reference::client::connection::ConnectionError;
@@ -45,6 +48,7 @@ fn add_person(world: &mut MfaWorld, name: &str, organization: OrganizationID, de
         session: None,
         last_login: None,
         last_mfa: None,
+        latest: Latest::Nothing,
         profile: None,
         reset_secret: None,
         reset_link: None,
@@ -56,6 +60,17 @@ fn add_person(world: &mut MfaWorld, name: &str, organization: OrganizationID, de
 /// Creates an organization through the administration API and bootstraps
 /// it: `name` becomes its administrator, with `user_id` if given.
 async fn bootstrap(world: &mut MfaWorld, name: &str, organization: OrganizationID, user_id: Option<UserID>) {
+    let email = Env::email_in(name, &organization);
+    bootstrap_with_email(world, name, organization, user_id, email).await;
+}
+
+async fn bootstrap_with_email(
+    world: &mut MfaWorld,
+    name: &str,
+    organization: OrganizationID,
+    user_id: Option<UserID>,
+    email: String,
+) {
     let env = world.env().await;
     let created = env
         .admin
@@ -64,7 +79,7 @@ async fn bootstrap(world: &mut MfaWorld, name: &str, organization: OrganizationI
         .expect("the organization is created");
     let link = BootstrapAddr::parse_any(&created.bootstrap_url).expect("a bootstrap URL");
     let who = NewIdentity {
-        human_handle: HumanHandle::new(&Env::email_in(name, &organization), name).expect("a valid identity"),
+        human_handle: HumanHandle::new(&email, name).expect("a valid identity"),
         device_label: format!("{name}'s laptop"),
     };
     let conn = env.connection_to(&organization);
@@ -75,29 +90,39 @@ async fn bootstrap(world: &mut MfaWorld, name: &str, organization: OrganizationI
     .expect("the organization is bootstrapped");
     let device = new_device(world, name, keys);
     add_person(world, name, organization, device);
+    world.person(name).email = email;
 }
 
-#[given(expr = "an organization whose administrator is {word}")]
-async fn organization_with_admin(world: &mut MfaWorld, name: String) {
+/// The guide's example address (`alice@example.com`): servers shared by
+/// scenarios keep each organization's users apart, and the mailbox steps
+/// read the emails about the person's organization.
+#[given(expr = "an organization whose administrator is {person}, whose email is {string}")]
+async fn organization_with_admin_email(world: &mut MfaWorld, name: Name, email: String) {
+    let organization = world.env().await.organization.clone();
+    bootstrap_with_email(world, &name, organization, None, email).await;
+}
+
+#[given(expr = "an organization whose administrator is {person}")]
+async fn organization_with_admin(world: &mut MfaWorld, name: Name) {
     let organization = world.env().await.organization.clone();
     bootstrap(world, &name, organization, None).await;
 }
 
-#[given(expr = "{word} is the administrator of another organization on the same server")]
-async fn other_organization(world: &mut MfaWorld, name: String) {
+#[given(expr = "{person} is the administrator of another organization on the same server")]
+async fn other_organization(world: &mut MfaWorld, name: Name) {
     let organization = world.env().await.another_organization();
     bootstrap(world, &name, organization, None).await;
 }
 
-#[given(expr = "{word} bootstraps another organization on the same server, taking {word}'s user id as her/his own")]
-async fn other_organization_same_id(world: &mut MfaWorld, name: String, victim: String) {
+#[given(expr = "{person} bootstraps another organization on the same server, taking {person}'s user id as her/his own")]
+async fn other_organization_same_id(world: &mut MfaWorld, name: Name, victim: Name) {
     let user_id = world.keys(&victim).user_id;
     let organization = world.env().await.another_organization();
     bootstrap(world, &name, organization, Some(user_id)).await;
 }
 
-#[given(expr = "{word} is a member of the organization")]
-async fn member(world: &mut MfaWorld, name: String) {
+#[given(expr = "{person} is a member of the organization")]
+async fn member(world: &mut MfaWorld, name: Name) {
     let admin = world.administrator_keys();
     let who = NewIdentity {
         human_handle: HumanHandle::new(&world.started().email_of(&name), &name).expect("a valid identity"),
@@ -112,9 +137,32 @@ async fn member(world: &mut MfaWorld, name: String) {
     add_person(world, &name, organization, device);
 }
 
-#[given(expr = "{word} has a second device")]
-#[when(expr = "{word} adds a second device")]
-async fn second_device(world: &mut MfaWorld, name: String) {
+/// A device of the same person in another organization of the server,
+/// which the person bootstraps (another user, by Parsec's model).
+#[given(expr = "{person} has a second device, in another organization on the same server")]
+async fn device_in_other_organization(world: &mut MfaWorld, name: Name) {
+    let organization = world.env().await.another_organization();
+    let env = world.started();
+    let created = env
+        .admin
+        .create_organization(organization.as_str())
+        .await
+        .expect("the organization is created");
+    let link = BootstrapAddr::parse_any(&created.bootstrap_url).expect("a bootstrap URL");
+    let who = NewIdentity {
+        human_handle: HumanHandle::new(&Env::email_in(&name, &organization), &name).expect("a valid identity"),
+        device_label: format!("{name}'s laptop"),
+    };
+    let keys = bootstrap_organization(&env.connection_to(&organization), &link, &who)
+        .await
+        .expect("the organization is bootstrapped");
+    let device = new_device(world, &name, keys);
+    world.person(&name).devices.push(device);
+}
+
+#[given(expr = "{person} has a second device")]
+#[when(expr = "{person} adds a second device")]
+async fn second_device(world: &mut MfaWorld, name: Name) {
     let existing = world.keys(&name);
     let conn = world.connection_of(&name);
     let keys = create_device(&conn, &existing, "desktop")
@@ -124,33 +172,63 @@ async fn second_device(world: &mut MfaWorld, name: String) {
     world.person(&name).devices.push(device);
 }
 
-#[when(expr = "{word} uses her/his second device")]
-#[given(expr = "{word} uses her/his second device")]
-fn use_second(world: &mut MfaWorld, name: String) {
+#[when(expr = "{person} uses her/his second device")]
+#[given(expr = "{person} uses her/his second device")]
+fn use_second(world: &mut MfaWorld, name: Name) {
     world.person(&name).current = 1;
 }
 
-#[when(expr = "{word} uses her/his first device")]
-#[given(expr = "{word} uses her/his first device")]
-fn use_first(world: &mut MfaWorld, name: String) {
+#[when(expr = "{person} uses her/his first device")]
+#[given(expr = "{person} uses her/his first device")]
+fn use_first(world: &mut MfaWorld, name: Name) {
     world.person(&name).current = 0;
 }
 
-#[given(expr = "{word} has enabled MFA")]
-async fn has_enabled(world: &mut MfaWorld, name: String) {
-    opens_profile(world, name.clone()).await;
+#[given(expr = "{person} has enabled MFA")]
+async fn has_enabled(world: &mut MfaWorld, name: Name, step: &Step) {
+    show_profile(world, &name, Some(line(step))).await;
     scans(world, name.clone());
     confirms_with_app(world, name.clone()).await;
     assert_eq!(world.person(&name).last_mfa, Some(Ok(())));
 }
 
-#[when(expr = "{word} opens the MFA section of her/his profile")]
-#[given(expr = "{word} opens the MFA section of her/his profile")]
-async fn opens_profile(world: &mut MfaWorld, name: String) {
-    let keys = world.keys(&name);
-    let conn = world.connection_of(&name);
+#[when(expr = "{person} opens the MFA section of her/his profile")]
+#[given(expr = "{person} opens the MFA section of her/his profile")]
+async fn opens_profile(world: &mut MfaWorld, name: Name, step: &Step) {
+    show_profile(world, &name, Some(line(step))).await;
+}
+
+/// The line of a step, which its attachments name.
+pub(super) fn line(step: &Step) -> u32 {
+    step.position.line as u32
+}
+
+/// Records the QR code a screen shows (`otpauth://` URI of `secret`).
+fn attach_qr(world: &MfaWorld, at: u32, name: &str, label: &str, secret: &[u8]) {
+    let org = world.person_ref(name).device_organization().as_str().to_owned();
+    let uri = totp::otpauth_uri(secret, &org);
+    world.attach(
+        at,
+        Attachment::qr_code(format!("{label} (key {})", totp::base32(secret)), uri),
+    );
+}
+
+/// Opens the profile's MFA section; the QR code it shows is recorded for
+/// the step on `at`.
+async fn show_profile(world: &mut MfaWorld, name: &str, at: Option<u32>) {
+    let keys = world.keys(name);
+    let conn = world.connection_of(name);
     let outcome = mfa::setup_status(&conn, signer(&keys)).await;
-    let person = world.person(&name);
+    if let (Some(at), Ok(SetupStatus::Unconfirmed { secret })) = (at, &outcome) {
+        attach_qr(
+            world,
+            at,
+            name,
+            &format!("{name}'s MFA section shows a QR code"),
+            secret,
+        );
+    }
+    let person = world.person(name);
     match outcome {
         Ok(status) => {
             if let SetupStatus::Unconfirmed { secret } = &status
@@ -159,10 +237,10 @@ async fn opens_profile(world: &mut MfaWorld, name: String) {
                 person.keys_shown.push(secret.clone());
             }
             person.profile = Some(status);
-            person.last_mfa = Some(Ok(()));
+            person.told_mfa(Ok(()));
         }
         // The section stays as it was; the refusal is what the user sees.
-        Err(e) => person.last_mfa = Some(Err(e)),
+        Err(e) => person.told_mfa(Err(e)),
     }
 }
 
@@ -177,19 +255,19 @@ fn shown_secret(world: &MfaWorld, name: &str) -> Vec<u8> {
     }
 }
 
-#[when(expr = "{word} scans the QR code with her/his authenticator app")]
-#[when(expr = "{word} scans the new QR code with her/his authenticator app")]
-fn scans(world: &mut MfaWorld, name: String) {
+#[when(expr = "{person} scans the QR code with her/his authenticator app")]
+#[when(expr = "{person} scans the new QR code with her/his authenticator app")]
+fn scans(world: &mut MfaWorld, name: Name) {
     let secret = shown_secret(world, &name);
-    let org = world.person_ref(&name).organization.as_str().to_owned();
+    let org = world.person_ref(&name).device_organization().as_str().to_owned();
     let uri = totp::otpauth_uri(&secret, &org);
     world.person(&name).phone.scan(&uri).expect("the QR code scans");
 }
 
-#[when(expr = "{word} copies the key into her/his authenticator app")]
-fn copies_key(world: &mut MfaWorld, name: String) {
+#[when(expr = "{person} copies the key into her/his authenticator app")]
+fn copies_key(world: &mut MfaWorld, name: Name) {
     let key = totp::base32(&shown_secret(world, &name));
-    let org = world.person_ref(&name).organization.as_str().to_owned();
+    let org = world.person_ref(&name).device_organization().as_str().to_owned();
     world
         .person(&name)
         .phone
@@ -209,16 +287,16 @@ pub(super) async fn app_code(world: &MfaWorld, name: &str) -> String {
     let person = world.person_ref(name);
     person
         .phone
-        .code(person.organization.as_str(), world.started().now())
+        .code(person.device_organization().as_str(), world.started().now())
         .unwrap_or_else(|| format!("{name} has no authenticator entry for this organization"))
 }
 
 /// A code that is wrong now, whatever the window.
-fn wrong_code(world: &MfaWorld, name: &str) -> String {
+pub(super) fn wrong_code(world: &MfaWorld, name: &str) -> String {
     let person = world.person_ref(name);
     person
         .phone
-        .wrong_code(person.organization.as_str(), world.started().now(), 0)
+        .wrong_code(person.device_organization().as_str(), world.started().now(), 0)
 }
 
 async fn confirm(world: &mut MfaWorld, name: &str, code: String) {
@@ -245,37 +323,37 @@ async fn confirm(world: &mut MfaWorld, name: &str, code: String) {
             );
             device.config.save_device(&file).expect("the device file is saved");
             person.device_mut().file = file;
-            person.last_mfa = Some(Ok(()));
+            person.told_mfa(Ok(()));
         }
-        Err(e) => person.last_mfa = Some(Err(e)),
+        Err(e) => person.told_mfa(Err(e)),
     }
 }
 
-#[when(expr = "{word} confirms with the code from her/his authenticator app")]
-#[when(expr = "{word} enables MFA with the code from her/his authenticator app")]
-#[given(expr = "{word} enables MFA with the code from her/his authenticator app")]
-async fn confirms_with_app(world: &mut MfaWorld, name: String) {
+#[when(expr = "{person} confirms with the code from her/his authenticator app")]
+#[when(expr = "{person} enables MFA with the code from her/his authenticator app")]
+#[given(expr = "{person} enables MFA with the code from her/his authenticator app")]
+async fn confirms_with_app(world: &mut MfaWorld, name: Name) {
     let code = app_code(world, &name).await;
     confirm(world, &name, code).await;
 }
 
-#[when(expr = "{word} confirms with a wrong code")]
-async fn confirms_wrong(world: &mut MfaWorld, name: String) {
+#[when(expr = "{person} confirms with a wrong code")]
+async fn confirms_wrong(world: &mut MfaWorld, name: Name) {
     let code = wrong_code(world, &name);
     confirm(world, &name, code).await;
 }
 
-#[when(expr = "{word} confirms the setup again with the code from her/his authenticator app")]
-async fn confirms_again(world: &mut MfaWorld, name: String) {
+#[when(expr = "{person} confirms the setup again with the code from her/his authenticator app")]
+async fn confirms_again(world: &mut MfaWorld, name: Name) {
     let keys = world.keys(&name);
     let code = app_code(world, &name).await;
     let conn = world.connection_of(&name);
     let outcome = mfa::setup_confirm(&conn, signer(&keys), &code).await;
-    world.person(&name).last_mfa = Some(outcome);
+    world.person(&name).told_mfa(outcome);
 }
 
-#[then(expr = "MFA is enabled on {word}'s device")]
-fn enabled_on_device(world: &mut MfaWorld, name: String) {
+#[then(expr = "MFA is enabled on {person}'s device")]
+fn enabled_on_device(world: &mut MfaWorld, name: Name) {
     let person = world.person_ref(&name);
     assert_eq!(person.last_mfa, Some(Ok(())), "the last MFA step");
     assert!(
@@ -284,21 +362,30 @@ fn enabled_on_device(world: &mut MfaWorld, name: String) {
     );
 }
 
-#[then(expr = "MFA is not enabled on {word}'s device")]
-fn not_enabled_on_device(world: &mut MfaWorld, name: String) {
+#[then(expr = "MFA is not enabled on {person}'s device")]
+fn not_enabled_on_device(world: &mut MfaWorld, name: Name) {
     assert!(world.person_ref(&name).device().file.totp_opaque_key_id.is_none());
 }
 
-#[then(expr = "{word} is told the code is invalid")]
-fn told_invalid(world: &mut MfaWorld, name: String) {
+/// Reads only the person's latest answer: an earlier login's refusal must
+/// not pass for the confirmation's.
+#[then(expr = "{person} is told the code is invalid")]
+fn told_invalid(world: &mut MfaWorld, name: Name) {
     let person = world.person_ref(&name);
-    let ok = person.last_mfa == Some(Err(MfaError::InvalidOneTimePassword))
-        || person.last_login == Some(Err(LoginError::InvalidCode));
-    assert!(ok, "mfa: {:?}, login: {:?}", person.last_mfa, person.last_login);
+    let ok = match person.latest {
+        Latest::Mfa => person.last_mfa == Some(Err(MfaError::InvalidOneTimePassword)),
+        Latest::Login => person.last_login == Some(Err(LoginError::InvalidCode)),
+        Latest::Nothing => false,
+    };
+    assert!(
+        ok,
+        "the latest answer ({:?}) is not `invalid code`: mfa: {:?}, login: {:?}",
+        person.latest, person.last_mfa, person.last_login
+    );
 }
 
-#[then(expr = "{word} is told MFA is already set up")]
-fn told_already(world: &mut MfaWorld, name: String) {
+#[then(expr = "{person} is told MFA is already set up")]
+fn told_already(world: &mut MfaWorld, name: Name) {
     assert_eq!(world.person_ref(&name).last_mfa, Some(Err(MfaError::AlreadySetup)));
 }
 
@@ -324,58 +411,58 @@ fn shows_key(world: &mut MfaWorld, length: usize) {
     assert!(totp::qr_for_terminal(&uri).is_ok());
 }
 
-#[then(expr = "{word}'s MFA section shows the same key as before")]
-async fn same_key(world: &mut MfaWorld, name: String) {
+#[then(expr = "{person}'s MFA section shows the same key as before")]
+async fn same_key(world: &mut MfaWorld, name: Name) {
     let before = world.person_ref(&name).profile.clone();
-    opens_profile(world, name.clone()).await;
+    show_profile(world, &name, None).await;
     let after = world.person_ref(&name).profile.clone();
     assert!(matches!(before, Some(SetupStatus::Unconfirmed { .. })));
     assert_eq!(before, after);
 }
 
-#[then(expr = "{word}'s MFA section says MFA is set up")]
-async fn says_set_up(world: &mut MfaWorld, name: String) {
-    opens_profile(world, name.clone()).await;
+#[then(expr = "{person}'s MFA section says MFA is set up")]
+async fn says_set_up(world: &mut MfaWorld, name: Name) {
+    show_profile(world, &name, None).await;
     assert_eq!(world.person_ref(&name).profile, Some(SetupStatus::Confirmed));
 }
 
-#[then(expr = "{word}'s MFA section offers to set MFA up")]
-async fn offers_setup(world: &mut MfaWorld, name: String) {
-    opens_profile(world, name.clone()).await;
+#[then(expr = "{person}'s MFA section offers to set MFA up")]
+async fn offers_setup(world: &mut MfaWorld, name: Name) {
+    show_profile(world, &name, None).await;
     assert!(matches!(
         world.person_ref(&name).profile,
         Some(SetupStatus::Unconfirmed { .. })
     ));
 }
 
-#[then(expr = "{word}'s authenticator app has {int} entry/entries")]
-fn app_entries(world: &mut MfaWorld, name: String, count: usize) {
+#[then(expr = "{person}'s authenticator app has {int} entry/entries")]
+fn app_entries(world: &mut MfaWorld, name: Name, count: usize) {
     assert_eq!(world.person_ref(&name).phone.entries().len(), count);
 }
 
-#[then(expr = "{word} and {word} have different keys")]
-fn different_keys(world: &mut MfaWorld, a: String, b: String) {
+#[then(expr = "{person} and {person} have different keys")]
+fn different_keys(world: &mut MfaWorld, a: Name, b: Name) {
     let key = |n: &str| world.person_ref(n).phone.entries().last().map(|e| e.secret.clone());
     assert!(key(&a).is_some() && key(&b).is_some());
     assert_ne!(key(&a), key(&b));
 }
 
-#[given(expr = "{word}'s phone clock is {int} seconds behind")]
-#[when(expr = "{word}'s phone clock is {int} seconds behind")]
-fn phone_behind(world: &mut MfaWorld, name: String, seconds: i64) {
+#[given(expr = "{person}'s phone clock is {int} seconds behind")]
+#[when(expr = "{person}'s phone clock is {int} seconds behind")]
+fn phone_behind(world: &mut MfaWorld, name: Name, seconds: i64) {
     world.person(&name).phone.clock_offset_seconds = -seconds;
 }
 
-#[given(expr = "{word}'s phone clock is {int} seconds ahead")]
-#[when(expr = "{word}'s phone clock is {int} seconds ahead")]
-fn phone_ahead(world: &mut MfaWorld, name: String, seconds: i64) {
+#[given(expr = "{person}'s phone clock is {int} seconds ahead")]
+#[when(expr = "{person}'s phone clock is {int} seconds ahead")]
+fn phone_ahead(world: &mut MfaWorld, name: Name, seconds: i64) {
     world.person(&name).phone.clock_offset_seconds = seconds;
 }
 
-#[given(expr = "{word} lost her/his phone")]
-#[when(expr = "{word} loses her/his phone")]
-#[given(expr = "{word} loses her/his phone")]
-fn loses_phone(world: &mut MfaWorld, name: String) {
+#[given(expr = "{person} lost her/his phone")]
+#[when(expr = "{person} loses her/his phone")]
+#[given(expr = "{person} loses her/his phone")]
+fn loses_phone(world: &mut MfaWorld, name: Name) {
     let person = world.person(&name);
     let mut phone = AuthenticatorApp::default();
     phone.clock_offset_seconds = person.phone.clock_offset_seconds;
@@ -399,18 +486,18 @@ async fn log_in(world: &mut MfaWorld, name: &str, code: Option<String>, password
     match outcome {
         Ok(session) => {
             person.session = Some(session.device);
-            person.last_login = Some(Ok(()));
+            person.told_login(Ok(()));
         }
         Err(e) => {
             person.session = None;
-            person.last_login = Some(Err(e));
+            person.told_login(Err(e));
         }
     }
 }
 
-#[given(expr = "{word} is logged in")]
-#[when(expr = "{word} logs in with the code from her/his authenticator app and her/his password")]
-async fn logs_in(world: &mut MfaWorld, name: String) {
+#[given(expr = "{person} is logged in")]
+#[when(expr = "{person} logs in with the code from her/his authenticator app and her/his password")]
+async fn logs_in(world: &mut MfaWorld, name: Name) {
     let mfa = world.person_ref(&name).device().file.totp_opaque_key_id.is_some();
     let code = match mfa {
         true => Some(app_code(world, &name).await),
@@ -419,31 +506,31 @@ async fn logs_in(world: &mut MfaWorld, name: String) {
     log_in(world, &name, code, None).await;
 }
 
-#[when(expr = "{word} logs in with her/his password only")]
-async fn password_only(world: &mut MfaWorld, name: String) {
+#[when(expr = "{person} logs in with her/his password only")]
+async fn password_only(world: &mut MfaWorld, name: Name) {
     log_in(world, &name, None, None).await;
 }
 
-#[when(expr = "{word} logs in with a wrong code and her/his password")]
-async fn wrong_code_login(world: &mut MfaWorld, name: String) {
+#[when(expr = "{person} logs in with a wrong code and her/his password")]
+async fn wrong_code_login(world: &mut MfaWorld, name: Name) {
     let code = wrong_code(world, &name);
     log_in(world, &name, Some(code), None).await;
 }
 
-#[when(expr = "{word} logs in with the code {string} and her/his password")]
-async fn literal_code_login(world: &mut MfaWorld, name: String, code: String) {
+#[when(expr = "{person} logs in with the code {string} and her/his password")]
+async fn literal_code_login(world: &mut MfaWorld, name: Name, code: String) {
     log_in(world, &name, Some(code), None).await;
 }
 
-#[when(expr = "{word} logs in with the code from her/his authenticator app and a wrong password")]
-async fn wrong_password_login(world: &mut MfaWorld, name: String) {
+#[when(expr = "{person} logs in with the code from her/his authenticator app and a wrong password")]
+async fn wrong_password_login(world: &mut MfaWorld, name: Name) {
     let code = app_code(world, &name).await;
     log_in(world, &name, Some(code), Some("not the password".into())).await;
 }
 
-#[when(expr = "{word} logs in with a code from her/his old authenticator entry")]
-async fn old_entry_login(world: &mut MfaWorld, name: String) {
-    let org = world.person_ref(&name).organization.as_str().to_owned();
+#[when(expr = "{person} logs in with a code from her/his old authenticator entry")]
+async fn old_entry_login(world: &mut MfaWorld, name: Name) {
+    let org = world.person_ref(&name).device_organization().as_str().to_owned();
     let now = world.started().now();
     let code = world
         .person_ref(&name)
@@ -453,8 +540,8 @@ async fn old_entry_login(world: &mut MfaWorld, name: String) {
     log_in(world, &name, Some(code), None).await;
 }
 
-#[then(expr = "{word} is logged in")]
-fn is_logged_in(world: &mut MfaWorld, name: String) {
+#[then(expr = "{person} is logged in")]
+fn is_logged_in(world: &mut MfaWorld, name: Name) {
     let person = world.person_ref(&name);
     assert_eq!(person.last_login, Some(Ok(())));
     assert!(person.session.is_some());
@@ -507,8 +594,8 @@ impl LoginRefusal {
     }
 }
 
-#[then(expr = "{word}'s login is refused because {login_refusal}")]
-fn login_refused(world: &mut MfaWorld, name: String, reason: LoginRefusal) {
+#[then(expr = "{person}'s login is refused because {login_refusal}")]
+fn login_refused(world: &mut MfaWorld, name: Name, reason: LoginRefusal) {
     let outcome = world.person_ref(&name).last_login.clone();
     let Some(Err(error)) = outcome else {
         if reason == LoginRefusal::TooManyAttempts
@@ -570,13 +657,13 @@ impl Refusal {
     }
 }
 
-#[then(expr = "{word} is refused because {refusal}")]
-fn refused(world: &mut MfaWorld, name: String, reason: Refusal) {
+#[then(expr = "{person} is refused because {refusal}")]
+fn refused(world: &mut MfaWorld, name: Name, reason: Refusal) {
     assert_eq!(world.person_ref(&name).last_mfa, Some(Err(reason.error())));
 }
 
-#[then(expr = "{word} must wait until {int} second(s) after the last wrong code")]
-fn must_wait(world: &mut MfaWorld, name: String, seconds: i64) {
+#[then(expr = "{person} must wait until {int} second(s) after the last wrong code")]
+fn must_wait(world: &mut MfaWorld, name: Name, seconds: i64) {
     let outcome = world.person_ref(&name).last_login.clone();
     let Some(Err(LoginError::Throttled { wait_until })) = outcome else {
         panic!("not throttled: {outcome:?}")
@@ -585,8 +672,8 @@ fn must_wait(world: &mut MfaWorld, name: String, seconds: i64) {
     last.assert_waits_until(wait_until, seconds);
 }
 
-#[then(expr = "{word}'s device cannot be opened with her/his password alone")]
-fn password_alone(world: &mut MfaWorld, name: String) {
+#[then(expr = "{person}'s device cannot be opened with her/his password alone")]
+fn password_alone(world: &mut MfaWorld, name: Name) {
     let person = world.person_ref(&name);
     assert_eq!(
         unlock(&person.device().file, &person.password, None),
@@ -607,34 +694,34 @@ fn workspace(world: &MfaWorld, name: &str) -> Workspace {
     )
 }
 
-#[given(expr = "{word} writes {string} in the file {string}")]
-#[when(expr = "{word} writes {string} in the file {string}")]
-fn writes(world: &mut MfaWorld, name: String, text: String, file: String) {
+#[given(expr = "{person} writes {string} in the file {string}")]
+#[when(expr = "{person} writes {string} in the file {string}")]
+fn writes(world: &mut MfaWorld, name: Name, text: String, file: String) {
     workspace(world, &name)
         .write(&file, text.as_bytes())
         .expect("the file is written");
 }
 
-#[then(expr = "{word} reads {string} in the file {string}")]
-fn reads(world: &mut MfaWorld, name: String, text: String, file: String) {
+#[then(expr = "{person} reads {string} in the file {string}")]
+fn reads(world: &mut MfaWorld, name: Name, text: String, file: String) {
     let content = workspace(world, &name).read(&file).expect("the file is read");
     assert_eq!(String::from_utf8_lossy(&content), text);
 }
 
-#[then(expr = "{word}'s workspace lists {string}")]
-fn lists(world: &mut MfaWorld, name: String, listing: String) {
+#[then(expr = "{person}'s workspace lists {string}")]
+fn lists(world: &mut MfaWorld, name: Name, listing: String) {
     let expected: Vec<String> = listing.split(", ").map(str::to_owned).collect();
     assert_eq!(workspace(world, &name).list().expect("the workspace lists"), expected);
 }
 
-#[when(expr = "{word} logs out")]
-#[given(expr = "{word} logs out")]
-fn logs_out(world: &mut MfaWorld, name: String) {
+#[when(expr = "{person} logs out")]
+#[given(expr = "{person} logs out")]
+fn logs_out(world: &mut MfaWorld, name: Name) {
     world.person(&name).session = None;
 }
 
-#[then(expr = "each of {word}'s devices logs in with the code from her/his authenticator app")]
-async fn every_device(world: &mut MfaWorld, name: String) {
+#[then(expr = "each of {person}'s devices logs in with the code from her/his authenticator app")]
+async fn every_device(world: &mut MfaWorld, name: Name) {
     let count = world.person_ref(&name).devices.len();
     for index in 0..count {
         world.person(&name).current = index;
@@ -644,27 +731,34 @@ async fn every_device(world: &mut MfaWorld, name: String) {
     world.person(&name).current = 0;
 }
 
-async fn open_reset_link(world: &mut MfaWorld, name: &str, link: &str) {
+async fn open_reset_link(world: &mut MfaWorld, name: &str, link: &str, at: u32) {
+    world.attach_text(at, AttachmentKind::Url, format!("the reset link {name} opens"), link);
     let link = TotpResetAddr::parse_any(link).expect("a reset link");
     let conn = world.started().connection_to(&link.organization_id);
     let outcome = mfa::reset_secret(&conn, &link).await;
+    if let Ok(secret) = &outcome {
+        attach_qr(world, at, name, "the reset link shows a new QR code", secret);
+    }
     let person = world.person(name);
     person.reset_link = Some(link);
     match outcome {
         Ok(secret) => {
             person.reset_secret = Some(secret);
-            person.last_mfa = Some(Ok(()));
+            person.told_mfa(Ok(()));
         }
         Err(e) => {
             person.reset_secret = None;
-            person.last_mfa = Some(Err(e));
+            person.told_mfa(Err(e));
         }
     }
 }
 
 /// The reset link of the email read last.
 fn email_link(world: &MfaWorld) -> String {
-    let email = world.email.clone().expect("an email was read");
+    reset_link_in(world.email.as_ref().expect("an email was read"))
+}
+
+fn reset_link_in(email: &crate::mailbox::Email) -> String {
     let link = email
         .links()
         .into_iter()
@@ -674,21 +768,33 @@ fn email_link(world: &MfaWorld) -> String {
     link
 }
 
-#[when(expr = "{word} opens the reset link from the email")]
-async fn opens_email_link(world: &mut MfaWorld, name: String) {
+#[when(expr = "{person} opens the reset link from the email")]
+async fn opens_email_link(world: &mut MfaWorld, name: Name, step: &Step) {
     let link = email_link(world);
-    open_reset_link(world, &name, &link).await;
+    open_reset_link(world, &name, &link, line(step)).await;
 }
 
-#[when(expr = "{word} opens the reset link from the email with {word}'s user id put in it")]
-async fn opens_edited_link(world: &mut MfaWorld, name: String, other: String) {
+/// The link of the first reset email the person received, even after a
+/// later one was read.
+#[when(expr = "{person} opens the reset link from the first email")]
+async fn opens_first_email_link(world: &mut MfaWorld, name: Name, step: &Step) {
+    let first = super::mailbox::emails_for(world, &name)
+        .into_iter()
+        .next()
+        .expect("an email was received");
+    let link = reset_link_in(&first);
+    open_reset_link(world, &name, &link, line(step)).await;
+}
+
+#[when(expr = "{person} opens the reset link from the email with {person}'s user id put in it")]
+async fn opens_edited_link(world: &mut MfaWorld, name: Name, other: Name, step: &Step) {
     let mut link = TotpResetAddr::parse_any(&email_link(world)).expect("a reset link");
     link.user_id = world.keys(&other).user_id;
-    open_reset_link(world, &name, &link.to_string()).await;
+    open_reset_link(world, &name, &link.to_string(), line(step)).await;
 }
 
-#[when(expr = "{word} opens the reset link from the email on two devices at the same time")]
-async fn opens_link_twice_at_once(world: &mut MfaWorld, name: String) {
+#[when(expr = "{person} opens the reset link from the email on two devices at the same time")]
+async fn opens_link_twice_at_once(world: &mut MfaWorld, name: Name) {
     let link = TotpResetAddr::parse_any(&email_link(world)).expect("a reset link");
     let env = world.started();
     let (laptop, desktop) = (
@@ -711,9 +817,9 @@ fn same_qr_on_both(world: &mut MfaWorld) {
 }
 
 #[when(
-    expr = "{word} confirms the reset on both devices at the same time with the code from her/his authenticator app"
+    expr = "{person} confirms the reset on both devices at the same time with the code from her/his authenticator app"
 )]
-async fn confirms_twice_at_once(world: &mut MfaWorld, name: String) {
+async fn confirms_twice_at_once(world: &mut MfaWorld, name: Name) {
     let code = app_code(world, &name).await;
     let link = world.person_ref(&name).reset_link.clone().expect("a link was opened");
     let env = world.started();
@@ -735,8 +841,8 @@ fn one_confirms(world: &mut MfaWorld) {
     assert_eq!(outcomes, vec![Ok(()), Err(MfaError::BadToken)]);
 }
 
-#[when(expr = "{word} opens the reset link from the administrator's output")]
-async fn opens_output_link(world: &mut MfaWorld, name: String) {
+#[when(expr = "{person} opens the reset link from the administrator's output")]
+async fn opens_output_link(world: &mut MfaWorld, name: Name, step: &Step) {
     let link = world
         .admin_reset
         .as_ref()
@@ -744,22 +850,22 @@ async fn opens_output_link(world: &mut MfaWorld, name: String) {
         .totp_reset_url
         .clone();
     assert!(link.starts_with("parsec3://"), "{link}");
-    open_reset_link(world, &name, &link).await;
+    open_reset_link(world, &name, &link, line(step)).await;
 }
 
-#[when(expr = "{word} opens the reset link again")]
-async fn opens_link_again(world: &mut MfaWorld, name: String) {
+#[when(expr = "{person} opens the reset link again")]
+async fn opens_link_again(world: &mut MfaWorld, name: Name, step: &Step) {
     let link = world
         .person_ref(&name)
         .reset_link
         .clone()
         .expect("a link was opened")
         .to_string();
-    open_reset_link(world, &name, &link).await;
+    open_reset_link(world, &name, &link, line(step)).await;
 }
 
-#[then(expr = "{word} sees a new QR code")]
-fn sees_new_qr(world: &mut MfaWorld, name: String) {
+#[then(expr = "{person} sees a new QR code")]
+fn sees_new_qr(world: &mut MfaWorld, name: Name) {
     let person = world.person_ref(&name);
     assert_eq!(person.last_mfa, Some(Ok(())), "the link opened");
     let secret = person.reset_secret.clone().expect("a new key is shown");
@@ -775,29 +881,52 @@ async fn confirm_reset(world: &mut MfaWorld, name: &str, code: String) {
     let link = world.person_ref(name).reset_link.clone().expect("a link was opened");
     let conn = world.started().connection_to(&link.organization_id);
     let outcome = mfa::reset_confirm(&conn, &link, &code).await;
-    world.person(name).last_mfa = Some(outcome);
+    world.person(name).told_mfa(outcome);
 }
 
-#[when(expr = "{word} confirms the reset with the code from her/his authenticator app")]
-async fn confirms_reset(world: &mut MfaWorld, name: String) {
+#[when(expr = "{person} confirms the reset with the code from her/his authenticator app")]
+async fn confirms_reset(world: &mut MfaWorld, name: Name) {
     let code = app_code(world, &name).await;
     confirm_reset(world, &name, code).await;
 }
 
-#[when(expr = "{word} confirms the reset with a wrong code")]
-async fn confirms_reset_wrong(world: &mut MfaWorld, name: String) {
+#[when(expr = "{person} confirms the reset with a wrong code")]
+async fn confirms_reset_wrong(world: &mut MfaWorld, name: Name) {
     let code = wrong_code(world, &name);
     confirm_reset(world, &name, code).await;
 }
 
-#[then(expr = "{word}'s reset is confirmed")]
-fn reset_confirmed(world: &mut MfaWorld, name: String) {
+#[then(expr = "{person}'s reset is confirmed")]
+fn reset_confirmed(world: &mut MfaWorld, name: Name) {
     let person = world.person_ref(&name);
     assert!(person.reset_link.is_some(), "{name} opened a reset link");
     assert_eq!(person.last_mfa, Some(Ok(())), "{name}'s confirmation");
 }
 
-#[then(expr = "{word} is told the reset link is no longer valid")]
-fn link_invalid(world: &mut MfaWorld, name: String) {
+#[then(expr = "{person} is told the reset link is no longer valid")]
+fn link_invalid(world: &mut MfaWorld, name: Name) {
     assert_eq!(world.person_ref(&name).last_mfa, Some(Err(MfaError::BadToken)));
+}
+
+// ----- the reset recipe, as the guide tells it, in one step -----
+
+/// The administrator resets the person's MFA with `--send-email`, and the
+/// email arrives (read, as `an email arrives` reads it).
+#[given(expr = "the administrator has reset {person}'s MFA and the email has arrived")]
+async fn reset_and_email(world: &mut MfaWorld, name: Name, step: &Step) {
+    super::administrator::reset_by_email_sent(world, name.clone(), step).await;
+    super::mailbox::email_arrives(world, name, step).await;
+}
+
+/// The whole reset of the user guide's "Reset your MFA": the email, its
+/// link, the new QR code scanned, confirmed with the app's code.
+#[given(expr = "{person} has set MFA up again from the reset link")]
+#[when(expr = "{person} sets MFA up again from the reset link")]
+async fn set_up_again(world: &mut MfaWorld, name: Name, step: &Step) {
+    reset_and_email(world, name.clone(), step).await;
+    opens_email_link(world, name.clone(), step).await;
+    assert_eq!(world.person_ref(&name).last_mfa, Some(Ok(())), "the link opened");
+    scans(world, name.clone());
+    confirms_reset(world, name.clone()).await;
+    reset_confirmed(world, name);
 }
