@@ -148,7 +148,13 @@ fn conformance_passes(what: &str, folder: &str, report_name: &str, args: &[&str]
 /// A refusal: exit 9 and exactly one `Error:` line, which says `expected`.
 fn refused(what: &str, run: &Run, expected: &str) -> Result<(), String> {
     let console = run.console();
-    let errors: Vec<&str> = console.lines().filter(|l| l.starts_with("Error:")).collect();
+    // A password prompt (`--password-stdin`) may precede it on its line.
+    let errors: Vec<&str> = run
+        .stdout
+        .lines()
+        .chain(run.stderr.lines())
+        .filter_map(|l| l.find("Error:").map(|at| &l[at..]))
+        .collect();
     if run.code != 9 || errors.len() != 1 || !errors[0].contains(expected) {
         return Err(format!(
             "{what}: expected exit 9 and one `Error:` line saying `{expected}`; got exit {} and:\n{console}",

@@ -287,11 +287,10 @@ pub async fn prepare(
         }
         TargetChoice::Url(url) => {
             let listen = args.smtp_listen.as_deref().unwrap_or("127.0.0.1:0");
-            let trust = match &args.ca_cert {
-                None => Default::default(),
-                Some(path) => HttpSettings::trusting_file(path).map_err(|e| usage(format!("--ca-cert {e}")))?,
-            };
-            let remote = Remote::new(name, url, &args.admin_token, listen, trust)
+            if let Some(path) = &args.ca_cert {
+                HttpSettings::trusting_file(path).map_err(|e| usage(format!("--ca-cert {e}")))?;
+            }
+            let remote = Remote::new(name, url, &args.admin_token, listen, args.ca_cert.as_deref())
                 .await
                 .map_err(unusable)?
                 .with_real_time_budget(budget);

@@ -3,8 +3,8 @@
 //! freeze users; and what the server's configuration says.
 
 use crate::report::model::AttachmentKind;
-use crate::world::Name;
 use crate::world::MfaWorld;
+use crate::world::Name;
 use cucumber::{gherkin::Step, given, then, when};
 use parsec_mfa_reference::client::admin::{AdminError, UserRef, plain, totp_reset_report};
 use parsec_mfa_reference::client::enrollment::revoke_user;

@@ -127,7 +127,7 @@ impl Image {
             .await
             .map_err(|e| format!("image={reference}: port {CONTAINER_PORT} is not published: {e}"))?;
         let url = format!("http://127.0.0.1:{port}");
-        let remote = Remote::new(name, &url, token, &format!("{gateway}:{smtp_port}"), Default::default())
+        let remote = Remote::new(name, &url, token, &format!("{gateway}:{smtp_port}"), None)
             .await?
             .with_real_time_budget(real_time_budget);
         let image = Image {

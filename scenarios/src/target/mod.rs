@@ -151,6 +151,9 @@ pub trait Target: Send + Sync {
 pub struct TlsRoute {
     pub server_name: String,
     pub trust: parsec_mfa_reference::client::tls::HttpSettings,
+    /// The PEM file of `trust`'s authorities, for the commands the
+    /// scenarios run (`PARSEC_MFA_CA_CERT`); `None`: the system's.
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 /// How the harness's client reaches a target through `via` (the target's

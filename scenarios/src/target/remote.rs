@@ -14,6 +14,7 @@ use parsec_mfa_reference::client::{ConnectionError, RetryPolicy};
 use parsec_mfa_reference::clock::{Clock, SystemClock};
 use parsec_mfa_reference::protocol::anonymous_server::server_config;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,19 +30,25 @@ pub struct Remote {
 
 impl Remote {
     /// `url`: `http://HOST:PORT`, or `https://HOST:PORT` whose certificate
-    /// is checked against HOST with the authorities of `trust`; the mailbox
-    /// listens on `smtp_listen` (`127.0.0.1:0` for a free port).
+    /// is checked against HOST with the authorities of the PEM file
+    /// `ca_cert` (default: the system's); the mailbox listens on
+    /// `smtp_listen` (`127.0.0.1:0` for a free port).
     pub async fn new(
         name: &str,
         url: &str,
         token: &str,
         smtp_listen: &str,
-        trust: HttpSettings,
+        ca_cert: Option<&Path>,
     ) -> Result<Self, String> {
         let addr = resolve(url).await?;
+        let trust = match ca_cert {
+            Some(path) => HttpSettings::trusting_file(path)?,
+            None => HttpSettings::default(),
+        };
         let tls = url.strip_prefix("https://").map(|rest| TlsRoute {
             server_name: host_of(rest),
             trust,
+            ca_file: ca_cert.map(Path::to_path_buf),
         });
         let mailbox = Mailbox::start(smtp_listen)
             .await
