@@ -67,6 +67,7 @@ async fn the_official_lifecycle_replays_with_the_recorded_outcomes() {
     };
     let state = Arc::new(AppState::new(config, Store::memory(), Arc::new(clock.clone())));
     tokio::spawn(parsec_mfa_reference::server::serve(listener, state));
+    parsec_mfa_reference::client::tls::install_crypto_provider();
     let http = reqwest::Client::new();
     let mut learnt = Learnt::default();
 

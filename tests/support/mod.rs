@@ -87,7 +87,10 @@ impl TestServer {
             port,
             base: format!("http://127.0.0.1:{port}"),
             org: org.to_owned(),
-            http: reqwest::Client::new(),
+            http: {
+                parsec_mfa_reference::client::tls::install_crypto_provider();
+                reqwest::Client::new()
+            },
             root: SigningKey::generate(),
             alice: Member {
                 user_id: UserID::new(),
