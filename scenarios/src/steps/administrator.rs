@@ -135,7 +135,7 @@ async fn reset_raw(world: &mut MfaWorld, body: serde_json::Value) {
         env.organization.as_str()
     ));
     let response = route
-        .http
+        .http()
         .post(url)
         .bearer_auth(env.target.administration_token())
         .json(&body)

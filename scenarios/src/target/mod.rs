@@ -161,17 +161,17 @@ pub struct TlsRoute {
 #[derive(Clone)]
 pub struct Route {
     pub server: parsec_mfa_reference::protocol::addr::ServerAddr,
-    pub http: reqwest::Client,
+    settings: parsec_mfa_reference::client::tls::HttpSettings,
 }
 
 impl Route {
     pub fn new(tls: Option<&TlsRoute>, via: SocketAddr) -> Result<Route, String> {
         use parsec_mfa_reference::client::tls::HttpSettings;
         use parsec_mfa_reference::protocol::addr::ServerAddr;
-        Ok(match tls {
+        let route = match tls {
             None => Route {
                 server: crate::world::plain_http(via),
-                http: HttpSettings::default().client()?,
+                settings: HttpSettings::default(),
             },
             Some(tls) => Route {
                 server: ServerAddr {
@@ -179,14 +179,23 @@ impl Route {
                     port: Some(via.port()),
                     use_ssl: true,
                 },
-                http: tls.trust.clone().resolving(&tls.server_name, via).client()?,
+                settings: tls.trust.clone().resolving(&tls.server_name, via),
             },
-        })
+        };
+        // Checked once here: later clients are built the same way.
+        route.settings.client()?;
+        Ok(route)
     }
 
     /// The route to `target` itself.
     pub fn to(target: &dyn Target) -> Result<Route, String> {
         Route::new(target.tls(), target.socket_addr())
+    }
+
+    /// A new HTTP client: its own connections, as each app's (a scenario
+    /// that drops the next connections counts on new ones being opened).
+    pub fn http(&self) -> reqwest::Client {
+        self.settings.client().expect("checked when the route was made")
     }
 
     pub fn connection(
@@ -196,11 +205,11 @@ impl Route {
         clock: Arc<dyn Clock>,
     ) -> parsec_mfa_reference::client::Connection {
         parsec_mfa_reference::client::Connection::new(self.server.clone(), organization, retry, clock)
-            .with_http(self.http.clone())
+            .with_http(self.http())
     }
 
     pub fn admin(&self, token: &str) -> parsec_mfa_reference::client::admin::AdminClient {
-        parsec_mfa_reference::client::admin::AdminClient::new(self.server.clone(), token).with_http(self.http.clone())
+        parsec_mfa_reference::client::admin::AdminClient::new(self.server.clone(), token).with_http(self.http())
     }
 }
 
