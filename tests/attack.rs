@@ -33,6 +33,7 @@ use parsec_mfa_scenarios::faketime::find_library;
 use parsec_mfa_scenarios::report::attack::{ATTACK_HTML_FILE, ATTACK_JSON_FILE};
 use parsec_mfa_scenarios::servers::{ServerOptions, find_python312, free_port, start_reference};
 use parsec_mfa_scenarios::target::InProcess;
+use parsec_mfa_scenarios::testing::available;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::Instant;
@@ -56,7 +57,9 @@ async fn in_process(faults: &[&str]) -> Result<AttackReport, String> {
     let target = InProcess {
         faults: faults.iter().map(|f| f.to_string()).collect(),
     };
-    run_attack(&target, &DEFAULT_PARALLELISMS, &|_| {}).await
+    run_attack(&target, &DEFAULT_PARALLELISMS, &|_| {})
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// Every parallelism played a year on the exact clock: one code checked
@@ -293,7 +296,7 @@ fn url_target_in_real_time() -> Result<String, String> {
     let logs = reports().join("url-server");
     std::fs::create_dir_all(&logs).map_err(|e| e.to_string())?;
     let options = ServerOptions {
-        administration_token: "s3cr3t".into(),
+        administration_token: parsec_mfa_scenarios::testing::ADMIN_TOKEN.into(),
         smtp_port: None,
         advisory_device_file_protection: vec![],
         log_dir: logs,
@@ -350,19 +353,6 @@ fn official_on_mocked_storage() -> Result<String, String> {
         "the rule's figures; the measurement took {:.1} s",
         report.wall_seconds
     ))
-}
-
-/// Whether a prerequisite is here; where it is not, a skip said aloud, or
-/// a failure where `require_env=1`.
-fn available(what: &str, found: Result<(), String>, require_env: &str) -> Result<bool, String> {
-    match found {
-        Ok(()) => Ok(true),
-        Err(e) if std::env::var(require_env).as_deref() == Ok("1") => Err(format!("{what} is required here: {e}")),
-        Err(e) => {
-            println!("SKIPPED: {what}: {e}");
-            Ok(false)
-        }
-    }
 }
 
 fn main() -> ExitCode {

@@ -11,14 +11,14 @@
 //! Without Chromium the test says SKIPPED and succeeds, unless
 //! `PARSEC_MFA_REQUIRE_CHROMIUM=1` (as in CI), where it fails.
 
-mod chromium;
-
-use chromium::{between, chromium_dom, chromium_or_skip, chromium_screenshot, relative, unescape, write};
 use parsec_mfa_scenarios::attack::model::{AttackReport, Horizon};
 use parsec_mfa_scenarios::attack::{DEFAULT_PARALLELISMS, run_attack};
 use parsec_mfa_scenarios::report::attack::{ATTACK_HTML_FILE, attack_html, count, format_probability, plot_series};
 use parsec_mfa_scenarios::runner::reports_dir;
 use parsec_mfa_scenarios::target::InProcess;
+use parsec_mfa_scenarios::testing::chromium::{
+    between, chromium_dom, chromium_or_skip, chromium_screenshot, relative, unescape, write,
+};
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::ExitCode;
@@ -55,13 +55,14 @@ async fn measure(name: &str, faults: &[&str]) -> Result<AttackReport, String> {
     let target = InProcess {
         faults: faults.iter().map(|f| f.to_string()).collect(),
     };
-    let mut report = run_attack(&target, &DEFAULT_PARALLELISMS, &|_| {}).await?;
+    let mut report = run_attack(&target, &DEFAULT_PARALLELISMS, &|_| {})
+        .await
+        .map_err(|e| e.to_string())?;
     report.target = name.into();
     Ok(report)
 }
 
 async fn check(root: &Path, chromium: &Path) -> Result<String, Vec<String>> {
-    let one = |e: String| vec![e];
     let faultless = measure("reference-in-process", &[]).await.map_err(one)?;
     let faulty = measure(&format!("reference-in-process-{FAULT}"), &[FAULT])
         .await
@@ -74,7 +75,7 @@ async fn check(root: &Path, chromium: &Path) -> Result<String, Vec<String>> {
     }
     let reports = [faultless, faulty];
     let dir = reports_dir(root, FOLDER);
-    std::fs::create_dir_all(&dir).map_err(|e| one(e.to_string()))?;
+    std::fs::create_dir_all(&dir).map_err(one)?;
     let page = dir.join(ATTACK_HTML_FILE);
     write(&page, &attack_html(&reports).map_err(one)?).map_err(one)?;
     let dom = chromium_dom(chromium, &page).map_err(one)?;
@@ -99,7 +100,7 @@ async fn check(root: &Path, chromium: &Path) -> Result<String, Vec<String>> {
         )),
         Ok(_) => Err(problems),
         Err(e) => {
-            problems.push(e);
+            problems.push(e.to_string());
             Err(problems)
         }
     }
@@ -301,4 +302,9 @@ fn check_plot(dom: &str, reports: &[AttackReport]) -> Result<usize, Vec<String>>
     } else {
         Err(problems)
     }
+}
+
+/// One problem, as the list of problems the check returns.
+fn one(e: impl std::fmt::Display) -> Vec<String> {
+    vec![e.to_string()]
 }

@@ -12,19 +12,17 @@
 //! reported as skipped with the reason, never as passed; with
 //! `PARSEC_MFA_REQUIRE_OFFICIAL=1` (as `.ci/run` sets) it fails instead.
 
-mod cli;
-
-use cli::{Computer, Output, code_now, wrong_code};
 use parsec_mfa_reference::client::config_dir::ConfigDir;
 use parsec_mfa_reference::client::device_file::{UnlockError, unlock};
 use parsec_mfa_scenarios::mailbox::Mailbox;
 use parsec_mfa_scenarios::servers::{
     ServerError, ServerOptions, ServerProcess, cargo_target_dir, install_official, start_official, start_reference,
 };
+use parsec_mfa_scenarios::testing::ADMIN_TOKEN as TOKEN;
+use parsec_mfa_scenarios::testing::cli::{Computer, Output, code_now, wrong_code_now};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-const TOKEN: &str = "s3cr3t";
 const PASSWORD: &str = "P@ssw0rd.";
 const ALICE: &str = "alice@example.com";
 const ORG: &str = "Acme";
@@ -44,7 +42,7 @@ fn lifecycle(
     runtime: &tokio::runtime::Runtime,
     home: &Path,
 ) -> Result<(), String> {
-    let alice = Computer::new(home.join("alice"));
+    let alice = Computer::new(env!("CARGO_BIN_EXE_parsec-mfa").as_ref(), home.join("alice"));
     let addr = server.parsec_addr();
 
     let out = alice.create_and_bootstrap(&addr, TOKEN, ORG, ALICE, PASSWORD);
@@ -93,7 +91,7 @@ fn lifecycle(
     )?;
 
     // A wrong code: exit 3; the key is then throttled for 1 s: exit 4.
-    let out = alice.login(ALICE, &wrong_code(&key), PASSWORD, "");
+    let out = alice.login(ALICE, &wrong_code_now(&key), PASSWORD, "");
     check(
         out.code == 3 && out.stderr.contains("The code you entered is invalid"),
         "wrong code",
@@ -223,7 +221,9 @@ fn run_case(name: &str, start: impl FnOnce(&ServerOptions) -> Result<ServerProce
             return Verdict::Failed(format!("required by PARSEC_MFA_REQUIRE_OFFICIAL=1: {reason}"));
         }
         Err(ServerError::Unavailable(reason)) => return Verdict::Skipped(reason),
-        Err(ServerError::Failed(reason) | ServerError::Exited(reason)) => return Verdict::Failed(reason),
+        Err(ServerError::Failed(reason) | ServerError::Exited(reason) | ServerError::PortHeldByAnother(reason)) => {
+            return Verdict::Failed(reason);
+        }
     };
     match lifecycle(&server, &mailbox, &runtime, &home) {
         Ok(()) => Verdict::Passed,

@@ -22,6 +22,7 @@ use parsec_mfa_scenarios::faketime::find_library;
 use parsec_mfa_scenarios::report::model::Verdict;
 use parsec_mfa_scenarios::report::{Status, TargetReport};
 use parsec_mfa_scenarios::servers::find_python312;
+use parsec_mfa_scenarios::testing::available;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -401,19 +402,6 @@ fn bad_expectation_files() -> Result<(), String> {
         )?;
     }
     Ok(())
-}
-
-/// Whether a prerequisite is here; where it is not, a skip said aloud,
-/// or a failure where `require_env=1`.
-fn available(what: &str, found: Result<(), String>, require_env: &str) -> Result<bool, String> {
-    match found {
-        Ok(()) => Ok(true),
-        Err(e) if std::env::var(require_env).as_deref() == Ok("1") => Err(format!("{what} is required here: {e}")),
-        Err(e) => {
-            println!("SKIPPED: {what}: {e}");
-            Ok(false)
-        }
-    }
 }
 
 fn main() -> std::process::ExitCode {

@@ -35,6 +35,7 @@
 use parsec_mfa_scenarios::faketime::find_library;
 use parsec_mfa_scenarios::report::{Status, TargetReport};
 use parsec_mfa_scenarios::servers::{ServerOptions, find_python312, free_port, start_reference};
+use parsec_mfa_scenarios::testing::available;
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
@@ -139,7 +140,8 @@ const NEEDS_EXACT_CLOCK: &[&str] = &["The end of the wait is included"];
 
 /// What a target without clock control skips with the default real-time
 /// budget (30 s): an exact instant, and waits of 511 s (the 10th row of
-/// "The wait doubles…"), about 6 days and an hour. The 4 s, 8 s and 16 s
+/// "The wait doubles…", and the ten bursts of simultaneous wrong codes),
+/// about 6 days and an hour. The 4 s, 8 s and 16 s
 /// lockouts, "A right code clears the count" and "A reset lifts a lockout"
 /// run in real time.
 const OVER_THE_BUDGET: &[&str] = &[
@@ -147,6 +149,7 @@ const OVER_THE_BUDGET: &[&str] = &[
     "Twenty wrong codes lock the device for about six days",
     "The key stays the same until MFA is confirmed",
     "The wait doubles with each wrong code",
+    "Wrong codes sent at the same time are all accounted for",
 ];
 
 /// The scenarios that run in real time within the budget where the clock
@@ -173,19 +176,6 @@ const NEEDS_ADVICE: &[&str] = &[
 fn reference_process() -> Result<(), String> {
     let run = conformance(&["--target", "reference"], "reference");
     expect_clean("reference", &run, &[])
-}
-
-/// Whether a prerequisite is here; where it is not, a skip said aloud,
-/// or a failure where `require_env=1`.
-fn available(what: &str, found: Result<(), String>, require_env: &str) -> Result<bool, String> {
-    match found {
-        Ok(()) => Ok(true),
-        Err(e) if std::env::var(require_env).as_deref() == Ok("1") => Err(format!("{what} is required here: {e}")),
-        Err(e) => {
-            println!("SKIPPED: {what}: {e}");
-            Ok(false)
-        }
-    }
 }
 
 fn official_available() -> Result<bool, String> {

@@ -10,6 +10,7 @@
 
 use futures::StreamExt as _;
 use parsec_mfa_reference::server::Fault;
+use parsec_mfa_scenarios::catalogue::{defined_rules, tagged_scenarios};
 use parsec_mfa_scenarios::report::{Status, TargetReport};
 use parsec_mfa_scenarios::runner::{RunOptions, Totals, reports_dir, run};
 use parsec_mfa_scenarios::target::InProcess;
@@ -21,76 +22,32 @@ use std::sync::Arc;
 /// flight, each on its own in-process server).
 const CONCURRENT_RUNS: usize = 4;
 
-/// `GROUP-N` (`ANON-SECRET-1` too): the shape of a rule id.
-fn is_rule_id(text: &str) -> bool {
-    let Some((group, number)) = text.rsplit_once('-') else {
-        return false;
-    };
-    !group.is_empty()
-        && group
-            .split('-')
-            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_uppercase()))
-        && !number.is_empty()
-        && number.bytes().all(|b| b.is_ascii_digit())
-}
-
-/// The ids the catalogue defines: `- **ID** …` items.
-fn defined_rules(spec: &str) -> BTreeSet<String> {
-    spec.lines()
-        .filter_map(|line| line.trim_start().strip_prefix("- **")?.split_once("**"))
-        .map(|(id, _)| id.to_owned())
-        .filter(|id| is_rule_id(id))
-        .collect()
-}
-
-/// The rule ids the features' tags cite, with the file citing each.
-fn cited_rules(features: &Path) -> Result<Vec<(String, String)>, String> {
-    let mut cited = Vec::new();
-    let entries = std::fs::read_dir(features).map_err(|e| format!("{}: {e}", features.display()))?;
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.extension().is_none_or(|e| e != "feature") {
-            continue;
-        }
-        let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let file = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
-        for tag in text
-            .lines()
-            .filter(|l| l.trim_start().starts_with('@'))
-            .flat_map(str::split_whitespace)
-            .filter_map(|t| t.strip_prefix('@'))
-        {
-            if is_rule_id(tag) {
-                cited.push((tag.to_owned(), file.clone()));
-            }
-        }
-    }
-    Ok(cited)
-}
-
 fn catalogue_problems(root: &Path) -> Vec<String> {
     let spec_path = root.join("docs/spec.md");
     let spec = match std::fs::read_to_string(&spec_path) {
         Ok(text) => text,
         Err(e) => return vec![format!("{}: {e}", spec_path.display())],
     };
-    let defined = defined_rules(&spec);
+    let defined: BTreeSet<String> = defined_rules(&spec).into_iter().collect();
     let mut problems = Vec::new();
-    match cited_rules(&root.join("features")) {
-        Ok(cited) => {
-            for (rule, file) in &cited {
-                if !defined.contains(rule) {
-                    problems.push(format!("{file}: the tag @{rule} is not a rule of docs/spec.md"));
+    match tagged_scenarios(&root.join("features")) {
+        Ok(scenarios) => {
+            for scenario in &scenarios {
+                for rule in scenario.rules.difference(&defined) {
+                    problems.push(format!(
+                        "{}.feature: the tag @{rule} is not a rule of docs/spec.md",
+                        scenario.feature
+                    ));
                 }
             }
-            let tagged: BTreeSet<&String> = cited.iter().map(|(rule, _)| rule).collect();
+            let tagged: BTreeSet<&String> = scenarios.iter().flat_map(|s| &s.rules).collect();
             for fault in Fault::ALL {
                 if !tagged.contains(&fault.rule().to_owned()) {
                     problems.push(format!("{}: no scenario is tagged @{}", fault.name(), fault.rule()));
                 }
             }
         }
-        Err(e) => problems.push(e),
+        Err(e) => problems.push(e.to_string()),
     }
     for fault in Fault::ALL {
         if !defined.contains(fault.rule()) {

@@ -10,11 +10,11 @@
 //! Says SKIPPED without Python 3.12 (the official server) or Chromium,
 //! unless `PARSEC_MFA_REQUIRE_OFFICIAL=1` / `PARSEC_MFA_REQUIRE_CHROMIUM=1`.
 
-mod chromium;
-
-use chromium::{between, chromium_dom, chromium_or_skip, chromium_screenshot, relative, unescape};
 use parsec_mfa_scenarios::report::{HTML_FILE, Status, TargetReport};
 use parsec_mfa_scenarios::servers::find_python312;
+use parsec_mfa_scenarios::testing::chromium::{
+    between, chromium_dom, chromium_or_skip, chromium_screenshot, relative, unescape,
+};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
@@ -89,7 +89,6 @@ fn main() -> ExitCode {
 }
 
 fn check(chromium: &Path) -> Result<String, Vec<String>> {
-    let one = |e: String| vec![e];
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let reports = root.join(REPORTS);
     let _ = std::fs::remove_dir_all(&reports);
@@ -117,7 +116,7 @@ fn check(chromium: &Path) -> Result<String, Vec<String>> {
         )));
     }
     let dir = run_dir(&reports).map_err(one)?;
-    let report = TargetReport::load(&dir).map_err(|e| one(e.to_string()))?;
+    let report = TargetReport::load(&dir).map_err(one)?;
     let page = dir.join(HTML_FILE);
     let dom = unescape(&chromium_dom(chromium, &page).map_err(one)?);
     let mut problems = Vec::new();
@@ -186,4 +185,9 @@ fn run_dir(reports: &Path) -> Result<PathBuf, String> {
 fn row_of<'a>(dom: &'a str, scenario: &str) -> Option<&'a str> {
     let start = dom.find(&format!("data-scenario=\"{scenario}\""))?;
     between(&dom[start..], "", "</tr>")
+}
+
+/// One problem, as the list of problems the check returns.
+fn one(e: impl std::fmt::Display) -> Vec<String> {
+    vec![e.to_string()]
 }

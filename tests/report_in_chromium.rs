@@ -16,14 +16,14 @@
 //! Without Chromium the test says SKIPPED and succeeds, unless
 //! `PARSEC_MFA_REQUIRE_CHROMIUM=1` (as in CI), where it fails.
 
-mod chromium;
-
-use chromium::{between, chromium_dom, chromium_or_skip, chromium_screenshot, relative, unescape, write};
 use parsec_mfa_scenarios::report::model::StepOutcome;
 use parsec_mfa_scenarios::report::{COMPARE_FILE, HTML_FILE, Status, TargetReport, compare_html};
 use parsec_mfa_scenarios::runner::{RunOptions, reports_dir, run};
 use parsec_mfa_scenarios::target::{
     BoxFuture, Capabilities, ClockControl, InProcess, Target, TargetFactory, TargetSpec,
+};
+use parsec_mfa_scenarios::testing::chromium::{
+    between, chromium_dom, chromium_or_skip, chromium_screenshot, relative, unescape, write,
 };
 use std::path::Path;
 use std::process::ExitCode;
@@ -104,7 +104,6 @@ async fn main() -> ExitCode {
 }
 
 async fn check(root: &Path, chromium: &Path) -> Result<String, Vec<String>> {
-    let one = |e: String| vec![e];
     let dir = reports_dir(root, TARGET);
     let report = faulty_report(root, &dir).await.map_err(one)?;
     // The page the runner wrote.
@@ -468,4 +467,9 @@ impl Row {
             text: unescape(html),
         }
     }
+}
+
+/// One problem, as the list of problems the check returns.
+fn one(e: impl std::fmt::Display) -> Vec<String> {
+    vec![e.to_string()]
 }

@@ -235,7 +235,7 @@ fn main() -> ExitCode {
                 problems.push("matrix.json says the self-check failed".into());
             }
         }
-        Err(e) => problems.push(e),
+        Err(e) => problems.push(e.to_string()),
     }
     check_page(&dir, &mut problems);
     if code != 0 {

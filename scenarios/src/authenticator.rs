@@ -5,6 +5,20 @@
 use parsec_mfa_reference::protocol::DateTime;
 use parsec_mfa_reference::totp;
 
+/// Why a QR code or a typed key gives no entry.
+#[derive(Debug, thiserror::Error)]
+pub enum EntryError {
+    #[error("not a TOTP QR code: {0}")]
+    NotTotp(String),
+    #[error("no parameters in the QR code")]
+    NoParameters,
+    #[error("no secret in the QR code")]
+    NoSecret,
+    /// The key is not base32 (the reason as the TOTP library gives it).
+    #[error("{0}")]
+    BadKey(String),
+}
+
 #[derive(Debug, Clone)]
 pub struct Entry {
     pub issuer: String,
@@ -21,11 +35,11 @@ pub struct AuthenticatorApp {
 
 impl AuthenticatorApp {
     /// Scans a QR code: `otpauth://totp/<issuer>:<account>?secret=…&issuer=…`.
-    pub fn scan(&mut self, uri: &str) -> Result<&Entry, String> {
+    pub fn scan(&mut self, uri: &str) -> Result<&Entry, EntryError> {
         let rest = uri
             .strip_prefix("otpauth://totp/")
-            .ok_or_else(|| format!("not a TOTP QR code: {uri}"))?;
-        let (label, query) = rest.split_once('?').ok_or("no parameters in the QR code")?;
+            .ok_or_else(|| EntryError::NotTotp(uri.to_owned()))?;
+        let (label, query) = rest.split_once('?').ok_or(EntryError::NoParameters)?;
         let label = percent_decode(label);
         let (issuer, account) = label.split_once(':').unwrap_or(("", label.as_str()));
         let param = |name: &str| {
@@ -34,7 +48,8 @@ impl AuthenticatorApp {
                 .find_map(|kv| kv.strip_prefix(name).and_then(|v| v.strip_prefix('=')))
                 .map(percent_decode)
         };
-        let secret = totp::secret_from_base32(&param("secret").ok_or("no secret in the QR code")?)?;
+        let secret =
+            totp::secret_from_base32(&param("secret").ok_or(EntryError::NoSecret)?).map_err(EntryError::BadKey)?;
         self.entries.push(Entry {
             issuer: param("issuer").unwrap_or_else(|| issuer.to_owned()),
             account: account.to_owned(),
@@ -44,8 +59,8 @@ impl AuthenticatorApp {
     }
 
     /// Types a key by hand.
-    pub fn add_key(&mut self, issuer: &str, account: &str, base32_key: &str) -> Result<(), String> {
-        let secret = totp::secret_from_base32(base32_key)?;
+    pub fn add_key(&mut self, issuer: &str, account: &str, base32_key: &str) -> Result<(), EntryError> {
+        let secret = totp::secret_from_base32(base32_key).map_err(EntryError::BadKey)?;
         self.entries.push(Entry {
             issuer: issuer.into(),
             account: account.into(),
@@ -77,25 +92,15 @@ impl AuthenticatorApp {
     /// The `n`-th of the six-digit codes that no entry for `account` shows
     /// within three steps of `now`, whatever the phone clock: certainly wrong.
     pub fn wrong_code(&self, account: &str, now: DateTime, n: u32) -> String {
-        let shown: Vec<String> = self
+        let secrets: Vec<&[u8]> = self
             .entries
             .iter()
             .filter(|e| e.account == account)
-            .flat_map(|e| {
-                (-3..=3).map(|step| {
-                    let t = now.unix_seconds() + self.clock_offset_seconds + step * totp::STEP_SECONDS as i64;
-                    totp::code_at(&e.secret, t.max(0) as u64)
-                })
-            })
+            .map(|e| e.secret.as_slice())
             .collect();
-        (0u32..)
-            .map(|i| {
-                format!(
-                    "{:06}",
-                    (n.wrapping_add(i).wrapping_mul(7919).wrapping_add(13)) % 1_000_000
-                )
-            })
-            .find(|c| !shown.contains(c))
+        let phone_time = now.unix_seconds() + self.clock_offset_seconds;
+        crate::testing::wrong_codes(&secrets, phone_time, 3, u64::from(n))
+            .next()
             .expect("fewer than a million codes are shown")
     }
 }

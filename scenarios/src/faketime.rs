@@ -30,15 +30,34 @@ pub const LIBRARY_ENV: &str = "PARSEC_MFA_LIBFAKETIME";
 
 const LIBRARY_NAME: &str = "libfaketimeMT.so.1";
 
+#[derive(Debug, thiserror::Error)]
+pub enum FaketimeError {
+    /// Not installed: the tests that need it say SKIPPED (`.ci/run`
+    /// installs it and makes it required).
+    #[error("libfaketime is not installed (no {LIBRARY_NAME}; Debian package `{DEBIAN_PACKAGE}`)")]
+    NotInstalled,
+    #[error("{LIBRARY_ENV}={}: no such file", .0.display())]
+    NoSuchLibrary(PathBuf),
+    #[error("{}: {source}", path.display())]
+    TimestampFile { path: PathBuf, source: std::io::Error },
+}
+
+/// For the callers that still carry their errors as text (`target/launched.rs`).
+impl From<FaketimeError> for String {
+    fn from(e: FaketimeError) -> String {
+        e.to_string()
+    }
+}
+
 /// libfaketime's multi-threaded library on this machine: `$PARSEC_MFA_LIBFAKETIME`,
 /// else Debian's place for this architecture (`/usr/lib/<triplet>/faketime/`),
 /// else `/usr/lib/faketime/` or `/usr/local/lib/faketime/`.
-pub fn find_library() -> Result<PathBuf, String> {
+pub fn find_library() -> Result<PathBuf, FaketimeError> {
     if let Some(path) = std::env::var_os(LIBRARY_ENV) {
         let path = PathBuf::from(path);
         return match path.is_file() {
             true => Ok(path),
-            false => Err(format!("{LIBRARY_ENV}={}: no such file", path.display())),
+            false => Err(FaketimeError::NoSuchLibrary(path)),
         };
     }
     let mut candidates: Vec<PathBuf> = std::fs::read_dir("/usr/lib")
@@ -53,7 +72,7 @@ pub fn find_library() -> Result<PathBuf, String> {
     candidates
         .into_iter()
         .find(|p| p.is_file())
-        .ok_or_else(|| format!("libfaketime is not installed (no {LIBRARY_NAME}; Debian package `{DEBIAN_PACKAGE}`)"))
+        .ok_or(FaketimeError::NotInstalled)
 }
 
 /// The timestamp file of one server process.
@@ -66,7 +85,7 @@ pub struct Faketime {
 impl Faketime {
     /// A server whose clock will be read from `file` (written now with the
     /// real time, offset 0, until the harness says otherwise).
-    pub fn new(library: PathBuf, file: PathBuf) -> Result<Self, String> {
+    pub fn new(library: PathBuf, file: PathBuf) -> Result<Self, FaketimeError> {
         let faketime = Faketime { library, file };
         faketime.write("+0")?;
         Ok(faketime)
@@ -96,21 +115,24 @@ impl Faketime {
 
     /// The clock stands still at `at` (to the microsecond) until the next
     /// write.
-    pub fn freeze_at(&self, at: DateTime) -> Result<(), String> {
+    pub fn freeze_at(&self, at: DateTime) -> Result<(), FaketimeError> {
         self.write(&frozen_spec(at))
     }
 
     /// The clock flows, `micros` ahead of the real time.
-    pub fn offset_by(&self, micros: i64) -> Result<(), String> {
+    pub fn offset_by(&self, micros: i64) -> Result<(), FaketimeError> {
         self.write(&offset_spec(micros))
     }
 
     /// Replaced by a rename: the server never reads half a line.
-    fn write(&self, spec: &str) -> Result<(), String> {
+    fn write(&self, spec: &str) -> Result<(), FaketimeError> {
         let partial = self.file.with_extension("partial");
         std::fs::write(&partial, format!("{spec}\n"))
             .and_then(|_| std::fs::rename(&partial, &self.file))
-            .map_err(|e| format!("{}: {e}", self.file.display()))
+            .map_err(|source| FaketimeError::TimestampFile {
+                path: self.file.clone(),
+                source,
+            })
     }
 }
 

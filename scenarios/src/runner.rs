@@ -53,12 +53,17 @@ pub struct RunControls {
     /// Only these scenarios, when set (with the other filters); the others
     /// are left out of the reports, as `--name` leaves them.
     pub only: Option<BTreeSet<ScenarioAt>>,
+    /// Only this slice of the scenarios (`--shard K/N`, see [`Shard`]),
+    /// with the other filters.
+    pub shard: Option<Shard>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     #[error("bad --tags expression `{0}`: {1}")]
     Tags(String, String),
+    #[error("cannot read the features: {0}")]
+    Features(String),
     #[error(transparent)]
     Report(#[from] ReportError),
 }
@@ -109,6 +114,99 @@ pub async fn run_judged(
     expectations: Option<TargetExpectations>,
 ) -> Result<TargetReport, RunError> {
     run_inner(options, RunControls::default(), expectations).await
+}
+
+/// [`run_judged`] with [`RunControls`] (its console elsewhere, a shard).
+pub async fn run_judged_with(
+    options: RunOptions,
+    controls: RunControls,
+    expectations: Option<TargetExpectations>,
+) -> Result<TargetReport, RunError> {
+    run_inner(options, controls, expectations).await
+}
+
+/// A deterministic slice of the scenarios, `--shard K/N` (K from 1 to N):
+/// the scenarios of the features, every Scenario Outline row counted as
+/// one, sorted by feature file (as the reports name it) then line; the
+/// shard K takes those whose index in that list, counted from 0, is K - 1
+/// modulo N. The N shards of one set of features therefore hold each
+/// scenario exactly once, whatever the machine, and differ in size by one
+/// at most. The other filters (`--tags`, `--name`) apply within the shard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// From 1 to `count`.
+    pub index: usize,
+    pub count: usize,
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let bad = || format!("`{text}` is not a shard K/N (K from 1 to N)");
+        let (index, count) = text.split_once('/').ok_or_else(bad)?;
+        let index: usize = index.trim().parse().map_err(|_| bad())?;
+        let count: usize = count.trim().parse().map_err(|_| bad())?;
+        if index == 0 || index > count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+impl serde::Serialize for Shard {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Shard {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+impl Shard {
+    /// The scenarios of this shard, from the sorted list of all of them.
+    pub fn select(&self, all: &BTreeSet<ScenarioAt>) -> BTreeSet<ScenarioAt> {
+        all.iter()
+            .enumerate()
+            .filter(|(i, _)| i % self.count == self.index - 1)
+            .map(|(_, at)| at.clone())
+            .collect()
+    }
+}
+
+/// Every scenario of the features (each Scenario Outline row on its own),
+/// as cucumber's parser reads them for the run, by feature file and line.
+pub async fn all_scenarios(features: &Path) -> Result<BTreeSet<ScenarioAt>, RunError> {
+    use cucumber::Parser as _;
+    use futures::StreamExt as _;
+    let parsed: Vec<_> = cucumber::parser::Basic::new()
+        .parse(features, Default::default())
+        .collect()
+        .await;
+    let mut all = BTreeSet::new();
+    for feature in parsed {
+        let feature = feature.map_err(|e| RunError::Features(e.to_string()))?;
+        let file = feature_file(feature.path.as_deref());
+        let scenarios = feature
+            .scenarios
+            .iter()
+            .chain(feature.rules.iter().flat_map(|r| r.scenarios.iter()));
+        for scenario in scenarios {
+            all.insert((file.clone(), scenario.position.line as u32));
+        }
+    }
+    Ok(all)
 }
 
 /// The names the reports may give a scenario (see [`crate::report::collect`]):
@@ -164,7 +262,16 @@ async fn run_inner(
     let recorded = skips.clone();
     let known = Arc::new(Mutex::new(KnownScenarios::default()));
     let seen = known.clone();
-    let only = controls.only;
+    let only = match controls.shard {
+        None => controls.only,
+        Some(shard) => {
+            let slice = shard.select(&all_scenarios(&options.features).await?);
+            Some(match controls.only {
+                Some(only) => only.intersection(&slice).cloned().collect(),
+                None => slice,
+            })
+        }
+    };
     let filter = move |feature: &cucumber::gherkin::Feature,
                        rule: Option<&cucumber::gherkin::Rule>,
                        scenario: &cucumber::gherkin::Scenario| {
@@ -234,13 +341,18 @@ async fn run_inner(
         .await;
 
     let mut report = report.take();
+    report.shard = controls.shard;
     if let Some(expectations) = &expectations {
         let known = known.lock().map(|k| k.clone()).unwrap_or_default();
         expectations.judge(&mut report, &known);
     }
     report.write(reports)?;
     let mut console = console.clone();
-    for line in console_lines(&report).into_iter().chain([report.closing_line()]) {
+    let closing = match report.shard {
+        Some(shard) => format!("{} (shard {shard})", report.closing_line()),
+        None => report.closing_line(),
+    };
+    for line in console_lines(&report).into_iter().chain([closing]) {
         writeln!(console, "{line}").map_err(io(Path::new("the console")))?;
     }
     Ok(report)
@@ -351,7 +463,7 @@ mod tests {
                 "needs 511 s of real time, over the real-time budget of 30 s (--real-time-budget); this target has no clock control"
             ]
         );
-        let files: std::collections::BTreeSet<&str> = report.results.iter().map(|r| r.feature_file.as_str()).collect();
+        let files: BTreeSet<&str> = report.results.iter().map(|r| r.feature_file.as_str()).collect();
         assert_eq!(files.len(), 1, "one feature file: {files:?}");
         assert!(
             report

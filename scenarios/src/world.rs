@@ -293,6 +293,8 @@ pub struct MfaWorld {
     pub emails_seen: BTreeMap<String, usize>,
     /// Replies of the attacker's last burst: (invalid, throttled).
     pub attack: (usize, usize),
+    /// Replies of each of the attacker's bursts, in order: (invalid, throttled).
+    pub bursts: Vec<(usize, usize)>,
     /// What the attacker (someone who is not a user of the scenario) got
     /// with their last try: `Ok` when the server gave them something.
     pub attacker_outcome: Option<Result<(), MfaError>>,

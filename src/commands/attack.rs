@@ -143,7 +143,7 @@ async fn measure(
     let progress = |line: &str| println!("{line}");
     let mut report = run_attack(&*factory, parallelisms, &progress)
         .await
-        .map_err(|e| Failure::new(exit::TARGET_UNUSABLE, e))?;
+        .map_err(|e| Failure::new(exit::TARGET_UNUSABLE, e.to_string()))?;
     report.target = name.to_owned();
     Ok(report)
 }
@@ -178,7 +178,10 @@ fn write_reports(dir: &Path, reports: &[AttackReport], json: bool) -> Result<(),
     if json && let [report] = reports {
         write(ATTACK_JSON_FILE, &report.to_json())?;
     }
-    write(ATTACK_HTML_FILE, &attack_html(reports).map_err(Failure::general)?)
+    write(
+        ATTACK_HTML_FILE,
+        &attack_html(reports).map_err(|e| Failure::general(e.to_string()))?,
+    )
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use super::common::{DeviceArgs, Policy, connection_for, open_device};
 use super::failure::Failure;
 use super::input::Input;
 use clap::Args;
-use parsec_mfa_reference::client::workspace::Workspace;
+use parsec_mfa_reference::client::workspace::{Workspace, WorkspaceError};
 use std::io::{IsTerminal, Write};
 
 #[derive(Args)]
@@ -63,43 +63,51 @@ fn shell(workspace: &Workspace, input: &mut Input) -> Result<(), Failure> {
     }
 }
 
-fn execute(workspace: &Workspace, line: &str) -> Result<(), String> {
+/// Why a line of the workspace shell did nothing.
+#[derive(Debug, thiserror::Error)]
+enum ShellError {
+    #[error(transparent)]
+    Workspace(#[from] WorkspaceError),
+    #[error("Unknown command `{0}` (try `help`).")]
+    Unknown(String),
+}
+
+fn execute(workspace: &Workspace, line: &str) -> Result<(), ShellError> {
     let (verb, rest) = line.split_once(' ').unwrap_or((line, ""));
     let (name, text) = rest.trim_start().split_once(' ').unwrap_or((rest.trim(), ""));
-    let e = |e: parsec_mfa_reference::client::workspace::WorkspaceError| e.to_string();
     match verb {
         "ls" => {
-            for name in workspace.list().map_err(e)? {
+            for name in workspace.list()? {
                 println!("{name}");
             }
         }
         "cat" => {
-            let content = workspace.read(name).map_err(e)?;
+            let content = workspace.read(name)?;
             println!("{}", String::from_utf8_lossy(&content));
         }
         "write" => {
-            workspace.write(name, text.as_bytes()).map_err(e)?;
+            workspace.write(name, text.as_bytes())?;
             println!("Saved {name}");
         }
         "append" => {
             let mut content = match workspace.read(name) {
                 Ok(content) => content,
-                Err(parsec_mfa_reference::client::workspace::WorkspaceError::NotFound(_)) => Vec::new(),
-                Err(other) => return Err(e(other)),
+                Err(WorkspaceError::NotFound(_)) => Vec::new(),
+                Err(other) => return Err(other.into()),
             };
             if !content.is_empty() {
                 content.push(b'\n');
             }
             content.extend_from_slice(text.as_bytes());
-            workspace.write(name, &content).map_err(e)?;
+            workspace.write(name, &content)?;
             println!("Saved {name}");
         }
         "rm" => {
-            workspace.remove(name).map_err(e)?;
+            workspace.remove(name)?;
             println!("Removed {name}");
         }
         "help" => println!("ls | cat NAME | write NAME TEXT | append NAME TEXT | rm NAME | exit"),
-        other => return Err(format!("Unknown command `{other}` (try `help`).")),
+        other => return Err(ShellError::Unknown(other.to_owned())),
     }
     Ok(())
 }

@@ -1,8 +1,10 @@
-//! The client and administrator commands of `parsec-mfa` (the server is
-//! `serve`, in `main.rs`). Each returns a [`failure::Failure`] with its own
-//! exit code.
+//! The commands of `parsec-mfa`, one file each: the harness (`conformance`,
+//! `self-check`, `attack`), the reference server (`serve`) and its load
+//! test (`bench`), the client and administrator commands. Each returns a
+//! [`failure::Failure`] with its own exit code.
 
 pub mod attack;
+pub mod bench;
 pub mod common;
 pub mod conformance;
 pub mod device;
@@ -12,5 +14,6 @@ pub mod login;
 pub mod mfa;
 pub mod organization;
 pub mod self_check;
+pub mod serve;
 pub mod targets;
 pub mod user;

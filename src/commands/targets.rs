@@ -6,6 +6,7 @@
 use super::failure::{Failure, exit};
 use clap::{Args, ValueEnum};
 use parsec_mfa_reference::client::tls::HttpSettings;
+use parsec_mfa_scenarios::servers::postgresql::{self, Cluster, MAKE_A_CLUSTER, OfficialDb};
 use parsec_mfa_scenarios::servers::{
     cargo_target_dir, install_official, migrate_official_db, official_installed, official_takes_advice, official_venv,
 };
@@ -19,13 +20,19 @@ use std::time::Duration;
 
 pub const DEFAULT_OFFICIAL_VERSION: &str = "3.9.3";
 
+/// Every published parsec-cloud release with TOTP (`official=all`): MFA
+/// came in 3.8.0; `pip index versions parsec-cloud` (Python 3.12) listed
+/// these on 2026-12-01, 3.9.3 the newest.
+pub const OFFICIAL_MFA_RELEASES: &[&str] = &["3.8.0", "3.8.1", "3.8.2", "3.9.0", "3.9.1", "3.9.2", "3.9.3"];
+
 /// The flags that choose and start targets.
-#[derive(Args)]
+#[derive(Args, Clone)]
 pub struct TargetArgs {
     /// The server under test (repeatable): `reference`, `in-process`,
-    /// `official[=VERSION[,VERSION…]]`, `url=http[s]://HOST:PORT`,
-    /// `cmd=COMMAND` or `image=NAME[:TAG]` (a container image, started with
-    /// Docker). Default: `reference`.
+    /// `official[=VERSION[,VERSION…]]` (`official=all`: every release with
+    /// TOTP, 3.8.0 to 3.9.3), `url=http[s]://HOST:PORT`, `cmd=COMMAND` or
+    /// `image=NAME[:TAG]` (a container image, started with Docker).
+    /// Default: `reference`.
     #[arg(long = "target", value_name = "TARGET")]
     pub targets: Vec<String>,
     /// The administration token of a `url=` or `cmd=` target.
@@ -45,8 +52,11 @@ pub struct TargetArgs {
     /// 127.0.0.1, printed.
     #[arg(long, value_name = "ADDR")]
     pub smtp_listen: Option<String>,
-    /// The official server's database, `postgresql://…`. Default: in memory (MOCKED).
-    #[arg(long, value_name = "URL")]
+    /// The official server's database: `postgresql` (the word) for a
+    /// throwaway PostgreSQL cluster the harness makes, a database per
+    /// server, and deletes at the end (Debian's `postgresql` package); or
+    /// `postgresql://…`. Default: in memory (MOCKED).
+    #[arg(long, value_name = "postgresql|URL")]
     pub official_db: Option<String>,
     /// The clock of the servers started for clock scenarios of the official
     /// and `cmd=` targets, under libfaketime: `exact` stops it and moves it
@@ -152,6 +162,11 @@ pub fn parse_targets(given: &[String]) -> Result<Vec<TargetChoice>, String> {
             ("reference", None) => choices.push(TargetChoice::Reference),
             ("in-process", None) => choices.push(TargetChoice::InProcess),
             ("official", None) => choices.push(TargetChoice::Official(DEFAULT_OFFICIAL_VERSION.into())),
+            ("official", Some("all")) => choices.extend(
+                OFFICIAL_MFA_RELEASES
+                    .iter()
+                    .map(|v| TargetChoice::Official((*v).to_owned())),
+            ),
             ("official", Some(versions)) => {
                 for version in versions.split(',').map(str::trim) {
                     if version.is_empty() || !version.chars().all(|c| c.is_ascii_alphanumeric() || c == '.') {
@@ -211,12 +226,24 @@ pub async fn prepare(
     args: &TargetArgs,
     faults: &[String],
 ) -> Result<Arc<dyn TargetFactory>, Failure> {
+    prepare_in(choice, name, args, faults, &args.reports.join(name)).await
+}
+
+/// [`prepare`], the target's servers' logs in `folder`/servers (a run of
+/// `--repeat` has a folder of its own).
+pub async fn prepare_in(
+    choice: &TargetChoice,
+    name: &str,
+    args: &TargetArgs,
+    faults: &[String],
+    folder: &std::path::Path,
+) -> Result<Arc<dyn TargetFactory>, Failure> {
     if !faults.is_empty() && !choice.takes_faults() {
         return Err(usage(format!(
             "{name}: deliberate defects need the reference server (--target reference or in-process)"
         )));
     }
-    let work_dir = args.reports.join(name).join("servers");
+    let work_dir = folder.join("servers");
     let timeout = Duration::from_secs(args.start_timeout);
     let budget = Duration::from_secs(args.real_time_budget);
     let launch = |kind| {
@@ -237,6 +264,11 @@ pub async fn prepare(
         }
         TargetChoice::Official(version) => {
             let target_dir = cargo_target_dir(PathBuf::from("target"));
+            let make_a_cluster = args.official_db.as_deref() == Some(MAKE_A_CLUSTER);
+            if make_a_cluster {
+                // Before a long install: a missing PostgreSQL says so at once.
+                postgresql::binaries().map_err(|e| unusable(e.to_string()))?;
+            }
             if !official_installed(&target_dir, version) {
                 println!(
                     "Installing parsec-cloud=={version} from the Python package registry into {} (once)…",
@@ -245,13 +277,24 @@ pub async fn prepare(
             }
             let version_owned = version.clone();
             let db = args.official_db.clone();
-            let (venv, takes_advice) = tokio::task::spawn_blocking(move || {
+            let cluster_log = work_dir.join("postgresql.log");
+            let (venv, takes_advice, db) = tokio::task::spawn_blocking(move || {
                 let venv = install_official(&target_dir, &version_owned).map_err(|e| e.to_string())?;
                 let takes_advice = official_takes_advice(&venv)?;
-                if let Some(db) = &db {
-                    migrate_official_db(&venv, db)?;
-                }
-                Ok::<_, String>((venv, takes_advice))
+                let db = match db {
+                    None => None,
+                    Some(_) if make_a_cluster => {
+                        let cluster = Cluster::start(&target_dir, cluster_log).map_err(|e| e.to_string())?;
+                        // Migrated once; each server's database is a copy.
+                        migrate_official_db(&venv, &cluster.template_url())?;
+                        Some(OfficialDb::Cluster(Arc::new(cluster)))
+                    }
+                    Some(url) => {
+                        migrate_official_db(&venv, &url)?;
+                        Some(OfficialDb::Url(url))
+                    }
+                };
+                Ok::<_, String>((venv, takes_advice, db))
             })
             .await
             .map_err(|e| unusable(e.to_string()))?
@@ -259,7 +302,7 @@ pub async fn prepare(
             launch(ServerKind::Official {
                 venv,
                 version: version.clone(),
-                db: args.official_db.clone(),
+                db,
                 takes_advice,
             })
         }
@@ -335,6 +378,19 @@ mod tests {
         assert_eq!(
             parse(&["official"]).unwrap(),
             vec![TargetChoice::Official(DEFAULT_OFFICIAL_VERSION.into())]
+        );
+        let all: Vec<String> = parse(&["official=all"])
+            .unwrap()
+            .iter()
+            .map(TargetChoice::report_name)
+            .collect();
+        assert_eq!(all.len(), 7);
+        assert_eq!(all.first().map(String::as_str), Some("official-3.8.0"));
+        assert_eq!(all.last().map(String::as_str), Some("official-3.9.3"));
+        assert!(
+            parse(&["official=all", "official=3.9.3"])
+                .unwrap_err()
+                .contains("twice")
         );
     }
 

@@ -158,7 +158,7 @@ enum Accepted {
 async fn with_increasing_timestamp<F, Fut>(conn: &Connection, mut send: F) -> Result<(), EnrollmentError>
 where
     F: FnMut(DateTime) -> Fut,
-    Fut: std::future::Future<Output = Result<Accepted, EnrollmentError>>,
+    Fut: Future<Output = Result<Accepted, EnrollmentError>>,
 {
     let mut at = conn.clock().now();
     for _ in 0..3 {

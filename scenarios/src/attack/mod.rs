@@ -41,13 +41,29 @@ pub const DEFAULT_PARALLELISMS: [u32; 4] = [1, 4, 16, 64];
 /// round.
 pub const MAX_PARALLELISM: u32 = 256;
 
+/// Why the attacker's figures could not be measured: the command ends with
+/// one `Error:` line and the exit code of an unusable target.
+#[derive(Debug, thiserror::Error)]
+pub enum AttackError {
+    /// The target did not start, or its clock did not move.
+    #[error("{0}")]
+    Target(String),
+    /// The victim (organization, MFA, opaque keys) could not be set up:
+    /// the step that failed, and why.
+    #[error("{step}: {reason}")]
+    Victim { step: &'static str, reason: String },
+    /// The target answered the attacker as no Parsec server does.
+    #[error("{0}")]
+    Misbehaved(String),
+}
+
 /// Plays the attacker against a server of `factory`'s own, once per
 /// parallelism; `progress` is told of each step as it ends.
 pub async fn run_attack(
     factory: &dyn TargetFactory,
     parallelisms: &[u32],
     progress: &(dyn Fn(&str) + Sync),
-) -> Result<AttackReport, String> {
+) -> Result<AttackReport, AttackError> {
     let wall = Instant::now();
     let control = factory.capabilities().clock;
     let target = factory
@@ -55,7 +71,8 @@ pub async fn run_attack(
             moves_clock: true,
             ..TargetSpec::default()
         })
-        .await?;
+        .await
+        .map_err(AttackError::Target)?;
     let victim = Victim::set_up(&*target, window::KEYS + parallelisms.len()).await?;
     let (window_keys, attack_keys) = victim.keys.split_at(window::KEYS);
     let window = window::measure(&*target, &victim, window_keys).await?;

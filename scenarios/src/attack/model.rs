@@ -265,11 +265,20 @@ impl AttackReport {
         serde_json::to_string_pretty(self).unwrap_or_default()
     }
 
-    pub fn from_json(json: &str) -> Result<Self, String> {
-        let report: AttackReport = serde_json::from_str(json).map_err(|e| e.to_string())?;
+    pub fn from_json(json: &str) -> Result<Self, ReportError> {
+        let report: AttackReport = serde_json::from_str(json)?;
         if report.format != ATTACK_FORMAT {
-            return Err(format!("format `{}`, expected `{ATTACK_FORMAT}`", report.format));
+            return Err(ReportError::Format(report.format));
         }
         Ok(report)
     }
+}
+
+/// Why an `attack.json` could not be read back.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+    #[error("format `{0}`, expected `{ATTACK_FORMAT}`")]
+    Format(String),
 }

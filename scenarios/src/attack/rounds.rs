@@ -5,6 +5,7 @@
 //! attacker's time is over, a cap on rounds, or the real-time budget.
 //! With P = 1 this is the throttle as observed: the wait after each failure.
 
+use super::AttackError;
 use super::model::{Horizon, Round, Stop};
 use super::odds::next_round_at;
 use super::victim::Victim;
@@ -50,7 +51,7 @@ fn reply(outcome: Result<(), MfaError>) -> Reply {
 
 impl Play<'_> {
     /// Plays the attack with `parallelism` codes per round on `key`.
-    pub async fn play(&self, parallelism: u32, key: TOTPOpaqueKeyID) -> Result<(Vec<Round>, Stop), String> {
+    pub async fn play(&self, parallelism: u32, key: TOTPOpaqueKeyID) -> Result<(Vec<Round>, Stop), AttackError> {
         let clock = self.target.clock();
         let mut rounds: Vec<Round> = Vec::new();
         let mut next_code = 0u64;
@@ -103,11 +104,11 @@ impl Play<'_> {
                 }
             };
             if round.failed > 0 && round.invalid + round.throttled == 0 {
-                return Err(format!(
+                return Err(AttackError::Misbehaved(format!(
                     "round {} with {parallelism} codes: no request was answered: {}",
                     rounds.len() + 1,
                     first_failure.unwrap_or_default()
-                ));
+                )));
             }
             let next_at = next_round_at(&round);
             rounds.push(round);
@@ -126,8 +127,12 @@ impl Play<'_> {
                 continue;
             }
             match self.control {
-                ClockControl::Exact => self.target.advance(wait_us).await?,
-                ClockControl::Offset => self.target.advance(wait_us + FLOWING_MARGIN_US).await?,
+                ClockControl::Exact => self.target.advance(wait_us).await.map_err(AttackError::Target)?,
+                ClockControl::Offset => self
+                    .target
+                    .advance(wait_us + FLOWING_MARGIN_US)
+                    .await
+                    .map_err(AttackError::Target)?,
                 ClockControl::None => {
                     let wait = Duration::from_micros((wait_us + FLOWING_MARGIN_US) as u64);
                     if waited + wait > self.budget {

@@ -5,6 +5,7 @@
 //! attacker's codes are certainly wrong and the accepted ones certainly
 //! right.
 
+use super::AttackError;
 use crate::network::Condition;
 use crate::target::Target;
 use crate::world::retry_policy;
@@ -14,7 +15,6 @@ use parsec_mfa_reference::client::{Connection, RetryPolicy, Signer};
 use parsec_mfa_reference::protocol::addr::BootstrapAddr;
 use parsec_mfa_reference::protocol::{DateTime, HumanHandle, TOTPOpaqueKeyID, UserID};
 use parsec_mfa_reference::totp;
-use std::collections::HashSet;
 use std::time::Duration;
 
 /// Steps either side of the current one whose codes a wrong guess avoids:
@@ -32,45 +32,46 @@ pub struct Victim {
 
 impl Victim {
     /// Sets the victim up on `target` with `keys` opaque keys.
-    pub async fn set_up(target: &dyn Target, keys: usize) -> Result<Victim, String> {
-        let route = crate::target::Route::to(target)?;
+    pub async fn set_up(target: &dyn Target, keys: usize) -> Result<Victim, AttackError> {
+        let failed = |step: &'static str| move |reason: String| AttackError::Victim { step, reason };
+        let route = crate::target::Route::to(target).map_err(failed("no HTTP client"))?;
         let unique = hex::encode(parsec_mfa_reference::crypto::random_array::<6>());
         let organization = format!("Attack{unique}");
         let created = route
             .admin(target.administration_token())
             .create_organization(&organization)
             .await
-            .map_err(|e| format!("the victim's organization could not be created: {e}"))?;
+            .map_err(|e| failed("the victim's organization could not be created")(e.to_string()))?;
         let link = BootstrapAddr::parse_any(&created.bootstrap_url)
-            .map_err(|e| format!("bad bootstrap URL `{}`: {e:?}", created.bootstrap_url))?;
+            .map_err(|e| failed("bad bootstrap URL")(format!("`{}`: {e:?}", created.bootstrap_url)))?;
         let conn = route.connection(
             link.organization_id.clone(),
             retry_policy(Condition::Up),
             target.clock(),
         );
         let who = NewIdentity {
-            human_handle: HumanHandle::new("victim@example.com", "Victim")?,
+            human_handle: HumanHandle::new("victim@example.com", "Victim").map_err(failed("human handle"))?,
             device_label: "stolen laptop".into(),
         };
         let device = bootstrap_organization(&conn, &link, &who)
             .await
-            .map_err(|e| format!("organization_bootstrap: {e}"))?;
+            .map_err(|e| failed("organization_bootstrap")(e.to_string()))?;
         let signer = Signer {
             device_id: device.device_id,
             signing_key: &device.signing_key,
         };
         let secret = match mfa::setup_status(&conn, signer).await {
             Ok(SetupStatus::Unconfirmed { secret }) => secret,
-            other => return Err(format!("totp_setup_get_secret: {other:?}")),
+            other => return Err(failed("totp_setup_get_secret")(format!("{other:?}"))),
         };
         mfa::setup_confirm(&conn, signer, &code_at(&secret, target.clock().now(), 0))
             .await
-            .map_err(|e| format!("totp_setup_confirm: {e}"))?;
+            .map_err(|e| failed("totp_setup_confirm")(e.to_string()))?;
         let mut ids = Vec::with_capacity(keys);
         for _ in 0..keys {
             let (id, _) = mfa::create_opaque_key(&conn, signer)
                 .await
-                .map_err(|e| format!("totp_create_opaque_key: {e}"))?;
+                .map_err(|e| failed("totp_create_opaque_key")(e.to_string()))?;
             ids.push(id);
         }
         let attacker = route.connection(
@@ -96,12 +97,7 @@ impl Victim {
     /// `count` distinct codes that none of the steps near `now` shows,
     /// starting from the `from`-th candidate: certainly wrong.
     pub fn wrong_codes(&self, now: DateTime, from: u64, count: usize) -> Vec<String> {
-        let shown: HashSet<String> = (-AVOIDED_STEPS..=AVOIDED_STEPS)
-            .map(|step| code_at(&self.secret, now, step))
-            .collect();
-        (from..)
-            .map(|n| format!("{:06}", n.wrapping_mul(7_919).wrapping_add(13) % 1_000_000))
-            .filter(|code| !shown.contains(code))
+        crate::testing::wrong_codes(&[&self.secret], now.unix_seconds(), AVOIDED_STEPS, from)
             .take(count)
             .collect()
     }

@@ -3,6 +3,7 @@
 //! opaque key of its own, all at once: a wrong one locks only its key, so
 //! every candidate is checked at the same instant.
 
+use super::AttackError;
 use super::model::{StepProbe, Window};
 use super::victim::{Victim, code_at};
 use crate::target::Target;
@@ -26,11 +27,11 @@ const STEP_US: i64 = STEP_SECONDS as i64 * 1_000_000;
 /// waits for a step with at least 5 s left (where it flows: the requests
 /// take milliseconds, a loaded machine's a second), so that every candidate
 /// is checked within the same step.
-async fn mid_step(target: &dyn Target) -> Result<(), String> {
+async fn mid_step(target: &dyn Target) -> Result<(), AttackError> {
     let into_step = target.clock().now().as_micros().rem_euclid(STEP_US);
     if !target.clock_flows() {
         let to_middle = (STEP_US / 2 - into_step).rem_euclid(STEP_US);
-        return target.advance(to_middle).await;
+        return target.advance(to_middle).await.map_err(AttackError::Target);
     }
     if into_step > STEP_US - 5_000_000 {
         let wait = STEP_US - into_step + 500_000;
@@ -39,7 +40,7 @@ async fn mid_step(target: &dyn Target) -> Result<(), String> {
     Ok(())
 }
 
-pub async fn measure(target: &dyn Target, victim: &Victim, keys: &[TOTPOpaqueKeyID]) -> Result<Window, String> {
+pub async fn measure(target: &dyn Target, victim: &Victim, keys: &[TOTPOpaqueKeyID]) -> Result<Window, AttackError> {
     assert_eq!(keys.len(), KEYS, "one key per probed step");
     mid_step(target).await?;
     let at: DateTime = target.clock().now();
@@ -56,9 +57,9 @@ pub async fn measure(target: &dyn Target, victim: &Victim, keys: &[TOTPOpaqueKey
             Ok(()) => true,
             Err(MfaError::InvalidOneTimePassword) => false,
             Err(other) => {
-                return Err(format!(
+                return Err(AttackError::Misbehaved(format!(
                     "the code of step {offset:+} at {at}: expected the key or invalid_one_time_password, got: {other}"
-                ));
+                )));
             }
         };
         if ok {
@@ -75,7 +76,9 @@ pub async fn measure(target: &dyn Target, victim: &Victim, keys: &[TOTPOpaqueKey
         true => Some(match victim.fetch(keys[current], &codes[current]).await {
             Ok(()) => true,
             Err(MfaError::InvalidOneTimePassword | MfaError::Throttled { .. }) => false,
-            Err(other) => return Err(format!("the current code sent again: {other}")),
+            Err(other) => {
+                return Err(AttackError::Misbehaved(format!("the current code sent again: {other}")));
+            }
         }),
     };
     Ok(Window {

@@ -7,7 +7,7 @@
 //! the other pages; the plot is [`super::plot`]'s SVG.
 
 use super::html::page_styled;
-use super::plot::{Series, probability_svg, sample_times};
+use super::plot::{PlotError, Series, probability_svg, sample_times};
 use crate::attack::model::{AttackReport, Figures, Horizon, Measurement, Round, Stop, Window};
 use crate::attack::odds::{Timeline, probability, rule_lockout_seconds};
 use maud::{Markup, PreEscaped, html};
@@ -117,7 +117,7 @@ pub fn plot_series(reports: &[AttackReport]) -> Vec<Series> {
 }
 
 /// `attack.html` for one or more targets.
-pub fn attack_html(reports: &[AttackReport]) -> Result<String, String> {
+pub fn attack_html(reports: &[AttackReport]) -> Result<String, PlotError> {
     let svg = probability_svg(&plot_series(reports))?;
     let targets: Vec<&str> = reports.iter().map(|r| r.target.as_str()).collect();
     let body = html! {

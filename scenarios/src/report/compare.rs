@@ -1,6 +1,8 @@
 //! `compare.html`: targets side by side, one row per scenario (by feature
 //! file, then line), one column per target; rows where the targets
-//! disagree have the class `differs` and say so.
+//! disagree have the class `differs` and say so. The same page, titled and
+//! with each column linking to its target's report, is the release matrix
+//! of `--target official=all` ([`ComparePage`]).
 
 use super::html::{legend, page, verdict_note};
 use super::model::{ScenarioResult, TargetReport, Verdict};
@@ -23,7 +25,21 @@ impl Row<'_> {
     }
 }
 
+/// How the page is titled, and where each target's own report is.
+#[derive(Debug, Clone, Default)]
+pub struct ComparePage {
+    /// The page's title and heading; default: the targets' names.
+    pub title: Option<String>,
+    /// Each target's report page, relative to this page, in the order of
+    /// the reports: each column's heading links to it.
+    pub links: Vec<String>,
+}
+
 pub fn compare_html(reports: &[TargetReport]) -> String {
+    compare_page(reports, &ComparePage::default())
+}
+
+pub fn compare_page(reports: &[TargetReport], options: &ComparePage) -> String {
     // A scenario is its (feature file, line); its name is the first target's.
     let mut rows: BTreeMap<(&str, u32), Row<'_>> = BTreeMap::new();
     for (t, report) in reports.iter().enumerate() {
@@ -40,9 +56,13 @@ pub fn compare_html(reports: &[TargetReport]) -> String {
     let names: Vec<&str> = reports.iter().map(|r| r.target.as_str()).collect();
 
     let files: Vec<&str> = rows.keys().map(|(file, _)| *file).collect();
+    let heading = match &options.title {
+        Some(title) => title.clone(),
+        None => format!("Parsec MFA conformance: {}", names.join(" / ")),
+    };
     let body = html! {
         header { "\n"
-            h1 { "Parsec MFA conformance: " (names.join(" / ")) } "\n"
+            h1 { (heading) } "\n"
             p class="summary" data-scenarios=(rows.len()) data-differs=(disagreements) {
                 (rows.len()) " scenarios; the targets disagree on " (disagreements)
                 " of them (highlighted, marked \u{201c}targets disagree\u{201d})."
@@ -53,9 +73,13 @@ pub fn compare_html(reports: &[TargetReport]) -> String {
             thead { "\n"
                 tr {
                     th scope="col" { "Scenario" }
-                    @for report in reports {
+                    @for (t, report) in reports.iter().enumerate() {
                         th scope="col" data-target=(report.target) {
-                            (report.target) br; span class="description" { (report.description) }
+                            @match options.links.get(t) {
+                                Some(link) => a href=(link) { (report.target) },
+                                None => (report.target),
+                            }
+                            br; span class="description" { (report.description) }
                         }
                     }
                 } "\n"
@@ -86,7 +110,11 @@ pub fn compare_html(reports: &[TargetReport]) -> String {
             } "\n"
         } "\n"
     };
-    page("Parsec MFA conformance: targets compared", body)
+    let title = options
+        .title
+        .clone()
+        .unwrap_or_else(|| "Parsec MFA conformance: targets compared".into());
+    page(&title, body)
 }
 
 fn feature_row(file: &str, feature: &str, columns: usize) -> Markup {

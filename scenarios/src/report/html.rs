@@ -112,6 +112,11 @@ pub fn to_html(report: &TargetReport) -> String {
         header { "\n"
             h1 { "Parsec MFA conformance report: " span class="target" { (report.target) } } "\n"
             p class="description" { (report.description) } "\n"
+            @if let Some(shard) = report.shard {
+                p class="shard" data-shard=(shard) {
+                    "Shard " (shard) " of the scenarios (--shard): the other shards' runs complete it (--merge)."
+                } "\n"
+            }
             p class="totals" data-passed=(totals.passed) data-failed=(totals.failed) data-skipped=(totals.skipped) {
                 (totals.line())
             } "\n"

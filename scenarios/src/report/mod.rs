@@ -20,11 +20,13 @@ pub mod compare;
 pub mod html;
 pub mod junit;
 pub mod living;
+pub mod merge;
 pub mod model;
 pub mod plot;
+pub mod repeat;
 
 pub use collect::{Collector, SKIPPED_TAG, Skips};
-pub use compare::compare_html;
+pub use compare::{ComparePage, compare_html, compare_page};
 pub use living::{AttachmentSink, Recorder};
 pub use model::{ScenarioResult, Status, TargetReport, Totals};
 use std::path::{Path, PathBuf};

@@ -429,6 +429,10 @@ pub struct TargetReport {
     /// *Not filled yet*: extra parts of the page, after the features.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sections: Vec<Section>,
+    /// The slice of the scenarios the run was given (`--shard K/N`);
+    /// `None`: all of them (a merge of every shard too).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<crate::runner::Shard>,
     /// The target's short name, e.g. `reference-in-process`.
     pub target: String,
 }
@@ -464,6 +468,7 @@ impl TargetReport {
             format: Format,
             results: Vec::new(),
             sections: Vec::new(),
+            shard: None,
             target: target.into(),
         }
     }

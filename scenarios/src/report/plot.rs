@@ -66,16 +66,21 @@ fn time_label(seconds: f64) -> String {
         .unwrap_or_default()
 }
 
+/// plotters could not draw the plot (its reason, whose type depends on the
+/// backend).
+#[derive(Debug, thiserror::Error)]
+#[error("the plot could not be drawn: {0}")]
+pub struct PlotError(String);
+
 /// The SVG document of the plot.
-pub fn probability_svg(series: &[Series]) -> Result<String, String> {
+pub fn probability_svg(series: &[Series]) -> Result<String, PlotError> {
     let rows = series.len().div_ceil(LEGEND_COLUMNS) as u32;
     let height = PLOT_HEIGHT + 16 + rows * LEGEND_ROW;
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
-        draw(&root, series).map_err(|e| format!("the plot could not be drawn: {e}"))?;
-        root.present()
-            .map_err(|e| format!("the plot could not be drawn: {e}"))?;
+        draw(&root, series).map_err(|e| PlotError(e.to_string()))?;
+        root.present().map_err(|e| PlotError(e.to_string()))?;
     }
     Ok(svg)
 }

@@ -5,7 +5,7 @@
 use super::Profile;
 use super::unobservable::{self, Unobservable};
 use serde::{Deserialize, Serialize};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// `matrix.json`'s format tag.
 pub const FORMAT: &str = "parsec-mfa-self-check/1";
@@ -241,19 +241,35 @@ impl Matrix {
         serde_json::to_string_pretty(self).unwrap_or_default()
     }
 
-    pub fn load(dir: &Path) -> Result<Matrix, String> {
+    pub fn load(dir: &Path) -> Result<Matrix, LoadError> {
         let path = dir.join(JSON_FILE);
-        let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let matrix: Matrix = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let text = std::fs::read_to_string(&path).map_err(|source| LoadError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let matrix: Matrix = serde_json::from_str(&text).map_err(|source| LoadError::Json {
+            path: path.clone(),
+            source,
+        })?;
         if matrix.format != FORMAT {
-            return Err(format!(
-                "{}: format `{}`, expected `{FORMAT}`",
-                path.display(),
-                matrix.format
-            ));
+            return Err(LoadError::Format {
+                path,
+                found: matrix.format,
+            });
         }
         Ok(matrix)
     }
+}
+
+/// Why a `matrix.json` could not be read back.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("{}: {source}", path.display())]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{}: {source}", path.display())]
+    Json { path: PathBuf, source: serde_json::Error },
+    #[error("{}: format `{found}`, expected `{FORMAT}`", path.display())]
+    Format { path: PathBuf, found: String },
 }
 
 #[cfg(test)]

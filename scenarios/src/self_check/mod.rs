@@ -372,6 +372,7 @@ async fn one_run(
     let controls = RunControls {
         console: Some(Box::new(console)),
         only,
+        shard: None,
     };
     run_with(run_options, controls).await.map_err(|e| e.to_string())?;
     let report = TargetReport::load(&dir).map_err(|e| e.to_string())?;

@@ -116,24 +116,96 @@ async fn wrong_as_soon_as_allowed(world: &mut MfaWorld, count: usize, name: Name
     }
 }
 
-#[when(expr = "an attacker tries {int} wrong codes on {person}'s device at once")]
-async fn wrong_at_once(world: &mut MfaWorld, count: usize, name: Name) {
-    let (user_id, key_id) = key_of(world, &name);
-    let conn = world.connection_of(&name);
-    let codes: Vec<String> = (0..count).map(|i| guess(world, &name, i as u32 * 101)).collect();
+/// Test-only, unlisted: with `1`, the codes of a burst "at once" leave one
+/// after another, each after the previous reply, so that no two requests
+/// ever interleave in the server's store. A server that loses concurrent
+/// increments then passes "Wrong codes sent at the same time are all
+/// accounted for": `tests/conformance_postgresql.rs` uses it to show that
+/// an expected failure that passes fails the run.
+pub const SEQUENTIAL_BURSTS_ENV: &str = "PARSEC_MFA_TEST_SEQUENTIAL_BURSTS";
+
+/// `count` wrong codes sent at once (see [`SEQUENTIAL_BURSTS_ENV`]); the
+/// replies counted in `world.attack` and as one more of `world.bursts`.
+/// Returns the latest `wait_until` the server announced.
+async fn burst(world: &mut MfaWorld, name: &str, count: usize) -> Option<DateTime> {
+    let (user_id, key_id) = key_of(world, name);
+    let conn = world.connection_of(name);
+    let first = world.bursts.len() as u32 * count as u32;
+    let codes: Vec<String> = (0..count as u32)
+        .map(|i| guess(world, name, (first + i) * 101))
+        .collect();
     let sent = world.started().now();
-    let replies =
-        futures::future::join_all(codes.iter().map(|code| fetch_opaque_key(&conn, user_id, key_id, code))).await;
+    let replies = match std::env::var(SEQUENTIAL_BURSTS_ENV).as_deref() {
+        Ok("1") => {
+            let mut replies = Vec::new();
+            for code in &codes {
+                replies.push(fetch_opaque_key(&conn, user_id, key_id, code).await);
+            }
+            replies
+        }
+        _ => futures::future::join_all(codes.iter().map(|code| fetch_opaque_key(&conn, user_id, key_id, code))).await,
+    };
     let answered = world.started().now();
+    let mut counted = (0, 0);
+    let mut latest_wait = None;
     for reply in replies {
         match reply {
             Err(MfaError::InvalidOneTimePassword) => {
-                world.attack.0 += 1;
+                counted.0 += 1;
                 world.last_failure = Some(Observed { sent, answered });
             }
-            Err(MfaError::Throttled { .. }) => world.attack.1 += 1,
+            Err(MfaError::Throttled { wait_until }) => {
+                counted.1 += 1;
+                latest_wait = latest_wait.max(Some(wait_until));
+            }
             other => panic!("unexpected reply to a wrong code: {other:?}"),
         }
+    }
+    world.attack.0 += counted.0;
+    world.attack.1 += counted.1;
+    world.bursts.push(counted);
+    latest_wait
+}
+
+#[when(expr = "an attacker tries {int} wrong codes on {person}'s device at once")]
+async fn wrong_at_once(world: &mut MfaWorld, count: usize, name: Name) {
+    burst(world, &name, count).await;
+}
+
+#[when(
+    expr = "an attacker tries {int} wrong codes on {person}'s device at once, {int} times, each time the wait is over"
+)]
+async fn wrong_at_once_again(world: &mut MfaWorld, count: usize, name: Name, times: usize) {
+    for n in 1..=times {
+        let latest_wait = burst(world, &name, count).await;
+        // Past the latest wait announced, by a microsecond: a server that
+        // counted every failure it answered accepts the next code.
+        if n < times
+            && let Some(wait_until) = latest_wait
+        {
+            let wait = wait_until.as_micros() + 1 - world.started().now().as_micros();
+            world
+                .started()
+                .target
+                .advance(wait.max(0))
+                .await
+                .expect("the clock moves");
+        }
+    }
+}
+
+#[then(expr = "each time, {int} attempt(s) was/were answered \"invalid_one_time_password\" and {int} \"throttled\"")]
+fn each_burst_answered(world: &mut MfaWorld, invalid: usize, throttled: usize) {
+    assert!(!world.bursts.is_empty(), "no burst was sent");
+    let bursts = &world.bursts;
+    if let Some((n, got)) = bursts.iter().enumerate().find(|(_, b)| **b != (invalid, throttled)) {
+        panic!(
+            "burst {} of {}: {} answered invalid_one_time_password and {} throttled, where {invalid} and {throttled} must be (every burst: {bursts:?})",
+            n + 1,
+            bursts.len(),
+            got.0,
+            got.1
+        );
     }
 }
 

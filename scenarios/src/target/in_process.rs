@@ -3,10 +3,10 @@
 
 use super::{BoxFuture, Capabilities, ClockControl, Target, TargetFactory, TargetSpec};
 use crate::mailbox::Mailbox;
+use crate::testing::server::InProcessServer;
 use parsec_mfa_reference::clock::{Clock, ManualClock};
 use parsec_mfa_reference::protocol::DateTime;
-use parsec_mfa_reference::protocol::addr::ServerAddr;
-use parsec_mfa_reference::server::{AppState, EmailConfig, Faults, ServerConfig, Store};
+use parsec_mfa_reference::server::{EmailConfig, Faults, Store};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -14,7 +14,7 @@ use std::sync::Arc;
 /// 30 s TOTP step, so "the same step" is well defined).
 pub const SIMULATED_START_UNIX: i64 = 1_767_225_600;
 
-pub const ADMINISTRATION_TOKEN: &str = "s3cr3t";
+pub use crate::testing::ADMIN_TOKEN as ADMINISTRATION_TOKEN;
 
 /// `faults` are deliberate defects every scenario's server gets (mutation
 /// testing of the features themselves).
@@ -24,16 +24,8 @@ pub struct InProcess {
 }
 
 struct InProcessTarget {
-    addr: SocketAddr,
-    clock: ManualClock,
+    server: InProcessServer,
     mailbox: Mailbox,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for InProcessTarget {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
 }
 
 impl TargetFactory for InProcess {
@@ -60,44 +52,26 @@ impl TargetFactory for InProcess {
     fn start(&self, spec: TargetSpec) -> BoxFuture<'_, Result<Box<dyn Target>, String>> {
         Box::pin(async move {
             let mailbox = Mailbox::start("127.0.0.1:0").await.map_err(|e| e.to_string())?;
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                .await
-                .map_err(|e| e.to_string())?;
-            let addr = listener.local_addr().map_err(|e| e.to_string())?;
             let clock = ManualClock::new(DateTime::from_micros(SIMULATED_START_UNIX * 1_000_000));
             let advisory = spec
                 .advisory_device_file_protection
                 .iter()
                 .map(|a| a.parse())
                 .collect::<Result<Vec<_>, _>>()?;
-            let config = ServerConfig {
-                administration_token: ADMINISTRATION_TOKEN.into(),
-                server_addr: format!("parsec3://127.0.0.1:{}?no_ssl=true", addr.port())
-                    .parse::<ServerAddr>()
-                    .map_err(|e| e.to_string())?,
-                email: EmailConfig::Smtp {
-                    host: "127.0.0.1".into(),
-                    port: mailbox.port(),
-                    sender: "parsec@example.com".into(),
-                },
-                advisory_device_file_protection: advisory,
-                spontaneous_organization_bootstrap: false,
-            };
-            let mut state = AppState::new(config, Store::memory(), Arc::new(clock.clone()));
             let mut faults = Faults::default();
             for fault in spec.faults.iter().chain(&self.faults) {
                 faults.enable(fault)?;
             }
-            state.faults = faults;
-            let task = tokio::spawn(async move {
-                let _ = parsec_mfa_reference::server::serve(listener, Arc::new(state)).await;
-            });
-            Ok(Box::new(InProcessTarget {
-                addr,
-                clock,
-                mailbox,
-                task,
-            }) as Box<dyn Target>)
+            let server = InProcessServer::start(clock, Store::memory(), faults, |config| {
+                config.email = EmailConfig::Smtp {
+                    host: "127.0.0.1".into(),
+                    port: mailbox.port(),
+                    sender: "parsec@example.com".into(),
+                };
+                config.advisory_device_file_protection = advisory;
+            })
+            .await?;
+            Ok(Box::new(InProcessTarget { server, mailbox }) as Box<dyn Target>)
         })
     }
 }
@@ -108,7 +82,7 @@ impl Target for InProcessTarget {
     }
 
     fn socket_addr(&self) -> SocketAddr {
-        self.addr
+        self.server.addr
     }
 
     fn administration_token(&self) -> &str {
@@ -120,7 +94,7 @@ impl Target for InProcessTarget {
     }
 
     fn clock(&self) -> Arc<dyn Clock> {
-        Arc::new(self.clock.clone())
+        Arc::new(self.server.clock.clone())
     }
 
     fn clock_flows(&self) -> bool {
@@ -128,7 +102,7 @@ impl Target for InProcessTarget {
     }
 
     fn advance(&self, micros: i64) -> BoxFuture<'_, Result<(), String>> {
-        self.clock.advance_micros(micros);
+        self.server.clock.advance_micros(micros);
         Box::pin(async { Ok(()) })
     }
 }

@@ -14,6 +14,7 @@ use super::{
 };
 use crate::faketime::{Faketime, find_library};
 use crate::mailbox::Mailbox;
+use crate::servers::postgresql::{Cluster, OfficialDb};
 use crate::servers::{ServerError, ServerOptions, ServerProcess, free_port, official_command, reference_command};
 use parsec_mfa_reference::clock::{Clock, ManualClock, OffsetClock, SystemClock};
 use parsec_mfa_reference::protocol::DateTime;
@@ -34,7 +35,8 @@ pub enum ServerKind {
     Official {
         venv: PathBuf,
         version: String,
-        db: Option<String>,
+        /// `None`: in memory (MOCKED).
+        db: Option<OfficialDb>,
         /// Whether this version has `--advisory-device-file-protection`
         /// (3.8.0 has not); see [`official_takes_advice`].
         takes_advice: bool,
@@ -109,7 +111,7 @@ impl ExactSetter {
     async fn set(&self, at: DateTime) -> Result<(), String> {
         match self {
             ExactSetter::TestClock(control) => set_test_clock(control, at).await,
-            ExactSetter::Faketime(faketime) => faketime.freeze_at(at),
+            ExactSetter::Faketime(faketime) => faketime.freeze_at(at).map_err(String::from),
         }
     }
 }
@@ -127,6 +129,9 @@ struct Running {
     process: ServerProcess,
     mailbox: Mailbox,
     clock: ServerClock,
+    /// The cluster that holds this server's database, kept running until
+    /// the server is stopped (fields drop in order).
+    _cluster: Option<Arc<Cluster>>,
 }
 
 /// Servers shared by scenarios, one per advice.
@@ -288,6 +293,14 @@ impl Launched {
 
     async fn launch_once(&self, advice: &[String], controlled_clock: bool) -> Result<Running, LaunchError> {
         std::fs::create_dir_all(&self.work_dir).map_err(|e| format!("{}: {e}", self.work_dir.display()))?;
+        // Held until the server answers: --start-timeout measures the
+        // server's own start, not its wait for a turn; and its port is
+        // chosen once its turn has come, so that no other program has the
+        // time of a wait to take it.
+        let _permit = start_permits()
+            .acquire()
+            .await
+            .map_err(|e| format!("the servers' start permits: {e}"))?;
         // Its port from the same pool as the servers': never one a server
         // is about to bind.
         let mailbox = Mailbox::start(&format!("127.0.0.1:{}", free_port()))
@@ -310,10 +323,21 @@ impl Launched {
                 }
                 (command, false)
             }
-            ServerKind::Official { venv, db, .. } => (
-                official_command(venv, port, &options, db.as_deref()).map_err(|e| e.to_string())?,
-                false,
-            ),
+            ServerKind::Official { venv, db, .. } => {
+                let url = match db {
+                    None => None,
+                    Some(OfficialDb::Url(url)) => Some(url.clone()),
+                    Some(OfficialDb::Cluster(cluster)) => {
+                        let cluster = cluster.clone();
+                        let made = tokio::task::spawn_blocking(move || cluster.new_database()).await;
+                        Some(made.map_err(|e| e.to_string())?.map_err(|e| e.to_string())?)
+                    }
+                };
+                (
+                    official_command(venv, port, &options, url.as_deref()).map_err(|e| e.to_string())?,
+                    false,
+                )
+            }
             ServerKind::Command { template } => {
                 let mut command = Command::new("sh");
                 command.arg("-c").arg(expand_template(template, port, &options));
@@ -364,12 +388,20 @@ impl Launched {
         process.wait_listening(self.start_timeout).await.map_err(|e| match e {
             // Another program took the port between its choice and the bind.
             ServerError::Exited(why) if process.log().to_lowercase().contains("in use") => LaunchError::PortTaken(why),
+            ServerError::PortHeldByAnother(why) => LaunchError::PortTaken(why),
             other => LaunchError::Other(other.to_string()),
         })?;
         let running = Running {
             process,
             mailbox,
             clock,
+            _cluster: match &self.kind {
+                ServerKind::Official {
+                    db: Some(OfficialDb::Cluster(cluster)),
+                    ..
+                } => Some(cluster.clone()),
+                _ => None,
+            },
         };
         match &running.clock {
             ServerClock::Real => {}
@@ -387,6 +419,21 @@ impl Launched {
         }
         Ok(running)
     }
+}
+
+/// How many servers may be starting at once in this process: one per
+/// core, two at least. An official server's start is CPU-bound (a Python
+/// process importing its modules: seconds of CPU each); started all at
+/// once, one per clock scenario (and per target, when targets run side by
+/// side), dozens of them shared the cores so thinly that some exceeded
+/// --start-timeout on a loaded machine. In turns, each start gets its share
+/// of the machine, and the run takes no longer: the CPU work is the same.
+fn start_permits() -> &'static tokio::sync::Semaphore {
+    static PERMITS: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
+    PERMITS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        tokio::sync::Semaphore::new(cores.max(2))
+    })
 }
 
 impl Running {
@@ -448,6 +495,12 @@ impl From<String> for LaunchError {
     }
 }
 
+impl From<crate::faketime::FaketimeError> for LaunchError {
+    fn from(e: crate::faketime::FaketimeError) -> Self {
+        LaunchError::Other(e.to_string())
+    }
+}
+
 /// `template` with the placeholders replaced.
 pub fn expand_template(template: &str, port: u16, options: &ServerOptions) -> String {
     let advice_flags = options
@@ -503,8 +556,8 @@ impl TargetFactory for Launched {
                 takes_advice,
                 ..
             } => format!(
-                "the official parsec-cloud server {version}, {} storage; {clock}{}",
-                if db.is_some() { "PostgreSQL" } else { "MOCKED" },
+                "the official parsec-cloud server {version}, {}; {clock}{}",
+                db.as_ref().map_or("MOCKED storage".into(), OfficialDb::describe),
                 if *takes_advice {
                     ""
                 } else {
@@ -622,7 +675,9 @@ impl Target for LaunchedTarget {
                     mirror.set(at);
                     Ok(())
                 }
-                ServerClock::Offset { mirror, faketime } => faketime.offset_by(mirror.advance_micros(micros)),
+                ServerClock::Offset { mirror, faketime } => {
+                    faketime.offset_by(mirror.advance_micros(micros)).map_err(String::from)
+                }
             }
         })
     }

@@ -35,8 +35,18 @@ fn step_seconds(step: &str) -> u64 {
     if step.ends_with(" days pass") || step.ends_with(" day passes") {
         return first_number().saturating_mul(86_400);
     }
-    if step.starts_with("an attacker tries ") && step.ends_with(", each as soon as allowed") {
-        let failures = first_number();
+    // The n-th burst is counted once: n failures, the last wait not waited.
+    let bursts = step
+        .strip_suffix(" times, each time the wait is over")
+        .and_then(|s| s.rsplit_once(", ")?.1.parse::<u64>().ok());
+    let failures = match bursts {
+        Some(bursts) if step.starts_with("an attacker tries ") => Some(bursts),
+        _ if step.starts_with("an attacker tries ") && step.ends_with(", each as soon as allowed") => {
+            Some(first_number())
+        }
+        _ => None,
+    };
+    if let Some(failures) = failures {
         return match failures {
             0 | 1 => 0,
             n if n > 64 => u64::MAX,
@@ -95,6 +105,12 @@ mod tests {
         assert_eq!(real_seconds_needed([tries(5).as_str()]), 15);
         assert_eq!(real_seconds_needed([tries(20).as_str()]), 524_287);
         assert_eq!(real_seconds_needed([tries(100).as_str()]), u64::MAX);
+        assert_eq!(
+            real_seconds_needed([
+                "an attacker tries 12 wrong codes on Alice's device at once, 10 times, each time the wait is over"
+            ]),
+            511
+        );
         assert_eq!(
             real_seconds_needed(["an attacker tries 12 wrong codes on Alice's device at once"]),
             0
