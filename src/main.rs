@@ -49,6 +49,9 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // reqwest is built without a TLS provider of its own (see Cargo.toml):
+    // every HTTP client of this process (bench's too) needs it installed.
+    parsec_mfa_reference::client::tls::install_crypto_provider();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => return usage_error(e),

@@ -150,6 +150,8 @@ impl Person {
 pub struct Env {
     pub target: Box<dyn Target>,
     pub network: Network,
+    /// How the client reaches the server through the Network (TLS or not).
+    pub route: crate::target::Route,
     /// Unique to the scenario (servers may be shared).
     pub organization: OrganizationID,
     pub admin: AdminClient,
@@ -181,7 +183,7 @@ impl Env {
     /// As [`Env::connection_to`], signing requests with `clock`'s time.
     pub fn connection_with_clock(&self, organization: &OrganizationID, clock: Arc<dyn Clock>) -> Connection {
         let retry = retry_policy(self.network.condition());
-        Connection::new(plain_http(self.network.addr()), organization.clone(), retry, clock)
+        self.route.connection(organization.clone(), retry, clock)
     }
 
     /// A new organization id, unique like the scenario's own.
@@ -341,13 +343,16 @@ impl MfaWorld {
             let network = Network::start(target.socket_addr())
                 .await
                 .expect("the network proxy listens");
-            let addr = target.socket_addr();
-            let admin = AdminClient::new(plain_http(addr), target.administration_token());
+            let route = crate::target::Route::new(target.tls(), network.addr()).expect("an HTTP client");
+            let admin = crate::target::Route::to(target.as_ref())
+                .expect("an HTTP client")
+                .admin(target.administration_token());
             let unique = hex::encode(parsec_mfa_reference::crypto::random_array::<6>());
             let home = std::env::temp_dir().join("parsec-mfa-scenarios").join(&unique);
             self.env = Some(Env {
                 target,
                 network,
+                route,
                 organization: format!("Org{unique}").parse().expect("a valid organization id"),
                 admin,
                 home,

@@ -7,6 +7,7 @@ use clap::Args;
 use parsec_mfa_reference::client::config_dir::ConfigDir;
 use parsec_mfa_reference::client::device_file::{KdfCost, protect, unlock};
 use parsec_mfa_reference::client::login::{LoginError, PolicyCheck, check_policy, fetch_key_with_code};
+use parsec_mfa_reference::client::tls::HttpSettings;
 use parsec_mfa_reference::client::{Connection, RetryPolicy};
 use parsec_mfa_reference::clock::{Clock, SystemClock};
 use parsec_mfa_reference::protocol::addr::ServerAddr;
@@ -50,9 +51,39 @@ pub struct NetworkArgs {
     /// Keep retrying a slow or failing connection for this many seconds.
     #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
     pub deadline: f64,
+    #[command(flatten)]
+    pub tls: TlsArgs,
+}
+
+/// Which authorities a TLS server's certificate must come from.
+#[derive(Args, Clone, Default)]
+pub struct TlsArgs {
+    /// Trust only the authorities in this PEM file (a private authority)
+    /// for `https://` and `parsec3://` addresses without `no_ssl`.
+    /// Default: the system's authorities.
+    #[arg(long, env = "PARSEC_MFA_CA_CERT", value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+}
+
+impl TlsArgs {
+    pub fn settings(&self) -> Result<HttpSettings, Failure> {
+        match &self.ca_cert {
+            None => Ok(HttpSettings::default()),
+            Some(path) => HttpSettings::trusting_file(path).map_err(|e| Failure::general(format!("--ca-cert {e}"))),
+        }
+    }
+
+    pub fn http(&self) -> Result<reqwest::Client, Failure> {
+        self.settings()?.client().map_err(Failure::general)
+    }
 }
 
 impl NetworkArgs {
+    /// The connection's HTTP client (see [`TlsArgs`]).
+    pub fn http(&self) -> Result<reqwest::Client, Failure> {
+        self.tls.http()
+    }
+
     pub fn retry(&self) -> Result<RetryPolicy, Failure> {
         if !(self.deadline.is_finite() && self.deadline > 0.0 && self.deadline <= 3600.0) {
             return Err(Failure::general("--deadline must be between 0 and 3600 seconds."));
@@ -116,7 +147,7 @@ pub fn parse_server_addr(text: &str) -> Result<ServerAddr, Failure> {
 }
 
 /// A connection to the device's organization.
-pub fn connection_for(file: &DeviceFilePassword, retry: RetryPolicy) -> Result<Connection, Failure> {
+pub fn connection_for(file: &DeviceFilePassword, network: &NetworkArgs) -> Result<Connection, Failure> {
     let server = ServerAddr::from_http_url(&file.server_url).map_err(|e| {
         Failure::general(format!(
             "the device file's server `{}` is invalid: {e}",
@@ -126,9 +157,10 @@ pub fn connection_for(file: &DeviceFilePassword, retry: RetryPolicy) -> Result<C
     Ok(Connection::new(
         server,
         file.organization_id.clone(),
-        retry,
+        network.retry()?,
         Arc::new(SystemClock),
-    ))
+    )
+    .with_http(network.http()?))
 }
 
 /// Whether opening a device applies the server's protection advice: a

@@ -59,7 +59,7 @@ async fn create(args: CreateArgs) -> Result<(), Failure> {
     let from = &args.existing;
     let dir = from.config.dir();
     let (_, file) = dir.find_device(&from.device)?;
-    let conn = connection_for(&file, from.network.retry()?)?;
+    let conn = connection_for(&file, &from.network)?;
     let mut input = Input::new(from.password.password_stdin);
     let existing = open_device(&conn, &file, from.code.as_deref(), &mut input, Policy::Ignore).await?;
     let password = input.new_password("Choose a password for the new device")?;

@@ -15,9 +15,13 @@ pub mod exit {
     pub const UNREACHABLE: u8 = 6;
     pub const POLICY: u8 = 7;
     pub const BAD_RESET_LINK: u8 = 8;
-    /// `conformance`: a target could not be started, reached, or is not a
-    /// Parsec server.
+    /// `conformance`, `attack`: a target could not be started, reached, is
+    /// not a Parsec server, or its TLS certificate is not accepted.
     pub const TARGET_UNUSABLE: u8 = 9;
+    /// Client and administrator commands: the server's TLS certificate is
+    /// untrusted or for another name (the same code as a target that
+    /// cannot be used).
+    pub const UNTRUSTED_SERVER: u8 = TARGET_UNUSABLE;
     /// `conformance`: stopped by Ctrl-C (128 + SIGINT, as shells report it).
     pub const INTERRUPTED: u8 = 130;
 }
@@ -71,6 +75,10 @@ fn connection(e: ConnectionError) -> Failure {
             exit::UNREACHABLE,
             format!("The server could not be reached ({reason}). Check your connection and try again."),
         ),
+        ConnectionError::Tls(reason) => Failure::new(
+            exit::UNTRUSTED_SERVER,
+            format!("The server cannot be trusted: {reason}. Check the address, or give its authority with --ca-cert."),
+        ),
         other => Failure::general(format!("The server refused: {other}.")),
     }
 }
@@ -117,6 +125,7 @@ impl From<LoginError> for Failure {
                     "The server could not be reached ({reason}); logging in with MFA needs it. Your files stay on this computer: log in again once you are online."
                 ),
             ),
+            LoginError::Refused(e @ ConnectionError::Tls(_)) => connection(e),
             LoginError::Refused(e) => Failure::general(format!("The server refused the login: {e}.")),
             LoginError::MfaRequired => Failure::new(
                 exit::POLICY,

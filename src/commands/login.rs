@@ -22,7 +22,7 @@ pub async fn run(args: LoginArgs) -> Result<(), Failure> {
     let args = args.device;
     let dir = args.config.dir();
     let (_, file) = dir.find_device(&args.device)?;
-    let conn = connection_for(&file, args.network.retry()?)?;
+    let conn = connection_for(&file, &args.network)?;
     let mut input = Input::new(args.password.password_stdin);
     let device = open_device(&conn, &file, args.code.as_deref(), &mut input, Policy::Enforce).await?;
     println!(

@@ -68,7 +68,7 @@ fn show_secret(secret: &[u8], organization: &str) {
 
 async fn status(args: DeviceArgs) -> Result<(), Failure> {
     let (_, file) = args.config.dir().find_device(&args.device)?;
-    let conn = connection_for(&file, args.network.retry()?)?;
+    let conn = connection_for(&file, &args.network)?;
     let mut input = Input::new(args.password.password_stdin);
     let device = open_device(&conn, &file, args.code.as_deref(), &mut input, Policy::Ignore).await?;
     let signer = Signer {
@@ -92,7 +92,7 @@ async fn enable(args: EnableArgs) -> Result<(), Failure> {
     if file.totp_opaque_key_id.is_some() {
         return Err(Failure::general("MFA is already enabled on this device."));
     }
-    let conn = connection_for(&file, args.device.network.retry()?)?;
+    let conn = connection_for(&file, &args.device.network)?;
     let mut input = Input::new(args.device.password.password_stdin);
     let password = input.password(&format!("Enter your current password ({})", file.human_handle.email))?;
     // The password is checked locally first, as the profile page does.
@@ -142,7 +142,8 @@ async fn confirm_reset(args: ResetConfirmArgs) -> Result<(), Failure> {
         link.organization_id.clone(),
         args.network.retry()?,
         Arc::new(SystemClock),
-    );
+    )
+    .with_http(args.network.http()?);
     let secret = reset_secret(&conn, &link).await?;
     println!(
         "Multi-Factor Authentication (MFA) for {}",

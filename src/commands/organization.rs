@@ -1,10 +1,12 @@
 //! `parsec-mfa organization create | bootstrap`.
 
-use super::common::{ConfigArgs, KdfCostArg, NetworkArgs, PasswordArgs, parse_server_addr, save_new_device};
+use super::common::{ConfigArgs, KdfCostArg, NetworkArgs, PasswordArgs, TlsArgs, parse_server_addr, save_new_device};
 use super::failure::Failure;
 use super::input::Input;
 use clap::{Args, Subcommand};
+use parsec_mfa_reference::client::ConnectionError;
 use parsec_mfa_reference::client::admin::AdminClient;
+use parsec_mfa_reference::client::enrollment::EnrollmentError;
 use parsec_mfa_reference::client::enrollment::{NewIdentity, bootstrap_organization};
 use parsec_mfa_reference::client::{Connection, admin::AdminError};
 use parsec_mfa_reference::clock::SystemClock;
@@ -30,6 +32,8 @@ pub struct CreateArgs {
     /// Administration token.
     #[arg(short, long, env = "PARSEC_ADMINISTRATION_TOKEN")]
     pub token: String,
+    #[command(flatten)]
+    pub tls: TlsArgs,
 }
 
 #[derive(Args)]
@@ -60,7 +64,7 @@ pub async fn run(command: OrganizationCommand) -> Result<(), Failure> {
 }
 
 async fn create(args: CreateArgs) -> Result<(), Failure> {
-    let admin = AdminClient::new(parse_server_addr(&args.addr)?, args.token);
+    let admin = AdminClient::new(parse_server_addr(&args.addr)?, args.token).with_http(args.tls.http()?);
     let created = admin
         .create_organization(&args.organization_id)
         .await
@@ -70,9 +74,13 @@ async fn create(args: CreateArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-/// The official CLI's way of reporting a refusal: `Error: <detail>`.
+/// The official CLI's way of reporting a refusal: `Error: <detail>`; an
+/// untrusted server has its own exit code.
 pub fn admin_failure(e: AdminError) -> Failure {
-    Failure::general(e.to_string())
+    match e {
+        AdminError::Tls(_) => Failure::new(super::failure::exit::UNTRUSTED_SERVER, e.to_string()),
+        e => Failure::general(e.to_string()),
+    }
 }
 
 async fn bootstrap(args: BootstrapArgs) -> Result<(), Failure> {
@@ -89,10 +97,13 @@ async fn bootstrap(args: BootstrapArgs) -> Result<(), Failure> {
         link.organization_id.clone(),
         args.network.retry()?,
         Arc::new(SystemClock),
-    );
-    let device = bootstrap_organization(&conn, &link, &who)
-        .await
-        .map_err(|e| Failure::general(format!("The bootstrap failed: {e}.")))?;
+    )
+    .with_http(args.network.http()?);
+    let device = bootstrap_organization(&conn, &link, &who).await.map_err(|e| match e {
+        // An untrusted server has its own exit code.
+        EnrollmentError::Connection(e @ ConnectionError::Tls(_)) => Failure::from(e),
+        e => Failure::general(format!("The bootstrap failed: {e}.")),
+    })?;
     let saved = save_new_device(&args.config.dir(), &device, &password, args.kdf_cost.into())?;
     println!("Organization {} bootstrapped", device.organization_id.as_str());
     println!("{saved}");

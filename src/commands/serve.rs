@@ -46,6 +46,12 @@ pub struct ServeArgs {
     /// Only on a loopback address.
     #[arg(long)]
     test_clock: bool,
+    /// Serve over TLS with this PEM certificate chain (with --ssl-keyfile).
+    #[arg(long, env = "PARSEC_SSL_CERTFILE", requires = "ssl_keyfile", value_name = "FILE")]
+    ssl_certfile: Option<PathBuf>,
+    /// The PEM private key of --ssl-certfile.
+    #[arg(long, env = "PARSEC_SSL_KEYFILE", requires = "ssl_certfile", value_name = "FILE")]
+    ssl_keyfile: Option<PathBuf>,
     /// Deliberate defect for mutation testing of a conformance suite, one of
     /// `Faults::NAMES` (each with the rule it breaks in docs/spec.md).
     #[arg(long = "inject-fault", hide = true)]
@@ -109,9 +115,18 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         Some(addr) => addr
             .parse::<ServerAddr>()
             .map_err(|e| format!("--server-addr `{addr}`: {e}"))?,
-        None => format!("parsec3://{}:{}?no_ssl=true", args.host, args.port)
-            .parse()
-            .map_err(|e| format!("cannot build the server address: {e}"))?,
+        None => format!(
+            "parsec3://{}:{}{}",
+            args.host,
+            args.port,
+            if args.ssl_certfile.is_some() {
+                ""
+            } else {
+                "?no_ssl=true"
+            }
+        )
+        .parse()
+        .map_err(|e| format!("cannot build the server address: {e}"))?,
     };
     let email = if args.email_host == "MOCKED" {
         EmailConfig::Mocked
@@ -143,6 +158,12 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     let mut state = AppState::new(config, store, clock);
     state.test_clock = test_clock;
     state.faults = faults;
+    state.tls = args.ssl_certfile.is_some();
+    // Before listening: a bad certificate or key is a start-up error.
+    let tls = match (&args.ssl_certfile, &args.ssl_keyfile) {
+        (Some(cert), Some(key)) => Some(parsec_mfa_reference::server::tls::server_config(cert, key)?),
+        _ => None,
+    };
     let listener = tokio::net::TcpListener::bind((args.host, args.port))
         .await
         .map_err(|e| format!("cannot listen on {}:{}: {e}", args.host, args.port))?;
@@ -151,11 +172,14 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         StorageConfig::Sqlite(path) => format!("SQLite {}", path.display()),
     };
     eprintln!(
-        "parsec-mfa serving on http://{} (state: {storage_text}{})",
+        "parsec-mfa serving on {}://{} (state: {storage_text}{})",
+        if tls.is_some() { "https" } else { "http" },
         listener.local_addr().map_err(|e| e.to_string())?,
         if args.test_clock { ", simulated clock" } else { "" }
     );
-    parsec_mfa_reference::server::serve(listener, Arc::new(state))
-        .await
-        .map_err(|e| format!("server stopped: {e}"))
+    let served = match tls {
+        Some(config) => parsec_mfa_reference::server::serve_tls(listener, config, Arc::new(state)).await,
+        None => parsec_mfa_reference::server::serve(listener, Arc::new(state)).await,
+    };
+    served.map_err(|e| format!("server stopped: {e}"))
 }

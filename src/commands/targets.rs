@@ -5,12 +5,14 @@
 
 use super::failure::{Failure, exit};
 use clap::{Args, ValueEnum};
+use parsec_mfa_reference::client::tls::HttpSettings;
 use parsec_mfa_scenarios::servers::postgresql::{self, Cluster, MAKE_A_CLUSTER, OfficialDb};
 use parsec_mfa_scenarios::servers::{
     cargo_target_dir, install_official, migrate_official_db, official_installed, official_takes_advice, official_venv,
 };
+use parsec_mfa_scenarios::target::container::Image;
 use parsec_mfa_scenarios::target::launched::{FaketimeMode, Launched, PLACEHOLDERS, ServerKind};
-use parsec_mfa_scenarios::target::remote::{Remote, probe};
+use parsec_mfa_scenarios::target::remote::{Remote, probe, probe_route};
 use parsec_mfa_scenarios::target::{DEFAULT_REAL_TIME_BUDGET, InProcess, TargetFactory};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -28,13 +30,23 @@ pub const OFFICIAL_MFA_RELEASES: &[&str] = &["3.8.0", "3.8.1", "3.8.2", "3.9.0",
 pub struct TargetArgs {
     /// The server under test (repeatable): `reference`, `in-process`,
     /// `official[=VERSION[,VERSION…]]` (`official=all`: every release with
-    /// TOTP, 3.8.0 to 3.9.3), `url=http://HOST:PORT` or `cmd=COMMAND`.
+    /// TOTP, 3.8.0 to 3.9.3), `url=http[s]://HOST:PORT`, `cmd=COMMAND` or
+    /// `image=NAME[:TAG]` (a container image, started with Docker).
     /// Default: `reference`.
     #[arg(long = "target", value_name = "TARGET")]
     pub targets: Vec<String>,
     /// The administration token of a `url=` or `cmd=` target.
     #[arg(long, default_value = "s3cr3t", env = "PARSEC_MFA_ADMIN_TOKEN")]
     pub admin_token: String,
+    /// Trust only the authorities in this PEM file for `url=https://…`
+    /// targets (a private authority). Default: the system's authorities.
+    #[arg(long, env = "PARSEC_MFA_CA_CERT", value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+    /// The command of an `image=` target's container, with the placeholders
+    /// of `cmd=` (`{port}` is the port inside the container). Default: the
+    /// image's own; the server is configured by `PARSEC_*` variables.
+    #[arg(long, value_name = "COMMAND")]
+    pub image_cmd: Option<String>,
     /// Where the harness's SMTP sink listens, for a `url=` target (the
     /// address that server sends its email to). Default: a free port on
     /// 127.0.0.1, printed.
@@ -101,6 +113,7 @@ pub enum TargetChoice {
     Official(String),
     Url(String),
     Command(String),
+    Image(String),
 }
 
 impl TargetChoice {
@@ -113,6 +126,7 @@ impl TargetChoice {
             TargetChoice::Url(url) => {
                 let host: String = url
                     .trim_start_matches("http://")
+                    .trim_start_matches("https://")
                     .trim_end_matches('/')
                     .chars()
                     .map(|c| if c.is_ascii_alphanumeric() || c == '.' { c } else { '-' })
@@ -120,6 +134,13 @@ impl TargetChoice {
                 format!("url-{host}")
             }
             TargetChoice::Command(_) => "cmd".into(),
+            TargetChoice::Image(reference) => format!(
+                "image-{}",
+                reference
+                    .chars()
+                    .map(|c| if c.is_ascii_alphanumeric() || c == '.' { c } else { '-' })
+                    .collect::<String>()
+            ),
         }
     }
 
@@ -163,9 +184,17 @@ pub fn parse_targets(given: &[String]) -> Result<Vec<TargetChoice>, String> {
                 }
                 choices.push(TargetChoice::Command(command.into()));
             }
+            ("image", Some(reference))
+                if !reference.is_empty()
+                    && reference
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '/' | ':' | '@')) =>
+            {
+                choices.push(TargetChoice::Image(reference.into()))
+            }
             _ => {
                 return Err(format!(
-                    "--target {target}: expected reference, in-process, official[=VERSION,…], url=http://HOST:PORT or cmd=COMMAND"
+                    "--target {target}: expected reference, in-process, official[=VERSION,…], url=http[s]://HOST:PORT, cmd=COMMAND or image=NAME[:TAG]"
                 ));
             }
         }
@@ -280,9 +309,31 @@ pub async fn prepare_in(
         TargetChoice::Command(template) => launch(ServerKind::Command {
             template: template.clone(),
         }),
+        TargetChoice::Image(reference) => {
+            let image = Image::start(
+                name,
+                reference,
+                args.image_cmd.as_deref(),
+                &args.admin_token,
+                &work_dir,
+                timeout,
+                budget,
+            )
+            .await
+            .map_err(unusable)?;
+            println!(
+                "Container {} of {reference}; the harness's SMTP sink listens on {}.",
+                &image.container_id()[..12],
+                image.smtp_addr()
+            );
+            return Ok(Arc::new(image));
+        }
         TargetChoice::Url(url) => {
             let listen = args.smtp_listen.as_deref().unwrap_or("127.0.0.1:0");
-            let remote = Remote::new(name, url, &args.admin_token, listen)
+            if let Some(path) = &args.ca_cert {
+                HttpSettings::trusting_file(path).map_err(|e| usage(format!("--ca-cert {e}")))?;
+            }
+            let remote = Remote::new(name, url, &args.admin_token, listen, args.ca_cert.as_deref())
                 .await
                 .map_err(unusable)?
                 .with_real_time_budget(budget);
@@ -290,7 +341,9 @@ pub async fn prepare_in(
                 "The harness's SMTP sink listens on {}: the server must send its email there.",
                 remote.smtp_addr()
             );
-            let facts = probe(remote.addr(), &args.admin_token).await.map_err(unusable)?;
+            let facts = probe_route(&remote.route().map_err(unusable)?, &args.admin_token)
+                .await
+                .map_err(unusable)?;
             if !facts.advice.is_empty() {
                 println!(
                     "Note: {url} advises {}: scenarios that log in with a password alone expect no advice and may fail.",
@@ -352,6 +405,8 @@ mod tests {
             "cmd=",
             "cmd=server --no-port",
             "reference=x",
+            "image=",
+            "image=name;rm -rf",
         ] {
             assert!(parse(&[bad]).is_err(), "{bad}");
         }

@@ -1,7 +1,7 @@
 //! `parsec-mfa user totp-reset`: the server administrator's MFA reset, with
 //! the flags and output of the official `parsec-cli user totp-reset`.
 
-use super::common::parse_server_addr;
+use super::common::{TlsArgs, parse_server_addr};
 use super::failure::Failure;
 use super::organization::admin_failure;
 use clap::{Args, Subcommand};
@@ -37,6 +37,8 @@ pub struct TotpResetArgs {
     /// Email the reset URL to the user.
     #[arg(long)]
     pub send_email: bool,
+    #[command(flatten)]
+    pub tls: TlsArgs,
 }
 
 pub async fn run(command: UserCommand) -> Result<(), Failure> {
@@ -66,7 +68,7 @@ async fn totp_reset(args: TotpResetArgs) -> Result<(), Failure> {
         (None, Some(email)) => UserRef::Email(email),
         _ => return Err(Failure::general("Give exactly one of --user-id and --user-email.")),
     };
-    let admin = AdminClient::new(parse_server_addr(&args.addr)?, args.token);
+    let admin = AdminClient::new(parse_server_addr(&args.addr)?, args.token).with_http(args.tls.http()?);
     let rep = admin
         .reset_totp(&args.organization, &user, args.send_email)
         .await

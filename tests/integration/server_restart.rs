@@ -41,7 +41,10 @@ impl Server {
         let server = Server {
             child,
             base: format!("http://127.0.0.1:{port}"),
-            http: reqwest::Client::new(),
+            http: {
+                parsec_mfa_reference::client::tls::install_crypto_provider();
+                reqwest::Client::new()
+            },
         };
         let deadline = Instant::now() + Duration::from_secs(20);
         while server

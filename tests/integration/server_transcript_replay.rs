@@ -63,6 +63,7 @@ async fn the_official_lifecycle_replays_with_the_recorded_outcomes() {
     .await
     .unwrap();
     let port = server.addr.port();
+    parsec_mfa_reference::client::tls::install_crypto_provider();
     let http = reqwest::Client::new();
     let mut learnt = Learnt::default();
 

@@ -17,6 +17,8 @@ pub enum AdminError {
     Unexpected { status: String, problem: String },
     #[error("the server could not be reached ({0})")]
     Unreachable(String),
+    #[error("the server cannot be trusted: {0}")]
+    Tls(String),
 }
 
 /// Which user an administrator's command is about.
@@ -52,6 +54,12 @@ impl AdminClient {
         }
     }
 
+    /// The same client through another HTTP client (see [`super::tls`]).
+    pub fn with_http(mut self, http: reqwest::Client) -> Self {
+        self.http = http;
+        self
+    }
+
     fn org_url(&self, org: &str, rest: &str) -> String {
         let org = percent_encoding::utf8_percent_encode(org, percent_encoding::NON_ALPHANUMERIC);
         self.server
@@ -67,12 +75,13 @@ impl AdminClient {
             .json(&body)
             .send()
             .await
-            .map_err(|e| {
-                AdminError::Unreachable(if e.is_timeout() {
+            .map_err(|e| match super::tls::tls_failure(&e) {
+                Some(why) => AdminError::Tls(why),
+                None => AdminError::Unreachable(if e.is_timeout() {
                     "timed out".into()
                 } else {
                     "connection failed".into()
-                })
+                }),
             })?;
         let status = response.status();
         let bytes = response

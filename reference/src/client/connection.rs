@@ -78,6 +78,10 @@ pub enum ConnectionError {
     BadContent,
     #[error("unexpected answer from the server: {0}")]
     InvalidResponse(String),
+    /// The server's TLS certificate is untrusted, for another name, or the
+    /// handshake failed: never retried.
+    #[error("the server cannot be trusted: {0}")]
+    Tls(String),
 }
 
 /// The identity that signs authenticated requests.
@@ -101,6 +105,8 @@ enum Attempt {
     Reply(reqwest::StatusCode, reqwest::header::HeaderMap, Vec<u8>),
     /// Worth another try: the network failed us.
     Transient(String),
+    /// Not worth another: the certificate will be the same.
+    Tls(String),
 }
 
 impl Connection {
@@ -112,6 +118,13 @@ impl Connection {
             retry,
             clock,
         }
+    }
+
+    /// The same connection through another HTTP client (a private
+    /// authority, a proxy in front of the server: see [`super::tls`]).
+    pub fn with_http(mut self, http: reqwest::Client) -> Self {
+        self.http = http;
+        self
     }
 
     pub fn server(&self) -> &ServerAddr {
@@ -171,6 +184,7 @@ impl Connection {
                     Err(Retry::Final(error)) => return Err(error),
                 },
                 Attempt::Transient(reason) => reason,
+                Attempt::Tls(reason) => return Err(ConnectionError::Tls(reason)),
             };
             let wait = self.retry.backoff(attempt);
             attempt += 1;
@@ -196,7 +210,10 @@ impl Connection {
         }
         let response = match request.send().await {
             Ok(response) => response,
-            Err(e) => return Attempt::Transient(describe(&e)),
+            Err(e) => match super::tls::tls_failure(&e) {
+                Some(why) => return Attempt::Tls(why),
+                None => return Attempt::Transient(describe(&e)),
+            },
         };
         let status = response.status();
         let headers = response.headers().clone();
@@ -254,13 +271,19 @@ fn describe(e: &reqwest::Error) -> String {
     }
 }
 
-/// One HTTP client setup for every request of the reference client: plain
-/// HTTP/1.1 (loopback and test networks need no TLS stack).
+/// The default HTTP client of the reference client: HTTP/1.1, or TLS
+/// checked against the system's authorities.
 pub(crate) fn http_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .user_agent(concat!("parsec-mfa-reference-client/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .unwrap_or_default()
+    super::tls::HttpSettings::default().client().unwrap_or_else(|e| {
+        // Only a system without any usable authority store gets here; plain
+        // HTTP still works, and an https:// request then fails with a TLS
+        // error naming the cause.
+        eprintln!("Warning: {e}");
+        reqwest::Client::builder()
+            .tls_certs_only(Vec::new())
+            .build()
+            .unwrap_or_default()
+    })
 }
 
 #[cfg(test)]

@@ -8,7 +8,8 @@
 //! - [`login`]: code first, then password, then the server's advice;
 //! - [`policy`]: `advisory_device_file_protection` read as the official client;
 //! - [`config_dir`], [`workspace`]: what stays on disk, usable offline;
-//! - [`admin`]: the administration REST API.
+//! - [`admin`]: the administration REST API;
+//! - [`tls`]: plain HTTP or TLS (rustls), a private authority, a proxy in front.
 
 pub mod admin;
 pub mod config_dir;
@@ -18,6 +19,7 @@ pub mod enrollment;
 pub mod login;
 pub mod mfa;
 pub mod policy;
+pub mod tls;
 pub mod workspace;
 
 pub use connection::{Connection, ConnectionError, RetryPolicy, Signer};

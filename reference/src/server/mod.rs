@@ -23,6 +23,7 @@ pub mod rpc;
 mod rules;
 pub mod store;
 mod test_clock;
+pub mod tls;
 
 pub use crate::clock::{Clock, ManualClock, OffsetClock, SystemClock};
 pub use faults::{Fault, Faults};
@@ -60,6 +61,9 @@ pub struct AppState {
     /// Deliberate defects for mutation testing of the conformance suite;
     /// none unless asked for.
     pub faults: Faults,
+    /// Served over TLS: the links built from a request's `Host` are TLS
+    /// addresses.
+    pub tls: bool,
 }
 
 impl AppState {
@@ -70,6 +74,7 @@ impl AppState {
             clock,
             test_clock: None,
             faults: Faults::default(),
+            tls: false,
         }
     }
 }
@@ -120,4 +125,13 @@ async fn redirect(
 /// Serves until the listener fails.
 pub async fn serve(listener: tokio::net::TcpListener, state: Arc<AppState>) -> std::io::Result<()> {
     axum::serve(listener, router(state)).await
+}
+
+/// Serves over TLS (see [`tls`]) until the listener fails.
+pub async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    config: Arc<rustls::ServerConfig>,
+    state: Arc<AppState>,
+) -> std::io::Result<()> {
+    axum::serve(tls::TlsListener::new(listener, config)?, router(state)).await
 }

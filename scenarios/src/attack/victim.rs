@@ -8,8 +8,7 @@
 use super::AttackError;
 use crate::network::Condition;
 use crate::target::Target;
-use crate::world::{plain_http, retry_policy};
-use parsec_mfa_reference::client::admin::AdminClient;
+use crate::world::retry_policy;
 use parsec_mfa_reference::client::enrollment::{NewIdentity, bootstrap_organization};
 use parsec_mfa_reference::client::mfa::{self, MfaError, SetupStatus};
 use parsec_mfa_reference::client::{Connection, RetryPolicy, Signer};
@@ -35,17 +34,17 @@ impl Victim {
     /// Sets the victim up on `target` with `keys` opaque keys.
     pub async fn set_up(target: &dyn Target, keys: usize) -> Result<Victim, AttackError> {
         let failed = |step: &'static str| move |reason: String| AttackError::Victim { step, reason };
-        let server = plain_http(target.socket_addr());
+        let route = crate::target::Route::to(target).map_err(failed("no HTTP client"))?;
         let unique = hex::encode(parsec_mfa_reference::crypto::random_array::<6>());
         let organization = format!("Attack{unique}");
-        let created = AdminClient::new(server.clone(), target.administration_token())
+        let created = route
+            .admin(target.administration_token())
             .create_organization(&organization)
             .await
             .map_err(|e| failed("the victim's organization could not be created")(e.to_string()))?;
         let link = BootstrapAddr::parse_any(&created.bootstrap_url)
             .map_err(|e| failed("bad bootstrap URL")(format!("`{}`: {e:?}", created.bootstrap_url)))?;
-        let conn = Connection::new(
-            server.clone(),
+        let conn = route.connection(
             link.organization_id.clone(),
             retry_policy(Condition::Up),
             target.clock(),
@@ -75,8 +74,7 @@ impl Victim {
                 .map_err(|e| failed("totp_create_opaque_key")(e.to_string()))?;
             ids.push(id);
         }
-        let attacker = Connection::new(
-            server,
+        let attacker = route.connection(
             link.organization_id,
             RetryPolicy::once(Duration::from_secs(30)),
             target.clock(),

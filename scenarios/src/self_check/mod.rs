@@ -477,6 +477,7 @@ async fn prepare(
                 &server.http_base(),
                 ADMINISTRATION_TOKEN,
                 &format!("127.0.0.1:{smtp_port}"),
+                None,
             )
             .await?;
             if faults.is_empty() {

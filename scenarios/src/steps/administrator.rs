@@ -3,10 +3,10 @@
 //! freeze users; and what the server's configuration says.
 
 use crate::report::model::AttachmentKind;
+use crate::world::MfaWorld;
 use crate::world::Name;
-use crate::world::{MfaWorld, plain_http};
 use cucumber::{gherkin::Step, given, then, when};
-use parsec_mfa_reference::client::admin::{AdminClient, AdminError, UserRef, plain, totp_reset_report};
+use parsec_mfa_reference::client::admin::{AdminError, UserRef, plain, totp_reset_report};
 use parsec_mfa_reference::client::enrollment::revoke_user;
 use parsec_mfa_reference::protocol::anonymous_server::server_config;
 
@@ -35,7 +35,9 @@ async fn reset(world: &mut MfaWorld, organization: Option<&str>, user: UserRef, 
     let outcome = match token {
         None => env.admin.reset_totp(&org, &user, send_email).await,
         Some(token) => {
-            AdminClient::new(plain_http(env.target.socket_addr()), token)
+            crate::target::Route::to(env.target.as_ref())
+                .expect("an HTTP client")
+                .admin(token)
                 .reset_totp(&org, &user, send_email)
                 .await
         }
@@ -127,12 +129,13 @@ async fn reset_other_org(world: &mut MfaWorld, name: Name, org: String) {
 /// selectors, or neither).
 async fn reset_raw(world: &mut MfaWorld, body: serde_json::Value) {
     let env = world.started();
-    let url = format!(
-        "http://{}/administration/organizations/{}/users/reset_totp",
-        env.target.socket_addr(),
+    let route = crate::target::Route::to(env.target.as_ref()).expect("an HTTP client");
+    let url = route.server.to_http_url(&format!(
+        "administration/organizations/{}/users/reset_totp",
         env.organization.as_str()
-    );
-    let response = reqwest::Client::new()
+    ));
+    let response = route
+        .http()
         .post(url)
         .bearer_auth(env.target.administration_token())
         .json(&body)

@@ -358,7 +358,7 @@ async fn forged_link(world: &mut MfaWorld, name: Name) {
     let env = world.started();
     let person = world.person_ref(&name);
     let link = TotpResetAddr {
-        server: crate::world::plain_http(env.target.socket_addr()),
+        server: env.route.server.clone(),
         organization_id: person.organization.clone(),
         user_id: person.device().keys.user_id,
         token: AccessToken::new(),

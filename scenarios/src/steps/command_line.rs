@@ -63,7 +63,17 @@ pub fn binary() -> PathBuf {
 /// terminal shows for the report.
 async fn run(world: &mut MfaWorld, at: u32, args: &[String], stdin: &str) -> CommandRun {
     let binary = binary();
-    let mut child = tokio::process::Command::new(&binary)
+    let mut command = tokio::process::Command::new(&binary);
+    // A target behind TLS: the authority the harness was given.
+    if let Some(ca) = world
+        .env
+        .as_ref()
+        .and_then(|e| e.target.tls())
+        .and_then(|t| t.ca_file.as_ref())
+    {
+        command.env("PARSEC_MFA_CA_CERT", ca);
+    }
+    let mut child = command
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -135,7 +145,10 @@ fn server_flags(world: &mut MfaWorld, _page: String, step: &Step) {
 async fn runs_quoted(world: &mut MfaWorld, _page: String, step: &Step) {
     let [command] = quoted_lines(step).try_into().expect("one command line");
     let env = world.started();
-    let server = format!("parsec3://{}?no_ssl=true", env.target.socket_addr());
+    let server = match env.target.tls() {
+        Some(tls) => format!("parsec3://{}:{}", tls.server_name, env.target.socket_addr().port()),
+        None => format!("parsec3://{}?no_ssl=true", env.target.socket_addr()),
+    };
     let (token, organization) = (
         env.target.administration_token().to_owned(),
         env.organization.as_str().to_owned(),

@@ -519,6 +519,7 @@ pub fn expand_template(template: &str, port: u16, options: &ServerOptions) -> St
 }
 
 async fn set_test_clock(control: &str, at: DateTime) -> Result<(), String> {
+    parsec_mfa_reference::client::tls::install_crypto_provider();
     let reply = reqwest::Client::new()
         .post(control)
         .json(&serde_json::json!({ "set_us": at.as_micros() }))

@@ -10,6 +10,7 @@
 //! - [`real_time`]: the real-time budget of targets without clock control.
 
 pub mod clock_check;
+pub mod container;
 pub mod in_process;
 pub mod launched;
 pub mod real_time;
@@ -137,6 +138,79 @@ pub trait Target: Send + Sync {
     fn clock_flows(&self) -> bool;
     /// Moves the server's time forward, or waits for real where it cannot.
     fn advance(&self, micros: i64) -> BoxFuture<'_, Result<(), String>>;
+    /// Whether the server speaks TLS, for which name and authorities.
+    fn tls(&self) -> Option<&TlsRoute> {
+        None
+    }
+}
+
+/// A target behind TLS: its certificate is checked against `server_name`
+/// (whatever address the harness connects to: the target itself or the
+/// Network in front of it), with the authorities of `trust`.
+#[derive(Clone, Debug)]
+pub struct TlsRoute {
+    pub server_name: String,
+    pub trust: parsec_mfa_reference::client::tls::HttpSettings,
+    /// The PEM file of `trust`'s authorities, for the commands the
+    /// scenarios run (`PARSEC_MFA_CA_CERT`); `None`: the system's.
+    pub ca_file: Option<std::path::PathBuf>,
+}
+
+/// How the harness's client reaches a target through `via` (the target's
+/// own address, or the Network proxy's).
+#[derive(Clone)]
+pub struct Route {
+    pub server: parsec_mfa_reference::protocol::addr::ServerAddr,
+    settings: parsec_mfa_reference::client::tls::HttpSettings,
+}
+
+impl Route {
+    pub fn new(tls: Option<&TlsRoute>, via: SocketAddr) -> Result<Route, String> {
+        use parsec_mfa_reference::client::tls::HttpSettings;
+        use parsec_mfa_reference::protocol::addr::ServerAddr;
+        let route = match tls {
+            None => Route {
+                server: crate::world::plain_http(via),
+                settings: HttpSettings::default(),
+            },
+            Some(tls) => Route {
+                server: ServerAddr {
+                    hostname: tls.server_name.clone(),
+                    port: Some(via.port()),
+                    use_ssl: true,
+                },
+                settings: tls.trust.clone().resolving(&tls.server_name, via),
+            },
+        };
+        // Checked once here: later clients are built the same way.
+        route.settings.client()?;
+        Ok(route)
+    }
+
+    /// The route to `target` itself.
+    pub fn to(target: &dyn Target) -> Result<Route, String> {
+        Route::new(target.tls(), target.socket_addr())
+    }
+
+    /// A new HTTP client: its own connections, as each app's (a scenario
+    /// that drops the next connections counts on new ones being opened).
+    pub fn http(&self) -> reqwest::Client {
+        self.settings.client().expect("checked when the route was made")
+    }
+
+    pub fn connection(
+        &self,
+        organization: parsec_mfa_reference::protocol::OrganizationID,
+        retry: parsec_mfa_reference::client::RetryPolicy,
+        clock: Arc<dyn Clock>,
+    ) -> parsec_mfa_reference::client::Connection {
+        parsec_mfa_reference::client::Connection::new(self.server.clone(), organization, retry, clock)
+            .with_http(self.http())
+    }
+
+    pub fn admin(&self, token: &str) -> parsec_mfa_reference::client::admin::AdminClient {
+        parsec_mfa_reference::client::admin::AdminClient::new(self.server.clone(), token).with_http(self.http())
+    }
 }
 
 /// Starts (or attaches to) a server for each scenario.

@@ -142,7 +142,10 @@ impl TestServer {
             port,
             base: server.http_base(),
             org: org.to_owned(),
-            http: reqwest::Client::new(),
+            http: {
+                parsec_mfa_reference::client::tls::install_crypto_provider();
+                reqwest::Client::new()
+            },
             root: SigningKey::generate(),
             alice: Member {
                 user_id: UserID::new(),

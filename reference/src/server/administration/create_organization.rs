@@ -41,11 +41,12 @@ pub async fn handle(State(state): State<Arc<AppState>>, headers: HeaderMap, body
     let Ok(organization_id) = req.organization_id.parse::<OrganizationID>() else {
         return super::unprocessable("value_error", "Invalid OrganizationID");
     };
-    // The link points where the administrator reached us (plain HTTP here).
+    // The link points where the administrator reached us, TLS or not.
+    let scheme = if state.tls { "https" } else { "http" };
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
-        .and_then(|h| ServerAddr::from_http_url(&format!("http://{h}")).ok())
+        .and_then(|h| ServerAddr::from_http_url(&format!("{scheme}://{h}")).ok())
         .unwrap_or_else(|| state.config.server_addr.clone());
     let token = AccessToken::new();
     let now = state.clock.now();

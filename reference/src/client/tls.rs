@@ -1,0 +1,115 @@
+//! How the client's HTTP requests reach a server: plain HTTP, or TLS
+//! through rustls (ring provider, no OpenSSL), trusting the system's
+//! authorities or only a private one (`--ca-cert`), and optionally sending
+//! a server name's connections to another address (a proxy in front of it)
+//! while still checking the certificate against that name.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+/// Installs the ring provider as the process's rustls default, once.
+/// reqwest is built without a provider (its default, aws-lc-rs, is a long
+/// C build), so every client is built after this.
+pub fn install_crypto_provider() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // Err: another part of the process installed one first; it serves.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
+/// What an HTTP client is built from (see the module's comment).
+#[derive(Clone, Debug, Default)]
+pub struct HttpSettings {
+    /// PEM certificates of the only authorities trusted; `None`: the system's.
+    authority: Option<Arc<Vec<u8>>>,
+    /// Connections to this name go to this IP address (the URL's port is kept).
+    resolve: Option<(String, SocketAddr)>,
+}
+
+impl HttpSettings {
+    /// Trusts only the authorities in `pem` (one or more certificates).
+    pub fn trusting_pem(pem: &[u8]) -> Result<Self, String> {
+        let certificates = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| e.to_string())?;
+        if certificates.is_empty() {
+            return Err("no PEM certificate in it".into());
+        }
+        Ok(HttpSettings {
+            authority: Some(Arc::new(pem.to_vec())),
+            resolve: None,
+        })
+    }
+
+    /// Trusts only the authorities of a PEM file.
+    pub fn trusting_file(path: &Path) -> Result<Self, String> {
+        let pem = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        Self::trusting_pem(&pem).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    /// Connections to `name` go to `addr`'s IP address.
+    pub fn resolving(mut self, name: &str, addr: SocketAddr) -> Self {
+        self.resolve = Some((name.to_owned(), SocketAddr::new(addr.ip(), 0)));
+        self
+    }
+
+    pub fn client(&self) -> Result<reqwest::Client, String> {
+        install_crypto_provider();
+        let mut builder =
+            reqwest::Client::builder().user_agent(concat!("parsec-mfa-reference-client/", env!("CARGO_PKG_VERSION")));
+        if let Some(pem) = &self.authority {
+            let certificates = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| e.to_string())?;
+            builder = builder.tls_certs_only(certificates);
+        }
+        if let Some((name, addr)) = &self.resolve {
+            builder = builder.resolve(name, *addr);
+        }
+        builder
+            .build()
+            .map_err(|e| format!("cannot set up HTTPS: {}", chain(&e)))
+    }
+}
+
+/// The TLS failure behind a request's error, if that is why it failed: the
+/// certificate is untrusted, for another name, expired, or the handshake
+/// failed. Such failures are final: retrying cannot change a certificate.
+pub fn tls_failure(error: &(dyn std::error::Error + 'static)) -> Option<String> {
+    if let Some(tls) = error.downcast_ref::<rustls::Error>() {
+        return Some(describe(tls));
+    }
+    // An I/O error's `source()` skips the error it wraps (hyper wraps
+    // tokio-rustls's `InvalidData` error in another one): look inside.
+    if let Some(inner) = error.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref())
+        && let Some(found) = tls_failure(inner)
+    {
+        return Some(found);
+    }
+    error.source().and_then(tls_failure)
+}
+
+fn describe(e: &rustls::Error) -> String {
+    use rustls::CertificateError as C;
+    match e {
+        rustls::Error::InvalidCertificate(C::UnknownIssuer) => {
+            "its TLS certificate is signed by an authority that is not trusted (UnknownIssuer)".into()
+        }
+        rustls::Error::InvalidCertificate(why @ (C::NotValidForName | C::NotValidForNameContext { .. })) => {
+            format!("its TLS certificate is for another name ({why})")
+        }
+        rustls::Error::InvalidCertificate(why @ (C::Expired | C::ExpiredContext { .. })) => {
+            format!("its TLS certificate has expired ({why})")
+        }
+        rustls::Error::InvalidCertificate(why) => format!("its TLS certificate is not accepted ({why})"),
+        other => format!("the TLS handshake failed ({other})"),
+    }
+}
+
+fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    text
+}
