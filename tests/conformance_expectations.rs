@@ -23,6 +23,7 @@ use parsec_mfa_scenarios::report::model::Verdict;
 use parsec_mfa_scenarios::report::{Status, TargetReport};
 use parsec_mfa_scenarios::servers::find_python312;
 use parsec_mfa_scenarios::testing::available;
+use parsec_mfa_scenarios::testing::run::Run;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -39,43 +40,19 @@ fn folder() -> PathBuf {
     root().join("reports").join("expect")
 }
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn console(&self) -> String {
-        format!("{}{}", self.stdout, self.stderr)
-    }
-
-    /// The line the runner closes with, `N passed, N failed, N skipped…`.
-    fn closing_line(&self) -> &str {
-        self.stdout
-            .lines()
-            .rfind(|l| l.contains(" passed, ") && l.contains(" failed, "))
-            .unwrap_or("")
-    }
-}
-
 /// `parsec-mfa conformance ARGS --reports reports/expect/<case>`.
 fn conformance(case: &str, args: &[&str]) -> Run {
     let reports = folder().join(case);
     let _ = std::fs::remove_dir_all(&reports);
-    let out = Command::new(BINARY)
-        .arg("conformance")
-        .args(args)
-        .arg("--reports")
-        .arg(&reports)
-        .current_dir(root())
-        .output()
-        .expect("parsec-mfa runs");
-    let run = Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
+    let run = Run::of(
+        Command::new(BINARY)
+            .arg("conformance")
+            .args(args)
+            .arg("--reports")
+            .arg(&reports)
+            .current_dir(root()),
+        "",
+    );
     let _ = std::fs::create_dir_all(folder());
     let _ = std::fs::write(folder().join(format!("{case}.console.log")), run.console());
     println!("{case}: exit {}: {}", run.code, run.closing_line());

@@ -25,10 +25,10 @@ use parsec_mfa_scenarios::servers::find_python312;
 use parsec_mfa_scenarios::servers::postgresql::{BIN_ENV, binaries};
 use parsec_mfa_scenarios::steps::attacker::SEQUENTIAL_BURSTS_ENV;
 use parsec_mfa_scenarios::testing::available;
+use parsec_mfa_scenarios::testing::run::Run;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Instant;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_parsec-mfa");
 const EXPECT: &str = "expectations/official-3.9.3-postgresql.toml";
@@ -44,67 +44,33 @@ fn folder() -> PathBuf {
     root().join("reports").join("postgresql")
 }
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn closing_line(&self) -> &str {
-        self.stdout
-            .lines()
-            .rfind(|l| l.contains(" passed, ") && l.contains(" failed, "))
-            .unwrap_or("")
-    }
-
-    /// Where it went wrong: the run's last lines.
-    fn fail(&self, what: &str) -> String {
-        let lines: Vec<&str> = self.stdout.lines().collect();
-        format!(
-            "{what}; exit {}\n{}\n{}",
-            self.code,
-            lines[lines.len().saturating_sub(12)..].join("\n"),
-            self.stderr
-        )
-    }
-}
-
 /// `parsec-mfa conformance --target official=3.9.3 --official-db postgresql
 /// ARGS --reports reports/postgresql/<case>`, with `env` set.
 fn conformance(case: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
     let reports = folder().join(case);
     let _ = std::fs::remove_dir_all(&reports);
-    let started = Instant::now();
-    let out = Command::new(BINARY)
-        .args([
-            "conformance",
-            "--target",
-            "official=3.9.3",
-            "--official-db",
-            "postgresql",
-        ])
-        .args(args)
-        .arg("--reports")
-        .arg(&reports)
-        .envs(env.iter().copied())
-        .current_dir(root())
-        .output()
-        .expect("parsec-mfa runs");
-    let run = Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
-    let _ = std::fs::create_dir_all(folder());
-    let _ = std::fs::write(
-        folder().join(format!("{case}.console.log")),
-        format!("{}{}", run.stdout, run.stderr),
+    let run = Run::of(
+        Command::new(BINARY)
+            .args([
+                "conformance",
+                "--target",
+                "official=3.9.3",
+                "--official-db",
+                "postgresql",
+            ])
+            .args(args)
+            .arg("--reports")
+            .arg(&reports)
+            .envs(env.iter().copied())
+            .current_dir(root()),
+        "",
     );
+    let _ = std::fs::create_dir_all(folder());
+    let _ = std::fs::write(folder().join(format!("{case}.console.log")), run.console());
     println!(
         "{case}: exit {} in {:.0} s: {}",
         run.code,
-        started.elapsed().as_secs_f64(),
+        run.seconds,
         run.closing_line()
     );
     run
@@ -147,7 +113,7 @@ fn every_scenario_with_the_race_known() -> Result<(), String> {
     let before = clusters();
     let run = conformance("every-scenario", &["--expect", EXPECT], &[]);
     if run.code != 0 {
-        return Err(run.fail("exit 0 expected"));
+        return Err(run.failure("exit 0 expected"));
     }
     let report = report("every-scenario")?;
     let totals = report.totals();
@@ -156,14 +122,14 @@ fn every_scenario_with_the_race_known() -> Result<(), String> {
         totals.passed
     );
     if run.closing_line() != expected || totals.passed < 50 {
-        return Err(run.fail(&format!("closing line `{expected}` expected")));
+        return Err(run.failure(&format!("closing line `{expected}` expected")));
     }
     if !run.stdout.contains("known divergence: features/brute_force.feature:")
         || !run
             .stdout
             .contains(&format!("\"{RACE}\": expected to fail: on PostgreSQL"))
     {
-        return Err(run.fail("the console does not name the known divergence"));
+        return Err(run.failure("the console does not name the known divergence"));
     }
     match race_verdict("every-scenario")? {
         Verdict::KnownDivergence => {}
@@ -200,13 +166,13 @@ fn the_race_forced_to_pass_is_an_unexpected_pass() -> Result<(), String> {
         &[(SEQUENTIAL_BURSTS_ENV, "1")],
     );
     if run.code != 1 {
-        return Err(run.fail("exit 1 expected"));
+        return Err(run.failure("exit 1 expected"));
     }
     if run.closing_line() != "1 passed, 0 failed, 0 skipped; 0 known divergences, 1 unexpected pass" {
-        return Err(run.fail("one unexpected pass expected"));
+        return Err(run.failure("one unexpected pass expected"));
     }
     if !run.stdout.contains("UNEXPECTED PASS: features/brute_force.feature:") {
-        return Err(run.fail("the console does not name the unexpected pass"));
+        return Err(run.failure("the console does not name the unexpected pass"));
     }
     match race_verdict("race-forced-to-pass")? {
         Verdict::UnexpectedPass => Ok(()),
@@ -221,7 +187,7 @@ fn without_postgresql_one_error_line() -> Result<(), String> {
     let stderr: Vec<&str> = run.stderr.lines().collect();
     match (run.code, stderr.as_slice()) {
         (9, [line]) if line.starts_with("Error: official-3.9.3: PostgreSQL's initdb") => Ok(()),
-        _ => Err(run.fail("exit 9 and one `Error:` line expected")),
+        _ => Err(run.failure("exit 9 and one `Error:` line expected")),
     }
 }
 

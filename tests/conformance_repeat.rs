@@ -15,6 +15,7 @@
 
 use parsec_mfa_scenarios::report::TargetReport;
 use parsec_mfa_scenarios::report::repeat::RepeatReport;
+use parsec_mfa_scenarios::testing::run::Run;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -31,54 +32,19 @@ fn folder() -> PathBuf {
     root().join("reports").join("repeat-check")
 }
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn check(&self, what: &str, ok: bool) -> Result<(), String> {
-        match ok {
-            true => Ok(()),
-            false => Err(format!(
-                "{what}; exit {}\n{}\n{}",
-                self.code,
-                self.stdout
-                    .lines()
-                    .rev()
-                    .take(15)
-                    .collect::<Vec<_>>()
-                    .into_iter()
-                    .rev()
-                    .collect::<Vec<_>>()
-                    .join("\n"),
-                self.stderr
-            )),
-        }
-    }
-}
-
 /// `parsec-mfa conformance ARGS --reports reports/repeat-check/<reports>`.
 fn conformance(case: &str, reports: &str, args: &[&str]) -> Run {
-    let out = Command::new(BINARY)
-        .arg("conformance")
-        .args(args)
-        .arg("--reports")
-        .arg(folder().join(reports))
-        .current_dir(root())
-        .output()
-        .expect("parsec-mfa runs");
-    let run = Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
-    let _ = std::fs::create_dir_all(folder());
-    let _ = std::fs::write(
-        folder().join(format!("{case}.console.log")),
-        format!("{}{}", run.stdout, run.stderr),
+    let run = Run::of(
+        Command::new(BINARY)
+            .arg("conformance")
+            .args(args)
+            .arg("--reports")
+            .arg(folder().join(reports))
+            .current_dir(root()),
+        "",
     );
+    let _ = std::fs::create_dir_all(folder());
+    let _ = std::fs::write(folder().join(format!("{case}.console.log")), run.console());
     println!("{case}: exit {}", run.code);
     run
 }

@@ -24,14 +24,14 @@ use parsec_mfa_scenarios::report::TargetReport;
 use parsec_mfa_scenarios::servers::{
     ServerOptions, ServerProcess, cargo_target_dir, find_python312, free_port, install_official, official_command,
 };
+use parsec_mfa_scenarios::testing::run::Run;
+use parsec_mfa_scenarios::testing::{ADMIN_TOKEN, available};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose};
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_parsec-mfa");
-const TOKEN: &str = "s3cr3t";
 /// Admin resets with and without email, and reset links: the client
 /// through the Network, the administrator, and the mailbox, untimed.
 const TAGS: &str = "@RST-10 or @RST-6";
@@ -88,43 +88,8 @@ fn make_pki(dir: &Path) -> Result<Pki, String> {
     Ok(pki)
 }
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-    seconds: f64,
-}
-
-impl Run {
-    fn console(&self) -> String {
-        format!("{}{}", self.stdout, self.stderr)
-    }
-
-    fn tail(&self) -> String {
-        let console = self.console();
-        let lines: Vec<&str> = console.lines().collect();
-        lines[lines.len().saturating_sub(12)..].join("\n")
-    }
-}
-
 fn parsec_mfa(args: &[&str], stdin: &str) -> Run {
-    let started = Instant::now();
-    let mut child = Command::new(BINARY)
-        .args(args)
-        .current_dir(root())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("parsec-mfa runs");
-    let _ = child.stdin.take().expect("stdin").write_all(stdin.as_bytes());
-    let out = child.wait_with_output().expect("parsec-mfa ends");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        seconds: started.elapsed().as_secs_f64(),
-    }
+    Run::of(Command::new(BINARY).args(args).current_dir(root()), stdin)
 }
 
 /// A conformance run of the few scenarios of [`TAGS`] that must all pass.
@@ -136,11 +101,17 @@ fn conformance_passes(what: &str, folder: &str, report_name: &str, args: &[&str]
     all.extend_from_slice(args);
     let run = parsec_mfa(&all, "");
     let _ = std::fs::write(reports.join("console.log"), run.console());
-    let report = TargetReport::load(&reports.join(report_name)).map_err(|e| format!("{what}: {e}\n{}", run.tail()))?;
+    let report =
+        TargetReport::load(&reports.join(report_name)).map_err(|e| format!("{what}: {e}\n{}", run.tail(12)))?;
     let totals = report.totals();
     println!("{what}: {} in {:.1} s (exit {})", totals.line(), run.seconds, run.code);
     if run.code != 0 || totals.failed != 0 || totals.passed < 4 {
-        return Err(format!("{what}: exit {}, {}\n{}", run.code, totals.line(), run.tail()));
+        return Err(format!(
+            "{what}: exit {}, {}\n{}",
+            run.code,
+            totals.line(),
+            run.tail(12)
+        ));
     }
     Ok(())
 }
@@ -199,7 +170,7 @@ fn tls_reference(pki: &Pki) -> Result<(), String> {
     let (port, smtp) = (free_port(), free_port());
     let mut command = Command::new(BINARY);
     command.args(["serve", "--db", "MOCKED", "--port", &port.to_string()]);
-    command.args(["--administration-token", TOKEN]);
+    command.args(["--administration-token", ADMIN_TOKEN]);
     command.args(["--server-addr", &format!("parsec3://localhost:{port}")]);
     command.args(["--email-host", "127.0.0.1", "--email-port", &smtp.to_string()]);
     command.args(["--email-sender", "parsec@example.com"]);
@@ -212,7 +183,7 @@ fn tls_reference(pki: &Pki) -> Result<(), String> {
     let url = format!("url=https://localhost:{port}");
     let ca = pki.ca.display().to_string();
     let smtp_listen = format!("127.0.0.1:{smtp}");
-    let common = ["--admin-token", TOKEN, "--smtp-listen", &smtp_listen];
+    let common = ["--admin-token", ADMIN_TOKEN, "--smtp-listen", &smtp_listen];
     let mut args = vec!["--target", &url, "--ca-cert", &ca];
     args.extend_from_slice(&common);
     conformance_passes(
@@ -269,7 +240,7 @@ fn tls_reference(pki: &Pki) -> Result<(), String> {
                 "--addr",
                 &addr,
                 "--token",
-                TOKEN,
+                ADMIN_TOKEN,
                 "--ca-cert",
                 ca,
                 org,
@@ -342,7 +313,7 @@ fn tls_official(pki: &Pki) -> Result<(), String> {
     let venv = install_official(&target_dir, "3.9.3").map_err(|e| e.to_string())?;
     let (port, smtp) = (free_port(), free_port());
     let options = ServerOptions {
-        administration_token: TOKEN.into(),
+        administration_token: ADMIN_TOKEN.into(),
         smtp_port: Some(smtp),
         advisory_device_file_protection: Vec::new(),
         log_dir: log_dir(),
@@ -369,7 +340,7 @@ fn tls_official(pki: &Pki) -> Result<(), String> {
             "--ca-cert",
             &ca,
             "--admin-token",
-            TOKEN,
+            ADMIN_TOKEN,
             "--smtp-listen",
             &smtp_listen,
         ],
@@ -386,7 +357,7 @@ fn tls_official(pki: &Pki) -> Result<(), String> {
                 "--ca-cert",
                 &rogue,
                 "--admin-token",
-                TOKEN,
+                ADMIN_TOKEN,
                 "--reports",
                 &reports_arg,
             ],
@@ -539,19 +510,6 @@ fn image_target() -> Result<(), String> {
     println!("Ctrl-C: exit 130, no container left");
     let _ = docker(&["rmi", IMAGE]);
     Ok(())
-}
-
-/// Whether a prerequisite is here; where it is not, a skip said aloud,
-/// or a failure where `require_env=1`.
-fn available(what: &str, found: Result<(), String>, require_env: &str) -> Result<bool, String> {
-    match found {
-        Ok(()) => Ok(true),
-        Err(e) if std::env::var(require_env).as_deref() == Ok("1") => Err(format!("{what} is required here: {e}")),
-        Err(e) => {
-            println!("SKIPPED: {what}: {e}");
-            Ok(false)
-        }
-    }
 }
 
 fn main() -> std::process::ExitCode {

@@ -107,12 +107,20 @@ impl ServerProcess {
             // time. One begun after it does not: the one before had no
             // answer, and "did not answer within" is then true.
             let in_time = started.elapsed() <= timeout;
-            let answered = tokio::task::spawn_blocking(move || answers_http(port))
-                .await
-                .unwrap_or(false);
+            let child = self.child.id();
+            // Reading /proc is blocking work too: done beside the probe.
+            let (answered, older_holder) = tokio::task::spawn_blocking(move || {
+                let answered = answers_http(port);
+                (
+                    answered,
+                    answered.then(|| ownership::older_holder(port, child)).flatten(),
+                )
+            })
+            .await
+            .unwrap_or((false, None));
             self.check_alive(started, if answered && in_time { Duration::MAX } else { timeout })?;
             if answered {
-                return match ownership::older_holder(port, self.child.id()) {
+                return match older_holder {
                     Some(holder) => Err(ServerError::PortHeldByAnother(format!(
                         "port {port}, chosen for {}, is held by {holder}, which was running before it started",
                         self.name

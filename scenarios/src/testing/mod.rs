@@ -1,8 +1,8 @@
 //! Test support shared by the tests in `tests/` and by the harness itself:
 //! the reference server in this process ([`server`]), the `parsec-mfa`
 //! command line driven as a person would ([`cli`]), headless Chromium for
-//! the pages ([`chromium`]), and the administration token and wrong codes
-//! every one of them needs.
+//! the pages ([`chromium`]), a finished command's output ([`run`]), and
+//! the administration token and wrong codes every one of them needs.
 //!
 //! Compiled into the library, not behind a feature: a feature enabled only
 //! by the tests would make `cargo test` and `cargo run` build this crate
@@ -10,6 +10,7 @@
 
 pub mod chromium;
 pub mod cli;
+pub mod run;
 pub mod server;
 
 use parsec_mfa_reference::totp;
