@@ -34,6 +34,7 @@ Feature: The user guide's MFA page, as executable examples
     And Alice scans the QR code with her authenticator app
     And Alice confirms with the code from her authenticator app
     Then Alice's authenticator app has 2 entries
+    And Alice's entries hold different keys
     And each of Alice's devices logs in with the code from her authenticator app
 
   @DEV-5 @DEV-2

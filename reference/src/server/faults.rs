@@ -71,6 +71,8 @@ fault_table! {
         "the key is still handed out once MFA is set up";
     SecretSharedInOrganization: "secret-shared-in-organization", "SECRET-3",
         "a new setup reuses the key of another user of the organization";
+    SecretSharedBetweenOrganizations: "secret-shared-between-organizations", "SECRET-5",
+        "the same person gets the same key in every organization of the server (one entry for two accounts)";
     ShortSecret: "short-secret", "SECRET-4",
         "keys of 10 bytes (16 characters) instead of 20";
     // Authenticated totp_setup_confirm
@@ -275,6 +277,13 @@ impl Faults {
                 .find_map(|u| u.totp.secret.clone())
         {
             return other;
+        }
+        if self.has(Fault::SecretSharedBetweenOrganizations) {
+            // Keyed by the person's email alone, whatever the organization:
+            // a deterministic signature under a fixed key stands for a
+            // server-wide table of secrets by email.
+            let by_email = crate::crypto::SigningKey([7; 32]).sign_only_signature(user.human_handle.email.as_bytes());
+            return by_email[..20].to_vec();
         }
         let secret = crate::totp::generate_secret();
         match self.has(Fault::ShortSecret) {

@@ -149,8 +149,10 @@ async fn device_in_other_organization(world: &mut MfaWorld, name: Name) {
         .await
         .expect("the organization is created");
     let link = BootstrapAddr::parse_any(&created.bootstrap_url).expect("a bootstrap URL");
+    // The same person: her email in her first organization.
+    let email = world.person_ref(&name).email.clone();
     let who = NewIdentity {
-        human_handle: HumanHandle::new(&Env::email_in(&name, &organization), &name).expect("a valid identity"),
+        human_handle: HumanHandle::new(&email, &name).expect("a valid identity"),
         device_label: format!("{name}'s laptop"),
     };
     let keys = bootstrap_organization(&env.connection_to(&organization), &link, &who)
@@ -438,6 +440,13 @@ async fn offers_setup(world: &mut MfaWorld, name: Name) {
 #[then(expr = "{person}'s authenticator app has {int} entry/entries")]
 fn app_entries(world: &mut MfaWorld, name: Name, count: usize) {
     assert_eq!(world.person_ref(&name).phone.entries().len(), count);
+}
+
+#[then(expr = "{person}'s entries hold different keys")]
+fn entries_hold_different_keys(world: &mut MfaWorld, name: Name) {
+    let entries = world.person_ref(&name).phone.entries();
+    let keys: std::collections::BTreeSet<&[u8]> = entries.iter().map(|entry| entry.secret.as_slice()).collect();
+    assert_eq!(keys.len(), entries.len(), "two of {name}'s entries hold the same key");
 }
 
 #[then(expr = "{person} and {person} have different keys")]
