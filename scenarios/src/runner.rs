@@ -145,11 +145,16 @@ impl std::fmt::Display for Shard {
     }
 }
 
-impl std::str::FromStr for Shard {
-    type Err = String;
+/// Not `K/N` with K from 1 to N.
+#[derive(Debug, thiserror::Error)]
+#[error("`{0}` is not a shard K/N (K from 1 to N)")]
+pub struct BadShard(String);
 
-    fn from_str(text: &str) -> Result<Self, String> {
-        let bad = || format!("`{text}` is not a shard K/N (K from 1 to N)");
+impl std::str::FromStr for Shard {
+    type Err = BadShard;
+
+    fn from_str(text: &str) -> Result<Self, BadShard> {
+        let bad = || BadShard(text.to_owned());
         let (index, count) = text.split_once('/').ok_or_else(bad)?;
         let index: usize = index.trim().parse().map_err(|_| bad())?;
         let count: usize = count.trim().parse().map_err(|_| bad())?;
@@ -413,7 +418,7 @@ mod tests {
         fn start(
             &self,
             spec: crate::target::TargetSpec,
-        ) -> crate::target::BoxFuture<'_, Result<Box<dyn crate::target::Target>, String>> {
+        ) -> crate::target::BoxFuture<'_, Result<Box<dyn crate::target::Target>, crate::target::TargetError>> {
             self.0.start(spec)
         }
     }

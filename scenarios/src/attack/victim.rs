@@ -34,7 +34,7 @@ impl Victim {
     /// Sets the victim up on `target` with `keys` opaque keys.
     pub async fn set_up(target: &dyn Target, keys: usize) -> Result<Victim, AttackError> {
         let failed = |step: &'static str| move |reason: String| AttackError::Victim { step, reason };
-        let route = crate::target::Route::to(target).map_err(failed("no HTTP client"))?;
+        let route = crate::target::Route::to(target).map_err(|e| failed("no HTTP client")(e.0))?;
         let unique = hex::encode(parsec_mfa_reference::crypto::random_array::<6>());
         let organization = format!("Attack{unique}");
         let created = route

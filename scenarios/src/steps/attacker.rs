@@ -227,13 +227,16 @@ impl std::fmt::Display for Reply {
 }
 
 impl std::str::FromStr for Reply {
-    type Err = String;
+    type Err = super::UnknownName;
 
-    fn from_str(s: &str) -> Result<Self, String> {
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.trim_matches('"') {
             "invalid_one_time_password" => Ok(Self::Invalid),
             "throttled" => Ok(Self::Throttled),
-            other => Err(format!("no reply is named `{other}`")),
+            other => Err(super::UnknownName {
+                what: "no reply is named",
+                text: other.to_owned(),
+            }),
         }
     }
 }
