@@ -51,11 +51,17 @@ pub struct SelfCheckArgs {
     repeat_faults: usize,
 }
 
-fn parse_profile(name: &str) -> Result<Profile, String> {
-    Profile::parse(name).ok_or_else(|| {
-        let known: Vec<&str> = Profile::ALL.iter().map(|p| p.name()).collect();
-        format!("`{name}` is not a profile (known: {})", known.join(", "))
-    })
+/// A `--profile` that names none.
+#[derive(Debug, thiserror::Error)]
+#[error("`{}` is not a profile (known: {})", .0, known_profiles())]
+struct UnknownProfile(String);
+
+fn known_profiles() -> String {
+    Profile::ALL.iter().map(|p| p.name()).collect::<Vec<_>>().join(", ")
+}
+
+fn parse_profile(name: &str) -> Result<Profile, UnknownProfile> {
+    Profile::parse(name).ok_or_else(|| UnknownProfile(name.to_owned()))
 }
 
 fn usage(message: impl Into<String>) -> Failure {
