@@ -77,8 +77,7 @@ pub async fn server_time(addr: SocketAddr, token: &str) -> Result<ServerTime, Cl
         .create_organization(&org)
         .await
         .map_err(ClockCheckError::CreateOrganization)?;
-    let link = BootstrapAddr::parse_any(&created.bootstrap_url)
-        .map_err(ClockCheckError::BootstrapUrl)?;
+    let link = BootstrapAddr::parse_any(&created.bootstrap_url).map_err(ClockCheckError::BootstrapUrl)?;
     let quick = RetryPolicy {
         deadline: Duration::from_secs(5),
         attempt_timeout: Duration::from_secs(4),
@@ -97,10 +96,7 @@ pub async fn server_time(addr: SocketAddr, token: &str) -> Result<ServerTime, Cl
     };
     let (req, _) = bootstrap_request(&conn, &link, &who, DateTime::from_micros(FAR_PAST_MICROS));
     let sent = SystemClock.now();
-    let reply = conn
-        .anonymous(&req)
-        .await
-        .map_err(ClockCheckError::Bootstrap)?;
+    let reply = conn.anonymous(&req).await.map_err(ClockCheckError::Bootstrap)?;
     let answered = SystemClock.now();
     match reply {
         Rep::TimestampOutOfBallpark { server_timestamp, .. } => Ok(ServerTime {

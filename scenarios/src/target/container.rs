@@ -160,13 +160,10 @@ impl Image {
             let line = super::launched::expand_template(&template, CONTAINER_PORT, &options);
             request = request.with_cmd(line.split_whitespace().map(str::to_owned).collect::<Vec<_>>());
         }
-        let container = request
-            .start()
-            .await
-            .map_err(|source| ContainerError::NotStarted {
-                reference: reference.to_owned(),
-                source,
-            })?;
+        let container = request.start().await.map_err(|source| ContainerError::NotStarted {
+            reference: reference.to_owned(),
+            source,
+        })?;
         let log = work_dir.join(format!("image-{}.log", &container.id()[..12]));
         keep_logs(&container, &log);
         let port = container

@@ -51,12 +51,10 @@ impl TargetFactory for InProcess {
 
     fn start(&self, spec: TargetSpec) -> BoxFuture<'_, Result<Box<dyn Target>, TargetError>> {
         Box::pin(async move {
-            let mailbox = Mailbox::start("127.0.0.1:0")
-                .await
-                .map_err(|source| TargetError::Io {
-                    what: "the mailbox cannot listen".into(),
-                    source,
-                })?;
+            let mailbox = Mailbox::start("127.0.0.1:0").await.map_err(|source| TargetError::Io {
+                what: "the mailbox cannot listen".into(),
+                source,
+            })?;
             let clock = ManualClock::new(DateTime::from_micros(SIMULATED_START_UNIX * 1_000_000));
             let advisory = spec
                 .advisory_device_file_protection

@@ -669,9 +669,7 @@ impl Target for LaunchedTarget {
                     mirror.set(at);
                     Ok(())
                 }
-                ServerClock::Offset { mirror, faketime } => {
-                    Ok(faketime.offset_by(mirror.advance_micros(micros))?)
-                }
+                ServerClock::Offset { mirror, faketime } => Ok(faketime.offset_by(mirror.advance_micros(micros))?),
             }
         })
     }

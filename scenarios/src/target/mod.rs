@@ -64,8 +64,9 @@ pub enum TargetError {
     Url(#[from] remote::UrlError),
     #[error(transparent)]
     Probe(#[from] remote::ProbeError),
+    /// Boxed: its variants carry the container's log and last line.
     #[error(transparent)]
-    Container(#[from] container::ContainerError),
+    Container(Box<container::ContainerError>),
     #[error(transparent)]
     HttpClient(#[from] HttpClientError),
     #[error(transparent)]
@@ -82,6 +83,12 @@ pub enum TargetError {
     /// A blocking task of the start (a database's creation) stopped.
     #[error("{0}")]
     Task(#[from] tokio::task::JoinError),
+}
+
+impl From<container::ContainerError> for TargetError {
+    fn from(e: container::ContainerError) -> Self {
+        TargetError::Container(Box::new(e))
+    }
 }
 
 /// The reference crate's HTTP client could not be built (its builder

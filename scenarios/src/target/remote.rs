@@ -90,12 +90,10 @@ impl Remote {
             trust,
             ca_file: ca_cert.map(Path::to_path_buf),
         });
-        let mailbox = Mailbox::start(smtp_listen)
-            .await
-            .map_err(|source| TargetError::Io {
-                what: format!("the mailbox cannot listen on {smtp_listen}"),
-                source,
-            })?;
+        let mailbox = Mailbox::start(smtp_listen).await.map_err(|source| TargetError::Io {
+            what: format!("the mailbox cannot listen on {smtp_listen}"),
+            source,
+        })?;
         Ok(Remote {
             name: name.to_owned(),
             url: url.to_owned(),
@@ -312,6 +310,9 @@ mod tests {
         assert!(refused.contains("http://HOST:PORT"), "{refused}");
         assert!(matches!(resolve("127.0.0.1:6777").await, Err(UrlError::Form { .. })));
         assert!(matches!(resolve("http://127.0.0.1").await, Err(UrlError::Form { .. })));
-        assert!(matches!(resolve("http://127.0.0.1:1/path").await, Err(UrlError::Form { .. })));
+        assert!(matches!(
+            resolve("http://127.0.0.1:1/path").await,
+            Err(UrlError::Form { .. })
+        ));
     }
 }
