@@ -130,7 +130,7 @@ pub async fn run_conformance(args: ConformanceArgs) -> Result<(), Failure> {
         done = runs => done,
         _ = tokio::signal::ctrl_c() => return Err(Failure::new(exit::INTERRUPTED, "interrupted")),
     };
-    let (outcomes, repeats): (Vec<(String, Result<TargetReport, NotRun>)>, Vec<Option<RepeatReport>>) =
+    let (outcomes, repeats): (Vec<Outcome>, Vec<Option<RepeatReport>>) =
         done.into_iter().map(|run| ((run.name, run.report), run.repeat)).unzip();
     if let Some(path) = &args.write_expectations {
         write_expectations(path, &outcomes, expectations.as_ref())?;
@@ -172,6 +172,9 @@ enum NotRun {
     #[error("no run")]
     NoRun,
 }
+
+/// A target's name, and its report or why it has none.
+type Outcome = (String, Result<TargetReport, NotRun>);
 
 /// What became of one target: its report (with --repeat, the first
 /// error, else the last run's), and the comparison of its runs.
@@ -408,11 +411,7 @@ fn expectations_for(args: &ConformanceArgs, choices: &[TargetChoice]) -> Result<
 
 /// `--write-expectations`: the outcomes of every target run, or nothing
 /// when one could not be run (its section would be lost).
-fn write_expectations(
-    path: &Path,
-    outcomes: &[(String, Result<TargetReport, NotRun>)],
-    previous: Option<&Expectations>,
-) -> Result<(), Failure> {
+fn write_expectations(path: &Path, outcomes: &[Outcome], previous: Option<&Expectations>) -> Result<(), Failure> {
     let not_run: Vec<&str> = outcomes
         .iter()
         .filter(|(_, o)| o.is_err())
@@ -481,7 +480,7 @@ fn write_compare(reports: &Path, names: &[String]) -> Result<(), Failure> {
 /// One line per target, and the exit code: 9 when a target could not be
 /// used; 1 when a scenario failed (or none passed), or, in a run judged
 /// against expectations, when an outcome is not the one expected.
-fn summarize(outcomes: &[(String, Result<TargetReport, NotRun>)], repeats: &[&RepeatReport]) -> Result<(), Failure> {
+fn summarize(outcomes: &[Outcome], repeats: &[&RepeatReport]) -> Result<(), Failure> {
     let varied: Vec<String> = repeats
         .iter()
         .filter(|r| !r.steady())
