@@ -37,7 +37,12 @@ pub enum ServerError {
     /// it was chosen): the caller starts the server again on another port.
     #[error("{0}")]
     PortHeldByAnother(String),
-    /// A setup command (pip, `parsec migrate`, `parsec run --help`) failed.
+    /// A file or folder of the server's: its log, its data.
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("cannot start {name}: {source}")]
+    Spawn { name: String, source: std::io::Error },
+    /// A setup command (pip, `parsec migrate`, `initdb`, `pg_ctl`) failed.
     #[error(transparent)]
     Setup(#[from] SetupError),
 }

@@ -75,7 +75,8 @@ pub fn install_official(target_dir: &Path, version: &str) -> Result<PathBuf, Ser
         let _ = std::fs::remove_dir_all(&venv);
     }
     installed?;
-    std::fs::write(venv.join(".installed"), version).map_err(|e| ServerError::Failed(e.to_string()))?;
+    let mark = venv.join(".installed");
+    std::fs::write(&mark, version).map_err(|source| ServerError::Io { path: mark, source })?;
     Ok(venv)
 }
 
