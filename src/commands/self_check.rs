@@ -132,7 +132,7 @@ pub async fn run(args: SelfCheckArgs) -> Result<(), Failure> {
     let matrix = match outcome {
         Ok(matrix) => matrix,
         Err(SelfCheckError::Interrupted) => return Err(Failure::new(exit::INTERRUPTED, "interrupted")),
-        Err(SelfCheckError::Io(why)) => return Err(Failure::general(why)),
+        Err(e @ SelfCheckError::Io { .. }) => return Err(Failure::general(e.to_string())),
     };
     print_summary(&matrix);
     println!("Matrix: {} (and matrix.json)", dir.join("index.html").display());

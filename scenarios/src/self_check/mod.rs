@@ -152,8 +152,8 @@ pub struct SelfCheckOptions {
 pub enum SelfCheckError {
     #[error("interrupted")]
     Interrupted,
-    #[error("{0}")]
-    Io(String),
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: std::io::Error },
 }
 
 /// What the runs share: the options, the bound on runs at once, and the
@@ -172,9 +172,15 @@ pub async fn run_self_check(options: SelfCheckOptions, stop: watch::Receiver<boo
     let cpu_before = cpu_seconds();
     let dir = options.reports.clone();
     if dir.exists() {
-        std::fs::remove_dir_all(&dir).map_err(|e| SelfCheckError::Io(format!("{}: {e}", dir.display())))?;
+        std::fs::remove_dir_all(&dir).map_err(|source| SelfCheckError::Io {
+            path: dir.clone(),
+            source,
+        })?;
     }
-    std::fs::create_dir_all(&dir).map_err(|e| SelfCheckError::Io(format!("{}: {e}", dir.display())))?;
+    std::fs::create_dir_all(&dir).map_err(|source| SelfCheckError::Io {
+        path: dir.clone(),
+        source,
+    })?;
     let runs_at_once = options.runs_at_once.max(1);
     let shared = Arc::new(Shared {
         slots: Semaphore::new(runs_at_once),
@@ -242,7 +248,10 @@ pub async fn run_self_check(options: SelfCheckOptions, stop: watch::Receiver<boo
 }
 
 fn write(path: &Path, text: &str) -> Result<(), SelfCheckError> {
-    std::fs::write(path, text).map_err(|e| SelfCheckError::Io(format!("{}: {e}", path.display())))
+    std::fs::write(path, text).map_err(|source| SelfCheckError::Io {
+        path: path.to_owned(),
+        source,
+    })
 }
 
 /// A fault's row. Killers first: in process first (every scenario), then
