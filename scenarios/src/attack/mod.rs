@@ -51,7 +51,11 @@ pub enum AttackError {
     /// The victim (organization, MFA, opaque keys) could not be set up:
     /// the step that failed, and why.
     #[error("{step}: {reason}")]
-    Victim { step: &'static str, reason: String },
+    Victim {
+        step: &'static str,
+        #[source]
+        reason: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// The target answered the attacker as no Parsec server does.
     #[error("{0}")]
     Misbehaved(String),
