@@ -68,7 +68,9 @@ fn main() -> ExitCode {
             Command::Conformance(args) => commands::conformance::run_conformance(args).await,
             Command::SelfCheck(args) => commands::self_check::run(args).await,
             Command::Attack(args) => commands::attack::run(args).await,
-            Command::Serve(args) => commands::serve::run(args).await.map_err(Failure::general),
+            Command::Serve(args) => commands::serve::run(args)
+                .await
+                .map_err(|e| Failure::general(format!("{e:#}"))),
             Command::Organization(command) => commands::organization::run(command).await,
             Command::Device(command) => commands::device::run(command).await,
             Command::Mfa(command) => commands::mfa::run(command).await,

@@ -221,9 +221,7 @@ fn run_case(name: &str, start: impl FnOnce(&ServerOptions) -> Result<ServerProce
             return Verdict::Failed(format!("required by PARSEC_MFA_REQUIRE_OFFICIAL=1: {reason}"));
         }
         Err(ServerError::Unavailable(reason)) => return Verdict::Skipped(reason),
-        Err(ServerError::Failed(reason) | ServerError::Exited(reason) | ServerError::PortHeldByAnother(reason)) => {
-            return Verdict::Failed(reason);
-        }
+        Err(other) => return Verdict::Failed(other.to_string()),
     };
     match lifecycle(&server, &mailbox, &runtime, &home) {
         Ok(()) => Verdict::Passed,

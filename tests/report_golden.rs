@@ -37,7 +37,7 @@ use parsec_mfa_scenarios::expectations::Expectations;
 use parsec_mfa_scenarios::report::{COMPARE_FILE, TargetReport, compare_html};
 use parsec_mfa_scenarios::runner::{RunOptions, run, run_judged};
 use parsec_mfa_scenarios::target::{
-    BoxFuture, Capabilities, ClockControl, InProcess, Target, TargetFactory, TargetSpec,
+    BoxFuture, Capabilities, ClockControl, InProcess, Target, TargetError, TargetFactory, TargetSpec,
 };
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -64,7 +64,7 @@ impl TargetFactory for FaultyWithoutClock {
         }
     }
 
-    fn start(&self, spec: TargetSpec) -> BoxFuture<'_, Result<Box<dyn Target>, String>> {
+    fn start(&self, spec: TargetSpec) -> BoxFuture<'_, Result<Box<dyn Target>, TargetError>> {
         self.0.start(spec)
     }
 }

@@ -20,7 +20,7 @@ use parsec_mfa_scenarios::report::model::StepOutcome;
 use parsec_mfa_scenarios::report::{COMPARE_FILE, HTML_FILE, Status, TargetReport, compare_html};
 use parsec_mfa_scenarios::runner::{RunOptions, reports_dir, run};
 use parsec_mfa_scenarios::target::{
-    BoxFuture, Capabilities, ClockControl, InProcess, Target, TargetFactory, TargetSpec,
+    BoxFuture, Capabilities, ClockControl, InProcess, Target, TargetError, TargetFactory, TargetSpec,
 };
 use parsec_mfa_scenarios::testing::chromium::{
     between, chromium_dom, chromium_or_skip, chromium_screenshot, relative, unescape, write,
@@ -73,7 +73,7 @@ impl TargetFactory for WithoutClockControl {
         }
     }
 
-    fn start(&self, spec: TargetSpec) -> BoxFuture<'_, Result<Box<dyn Target>, String>> {
+    fn start(&self, spec: TargetSpec) -> BoxFuture<'_, Result<Box<dyn Target>, TargetError>> {
         self.0.start(spec)
     }
 }

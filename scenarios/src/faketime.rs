@@ -42,13 +42,6 @@ pub enum FaketimeError {
     TimestampFile { path: PathBuf, source: std::io::Error },
 }
 
-/// For the callers that still carry their errors as text (`target/launched.rs`).
-impl From<FaketimeError> for String {
-    fn from(e: FaketimeError) -> String {
-        e.to_string()
-    }
-}
-
 /// libfaketime's multi-threaded library on this machine: `$PARSEC_MFA_LIBFAKETIME`,
 /// else Debian's place for this architecture (`/usr/lib/<triplet>/faketime/`),
 /// else `/usr/lib/faketime/` or `/usr/local/lib/faketime/`.

@@ -60,10 +60,15 @@ pub struct RunControls {
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    #[error("bad --tags expression `{0}`: {1}")]
-    Tags(String, String),
+    /// `source`: gherkin's parse error (a type of the `peg` crate, boxed
+    /// rather than depended on).
+    #[error("bad --tags expression `{expr}`: {source}")]
+    Tags {
+        expr: String,
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     #[error("cannot read the features: {0}")]
-    Features(String),
+    Features(#[source] cucumber::parser::Error),
     #[error(transparent)]
     Report(#[from] ReportError),
 }
@@ -94,9 +99,10 @@ fn all_steps<'a>(
 
 /// Checks a `--tags` expression before anything starts.
 pub fn check_tags(expr: &str) -> Result<(), RunError> {
-    expr.parse::<TagOperation>()
-        .map(|_| ())
-        .map_err(|e| RunError::Tags(expr.to_owned(), e.to_string()))
+    expr.parse::<TagOperation>().map(|_| ()).map_err(|e| RunError::Tags {
+        expr: expr.to_owned(),
+        source: e.into(),
+    })
 }
 
 pub async fn run(options: RunOptions) -> Result<Totals, RunError> {
@@ -145,11 +151,16 @@ impl std::fmt::Display for Shard {
     }
 }
 
-impl std::str::FromStr for Shard {
-    type Err = String;
+/// Not `K/N` with K from 1 to N.
+#[derive(Debug, thiserror::Error)]
+#[error("`{0}` is not a shard K/N (K from 1 to N)")]
+pub struct BadShard(String);
 
-    fn from_str(text: &str) -> Result<Self, String> {
-        let bad = || format!("`{text}` is not a shard K/N (K from 1 to N)");
+impl std::str::FromStr for Shard {
+    type Err = BadShard;
+
+    fn from_str(text: &str) -> Result<Self, BadShard> {
+        let bad = || BadShard(text.to_owned());
         let (index, count) = text.split_once('/').ok_or_else(bad)?;
         let index: usize = index.trim().parse().map_err(|_| bad())?;
         let count: usize = count.trim().parse().map_err(|_| bad())?;
@@ -196,7 +207,7 @@ pub async fn all_scenarios(features: &Path) -> Result<BTreeSet<ScenarioAt>, RunE
         .await;
     let mut all = BTreeSet::new();
     for feature in parsed {
-        let feature = feature.map_err(|e| RunError::Features(e.to_string()))?;
+        let feature = feature.map_err(RunError::Features)?;
         let file = feature_file(feature.path.as_deref());
         let scenarios = feature
             .scenarios
@@ -232,10 +243,10 @@ async fn run_inner(
 ) -> Result<TargetReport, RunError> {
     crate::steps::link();
     let tags_filter = match &options.tags {
-        Some(expr) => Some(
-            expr.parse::<TagOperation>()
-                .map_err(|e| RunError::Tags(expr.clone(), e.to_string()))?,
-        ),
+        Some(expr) => Some(expr.parse::<TagOperation>().map_err(|e| RunError::Tags {
+            expr: expr.clone(),
+            source: e.into(),
+        })?),
         None => None,
     };
     let name_filter = options.name.clone();
@@ -413,7 +424,7 @@ mod tests {
         fn start(
             &self,
             spec: crate::target::TargetSpec,
-        ) -> crate::target::BoxFuture<'_, Result<Box<dyn crate::target::Target>, String>> {
+        ) -> crate::target::BoxFuture<'_, Result<Box<dyn crate::target::Target>, crate::target::TargetError>> {
             self.0.start(spec)
         }
     }

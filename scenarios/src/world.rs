@@ -339,13 +339,17 @@ impl MfaWorld {
     pub async fn env(&mut self) -> &mut Env {
         if self.env.is_none() {
             let factory = self.factory.clone().unwrap_or_else(|| Arc::new(InProcess::default()));
-            let target = factory.start(self.spec.clone()).await.expect("the target starts");
+            let target = factory
+                .start(self.spec.clone())
+                .await
+                .unwrap_or_else(|e| panic!("the target starts: {e}"));
             let network = Network::start(target.socket_addr())
                 .await
                 .expect("the network proxy listens");
-            let route = crate::target::Route::new(target.tls(), network.addr()).expect("an HTTP client");
+            let route = crate::target::Route::new(target.tls(), network.addr())
+                .unwrap_or_else(|e| panic!("an HTTP client: {e}"));
             let admin = crate::target::Route::to(target.as_ref())
-                .expect("an HTTP client")
+                .unwrap_or_else(|e| panic!("an HTTP client: {e}"))
                 .admin(target.administration_token());
             let unique = hex::encode(parsec_mfa_reference::crypto::random_array::<6>());
             let home = std::env::temp_dir().join("parsec-mfa-scenarios").join(&unique);

@@ -50,22 +50,33 @@ pub struct BenchArgs {
     organization: Option<String>,
 }
 
-fn parse_duration(text: &str) -> Result<Duration, String> {
+/// A `--duration` that clap refuses, with the reason.
+#[derive(Debug, PartialEq, thiserror::Error)]
+enum BadDuration {
+    #[error("`{0}` is not a duration")]
+    NotANumber(String),
+    #[error("`{0}`: the unit is ms, s or m")]
+    Unit(String),
+    #[error("`{0}` is not a positive duration")]
+    NotPositive(String),
+}
+
+fn parse_duration(text: &str) -> Result<Duration, BadDuration> {
     let (number, unit) = match text.find(|c: char| !c.is_ascii_digit() && c != '.') {
         Some(at) => text.split_at(at),
         None => (text, "s"),
     };
-    let value: f64 = number.parse().map_err(|_| format!("`{text}` is not a duration"))?;
+    let value: f64 = number.parse().map_err(|_| BadDuration::NotANumber(text.to_owned()))?;
     let seconds = match unit {
         "ms" => value / 1000.0,
         "s" => value,
         "m" => value * 60.0,
-        _ => return Err(format!("`{text}`: the unit is ms, s or m")),
+        _ => return Err(BadDuration::Unit(text.to_owned())),
     };
     Duration::try_from_secs_f64(seconds)
         .ok()
         .filter(|d| !d.is_zero())
-        .ok_or_else(|| format!("`{text}` is not a positive duration"))
+        .ok_or_else(|| BadDuration::NotPositive(text.to_owned()))
 }
 
 /// What a run measured.

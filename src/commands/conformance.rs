@@ -16,7 +16,7 @@ use parsec_mfa_scenarios::expectations::{Expectations, TargetExpectations, expec
 use parsec_mfa_scenarios::report::merge::merge_reports;
 use parsec_mfa_scenarios::report::repeat::{REPEAT_HTML_FILE, REPEAT_JSON_FILE, RepeatReport};
 use parsec_mfa_scenarios::report::{COMPARE_FILE, ComparePage, HTML_FILE, TargetReport, compare_page};
-use parsec_mfa_scenarios::runner::{RunControls, RunOptions, Shard, check_tags, run_judged_with};
+use parsec_mfa_scenarios::runner::{RunControls, RunError, RunOptions, Shard, check_tags, run_judged_with};
 use std::path::{Path, PathBuf};
 
 #[derive(Args)]
@@ -97,7 +97,7 @@ pub async fn run_conformance(args: ConformanceArgs) -> Result<(), Failure> {
         )));
     }
     if let Some(tags) = &args.tags {
-        check_tags(tags).map_err(|e| usage(e.to_string()))?;
+        check_tags(tags).map_err(usage)?;
     }
     if args.concurrency == 0 || args.target.start_timeout == 0 || args.repeat == 0 || args.jobs == Some(0) {
         return Err(usage(
@@ -130,8 +130,8 @@ pub async fn run_conformance(args: ConformanceArgs) -> Result<(), Failure> {
         done = runs => done,
         _ = tokio::signal::ctrl_c() => return Err(Failure::new(exit::INTERRUPTED, "interrupted")),
     };
-    let outcomes: Vec<(String, Result<TargetReport, String>)> =
-        done.iter().map(|run| (run.name.clone(), run.report.clone())).collect();
+    let (outcomes, repeats): (Vec<Outcome>, Vec<Option<RepeatReport>>) =
+        done.into_iter().map(|run| ((run.name, run.report), run.repeat)).unzip();
     if let Some(path) = &args.write_expectations {
         write_expectations(path, &outcomes, expectations.as_ref())?;
     }
@@ -150,7 +150,7 @@ pub async fn run_conformance(args: ConformanceArgs) -> Result<(), Failure> {
         };
         write_compare(&args.target.reports, &names)?;
     }
-    let repeats: Vec<&RepeatReport> = done.iter().filter_map(|run| run.repeat.as_ref()).collect();
+    let repeats: Vec<&RepeatReport> = repeats.iter().flatten().collect();
     summarize(&outcomes, &repeats)
 }
 
@@ -158,11 +158,29 @@ fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-/// What became of one target: its report (with --repeat, the last run's),
-/// and the comparison of its runs.
+/// Why a target's run could not be made: it has had its one `Error:`
+/// line, and the run exits with 9 (the target could not be used).
+#[derive(Debug, thiserror::Error)]
+enum NotRun {
+    /// The target could not be prepared (started, reached, probed).
+    #[error("{}", .0.message)]
+    Prepare(Failure),
+    #[error("cannot write {}: {source}", path.display())]
+    Console { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Run(#[from] RunError),
+    #[error("no run")]
+    NoRun,
+}
+
+/// A target's name, and its report or why it has none.
+type Outcome = (String, Result<TargetReport, NotRun>);
+
+/// What became of one target: its report (with --repeat, the first
+/// error, else the last run's), and the comparison of its runs.
 struct TargetRun {
     name: String,
-    report: Result<TargetReport, String>,
+    report: Result<TargetReport, NotRun>,
     repeat: Option<RepeatReport>,
 }
 
@@ -220,10 +238,13 @@ async fn run_target(
         Ok(()) => println!("Repeat report: {}", target_folder.join(REPEAT_HTML_FILE).display()),
         Err(e) => eprintln!("Error: {name}: cannot write {}: {e}", target_folder.display()),
     }
-    let report = runs.pop().unwrap_or_else(|| Err("no run".into()));
+    let report = match runs.iter().position(Result::is_err) {
+        Some(first_error) => runs.swap_remove(first_error),
+        None => runs.pop().unwrap_or(Err(NotRun::NoRun)),
+    };
     TargetRun {
         name,
-        report: runs.iter().find_map(|r| r.as_ref().err().cloned()).map_or(report, Err),
+        report,
         repeat: Some(repeat),
     }
 }
@@ -236,7 +257,7 @@ async fn run_once(
     folder: &Path,
     expected: Option<TargetExpectations>,
     quiet: bool,
-) -> Result<TargetReport, String> {
+) -> Result<TargetReport, NotRun> {
     if !quiet {
         println!("=== conformance: {name} ===");
     }
@@ -244,7 +265,7 @@ async fn run_once(
         Ok(factory) => factory,
         Err(failure) => {
             eprintln!("Error: {name}: {}", failure.message);
-            return Err(failure.message);
+            return Err(NotRun::Prepare(failure));
         }
     };
     let controls = RunControls {
@@ -265,10 +286,10 @@ async fn run_once(
                     console: Some(Box::new(file)),
                     ..controls
                 },
-                Err(e) => {
-                    let message = format!("cannot write {}: {e}", path.display());
-                    eprintln!("Error: {name}: {message}");
-                    return Err(message);
+                Err(source) => {
+                    let not_run = NotRun::Console { path, source };
+                    eprintln!("Error: {name}: {not_run}");
+                    return Err(not_run);
                 }
             }
         }
@@ -283,7 +304,7 @@ async fn run_once(
     };
     run_judged_with(options, controls, expected).await.map_err(|e| {
         eprintln!("Error: {name}: {e}");
-        e.to_string()
+        NotRun::Run(e)
     })
 }
 
@@ -370,7 +391,7 @@ fn expectations_for(args: &ConformanceArgs, choices: &[TargetChoice]) -> Result<
     if args.expect.is_empty() {
         return Ok(None);
     }
-    let expectations = Expectations::load(&args.expect).map_err(|e| usage(e.to_string()))?;
+    let expectations = Expectations::load(&args.expect).map_err(usage)?;
     let missing: Vec<String> = choices
         .iter()
         .map(TargetChoice::report_name)
@@ -390,11 +411,7 @@ fn expectations_for(args: &ConformanceArgs, choices: &[TargetChoice]) -> Result<
 
 /// `--write-expectations`: the outcomes of every target run, or nothing
 /// when one could not be run (its section would be lost).
-fn write_expectations(
-    path: &Path,
-    outcomes: &[(String, Result<TargetReport, String>)],
-    previous: Option<&Expectations>,
-) -> Result<(), Failure> {
+fn write_expectations(path: &Path, outcomes: &[Outcome], previous: Option<&Expectations>) -> Result<(), Failure> {
     let not_run: Vec<&str> = outcomes
         .iter()
         .filter(|(_, o)| o.is_err())
@@ -463,7 +480,7 @@ fn write_compare(reports: &Path, names: &[String]) -> Result<(), Failure> {
 /// One line per target, and the exit code: 9 when a target could not be
 /// used; 1 when a scenario failed (or none passed), or, in a run judged
 /// against expectations, when an outcome is not the one expected.
-fn summarize(outcomes: &[(String, Result<TargetReport, String>)], repeats: &[&RepeatReport]) -> Result<(), Failure> {
+fn summarize(outcomes: &[Outcome], repeats: &[&RepeatReport]) -> Result<(), Failure> {
     let varied: Vec<String> = repeats
         .iter()
         .filter(|r| !r.steady())

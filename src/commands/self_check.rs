@@ -51,11 +51,17 @@ pub struct SelfCheckArgs {
     repeat_faults: usize,
 }
 
-fn parse_profile(name: &str) -> Result<Profile, String> {
-    Profile::parse(name).ok_or_else(|| {
-        let known: Vec<&str> = Profile::ALL.iter().map(|p| p.name()).collect();
-        format!("`{name}` is not a profile (known: {})", known.join(", "))
-    })
+/// A `--profile` that names none.
+#[derive(Debug, thiserror::Error)]
+#[error("`{}` is not a profile (known: {})", .0, known_profiles())]
+struct UnknownProfile(String);
+
+fn known_profiles() -> String {
+    Profile::ALL.iter().map(|p| p.name()).collect::<Vec<_>>().join(", ")
+}
+
+fn parse_profile(name: &str) -> Result<Profile, UnknownProfile> {
+    Profile::parse(name).ok_or_else(|| UnknownProfile(name.to_owned()))
 }
 
 fn usage(message: impl Into<String>) -> Failure {
@@ -126,7 +132,7 @@ pub async fn run(args: SelfCheckArgs) -> Result<(), Failure> {
     let matrix = match outcome {
         Ok(matrix) => matrix,
         Err(SelfCheckError::Interrupted) => return Err(Failure::new(exit::INTERRUPTED, "interrupted")),
-        Err(SelfCheckError::Io(why)) => return Err(Failure::general(why)),
+        Err(e @ SelfCheckError::Io { .. }) => return Err(Failure::general(e.to_string())),
     };
     print_summary(&matrix);
     println!("Matrix: {} (and matrix.json)", dir.join("index.html").display());

@@ -1,6 +1,7 @@
 //! `parsec-mfa serve`: the reference server, with flags named like the
 //! official `parsec run` (and their `PARSEC_*` environment variables).
 
+use anyhow::{Context as _, bail, ensure};
 use clap::Args;
 use parsec_mfa_reference::protocol::addr::ServerAddr;
 use parsec_mfa_reference::protocol::anonymous_server::server_config::AdvisoryDeviceFileProtection;
@@ -58,6 +59,7 @@ pub struct ServeArgs {
     inject_fault: Vec<String>,
 }
 
+// String: the reference crate's parser reports text, which clap takes as is.
 fn parse_advisory(s: &str) -> Result<AdvisoryDeviceFileProtection, String> {
     s.parse()
 }
@@ -70,13 +72,13 @@ fn default_db_path() -> PathBuf {
     base.join("parsec-mfa").join("server.sqlite")
 }
 
-fn storage_config(db: Option<&str>) -> Result<StorageConfig, String> {
-    let unsupported = || {
-        format!(
-            "--db `{}`: expected MOCKED, sqlite:PATH or a file path",
-            db.unwrap_or_default()
-        )
-    };
+/// A `--db` that is neither MOCKED, `sqlite:PATH` nor a file path.
+#[derive(Debug, thiserror::Error)]
+#[error("--db `{0}`: expected MOCKED, sqlite:PATH or a file path")]
+struct UnsupportedDb(String);
+
+fn storage_config(db: Option<&str>) -> Result<StorageConfig, UnsupportedDb> {
+    let unsupported = || UnsupportedDb(db.unwrap_or_default().to_owned());
     Ok(match db {
         None => StorageConfig::Sqlite(default_db_path()),
         Some("MOCKED") => StorageConfig::Memory,
@@ -101,20 +103,20 @@ fn has_url_scheme(s: &str) -> bool {
     })
 }
 
-pub async fn run(args: ServeArgs) -> Result<(), String> {
+/// Nothing matches on its errors: the command prints one `Error:` line,
+/// each cause after its context (`{:#}`).
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     if args.test_clock && !args.host.is_loopback() {
-        return Err(format!(
-            "--test-clock is refused on a non-loopback address ({})",
-            args.host
-        ));
+        bail!("--test-clock is refused on a non-loopback address ({})", args.host);
     }
-    if args.administration_token.is_empty() {
-        return Err("--administration-token must not be empty".into());
-    }
+    ensure!(
+        !args.administration_token.is_empty(),
+        "--administration-token must not be empty"
+    );
     let server_addr = match &args.server_addr {
         Some(addr) => addr
             .parse::<ServerAddr>()
-            .map_err(|e| format!("--server-addr `{addr}`: {e}"))?,
+            .with_context(|| format!("--server-addr `{addr}`"))?,
         None => format!(
             "parsec3://{}:{}{}",
             args.host,
@@ -126,7 +128,7 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
             }
         )
         .parse()
-        .map_err(|e| format!("cannot build the server address: {e}"))?,
+        .context("cannot build the server address")?,
     };
     let email = if args.email_host == "MOCKED" {
         EmailConfig::Mocked
@@ -139,10 +141,11 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     };
     let mut faults = Faults::default();
     for fault in &args.inject_fault {
-        faults.enable(fault)?;
+        // The reference crate reports an unknown fault as text.
+        faults.enable(fault).map_err(anyhow::Error::msg)?;
     }
     let storage = storage_config(args.db.as_deref())?;
-    let store = Store::open(&storage).map_err(|e| e.to_string())?;
+    let store = Store::open(&storage)?;
     let test_clock = args.test_clock.then(ManualClock::starting_now);
     let clock: Arc<dyn Clock> = match &test_clock {
         Some(manual) => Arc::new(manual.clone()),
@@ -161,12 +164,15 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     state.tls = args.ssl_certfile.is_some();
     // Before listening: a bad certificate or key is a start-up error.
     let tls = match (&args.ssl_certfile, &args.ssl_keyfile) {
-        (Some(cert), Some(key)) => Some(parsec_mfa_reference::server::tls::server_config(cert, key)?),
+        (Some(cert), Some(key)) => Some(
+            // Its loader reports text.
+            parsec_mfa_reference::server::tls::server_config(cert, key).map_err(anyhow::Error::msg)?,
+        ),
         _ => None,
     };
     let listener = tokio::net::TcpListener::bind((args.host, args.port))
         .await
-        .map_err(|e| format!("cannot listen on {}:{}: {e}", args.host, args.port))?;
+        .with_context(|| format!("cannot listen on {}:{}", args.host, args.port))?;
     let storage_text = match &storage {
         StorageConfig::Memory => "in memory (MOCKED)".to_owned(),
         StorageConfig::Sqlite(path) => format!("SQLite {}", path.display()),
@@ -174,12 +180,12 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     eprintln!(
         "parsec-mfa serving on {}://{} (state: {storage_text}{})",
         if tls.is_some() { "https" } else { "http" },
-        listener.local_addr().map_err(|e| e.to_string())?,
+        listener.local_addr()?,
         if args.test_clock { ", simulated clock" } else { "" }
     );
     let served = match tls {
         Some(config) => parsec_mfa_reference::server::serve_tls(listener, config, Arc::new(state)).await,
         None => parsec_mfa_reference::server::serve(listener, Arc::new(state)).await,
     };
-    served.map_err(|e| format!("server stopped: {e}"))
+    served.context("server stopped")
 }

@@ -8,7 +8,8 @@ use clap::{Args, ValueEnum};
 use parsec_mfa_reference::client::tls::HttpSettings;
 use parsec_mfa_scenarios::servers::postgresql::{self, Cluster, MAKE_A_CLUSTER, OfficialDb};
 use parsec_mfa_scenarios::servers::{
-    cargo_target_dir, install_official, migrate_official_db, official_installed, official_takes_advice, official_venv,
+    ServerError, cargo_target_dir, install_official, migrate_official_db, official_installed, official_takes_advice,
+    official_venv,
 };
 use parsec_mfa_scenarios::target::container::Image;
 use parsec_mfa_scenarios::target::launched::{FaketimeMode, Launched, PLACEHOLDERS, ServerKind};
@@ -151,7 +152,22 @@ impl TargetChoice {
     }
 }
 
-pub fn parse_targets(given: &[String]) -> Result<Vec<TargetChoice>, String> {
+/// A `--target` value that names no target, or a target given twice.
+#[derive(Debug, thiserror::Error)]
+pub enum BadTarget {
+    #[error("--target official={versions}: `{version}` is not a version")]
+    Version { versions: String, version: String },
+    #[error("--target cmd=…: the command must contain {{port}} (see --help)")]
+    NoPort,
+    #[error(
+        "--target {0}: expected reference, in-process, official[=VERSION,…], url=http[s]://HOST:PORT, cmd=COMMAND or image=NAME[:TAG]"
+    )]
+    Unknown(String),
+    #[error("the same target is given twice")]
+    Twice,
+}
+
+pub fn parse_targets(given: &[String]) -> Result<Vec<TargetChoice>, BadTarget> {
     let mut choices = Vec::new();
     for target in given {
         let (kind, value) = match target.split_once('=') {
@@ -170,7 +186,10 @@ pub fn parse_targets(given: &[String]) -> Result<Vec<TargetChoice>, String> {
             ("official", Some(versions)) => {
                 for version in versions.split(',').map(str::trim) {
                     if version.is_empty() || !version.chars().all(|c| c.is_ascii_alphanumeric() || c == '.') {
-                        return Err(format!("--target official={versions}: `{version}` is not a version"));
+                        return Err(BadTarget::Version {
+                            versions: versions.to_owned(),
+                            version: version.to_owned(),
+                        });
                     }
                     choices.push(TargetChoice::Official(version.into()));
                 }
@@ -180,7 +199,7 @@ pub fn parse_targets(given: &[String]) -> Result<Vec<TargetChoice>, String> {
             }
             ("cmd", Some(command)) if !command.trim().is_empty() => {
                 if !command.contains("{port}") {
-                    return Err("--target cmd=…: the command must contain {port} (see --help)".into());
+                    return Err(BadTarget::NoPort);
                 }
                 choices.push(TargetChoice::Command(command.into()));
             }
@@ -193,9 +212,7 @@ pub fn parse_targets(given: &[String]) -> Result<Vec<TargetChoice>, String> {
                 choices.push(TargetChoice::Image(reference.into()))
             }
             _ => {
-                return Err(format!(
-                    "--target {target}: expected reference, in-process, official[=VERSION,…], url=http[s]://HOST:PORT, cmd=COMMAND or image=NAME[:TAG]"
-                ));
+                return Err(BadTarget::Unknown(target.clone()));
             }
         }
     }
@@ -203,17 +220,18 @@ pub fn parse_targets(given: &[String]) -> Result<Vec<TargetChoice>, String> {
     names.sort();
     names.dedup();
     if names.len() != choices.len() {
-        return Err("the same target is given twice".into());
+        return Err(BadTarget::Twice);
     }
     Ok(choices)
 }
 
-pub fn usage(message: impl Into<String>) -> Failure {
-    Failure::new(2, format!("{} (see --help)", message.into()))
+pub fn usage(message: impl std::fmt::Display) -> Failure {
+    Failure::new(2, format!("{message} (see --help)"))
 }
 
-pub fn unusable(message: impl Into<String>) -> Failure {
-    Failure::new(exit::TARGET_UNUSABLE, message)
+/// Exit 9: a target could not be started, reached, or is not a Parsec server.
+pub fn unusable(why: impl std::fmt::Display) -> Failure {
+    Failure::new(exit::TARGET_UNUSABLE, why.to_string())
 }
 
 /// Builds the target named `name` (its report folder, where its servers'
@@ -267,7 +285,7 @@ pub async fn prepare_in(
             let make_a_cluster = args.official_db.as_deref() == Some(MAKE_A_CLUSTER);
             if make_a_cluster {
                 // Before a long install: a missing PostgreSQL says so at once.
-                postgresql::binaries().map_err(|e| unusable(e.to_string()))?;
+                postgresql::binaries().map_err(unusable)?;
             }
             if !official_installed(&target_dir, version) {
                 println!(
@@ -279,12 +297,12 @@ pub async fn prepare_in(
             let db = args.official_db.clone();
             let cluster_log = work_dir.join("postgresql.log");
             let (venv, takes_advice, db) = tokio::task::spawn_blocking(move || {
-                let venv = install_official(&target_dir, &version_owned).map_err(|e| e.to_string())?;
+                let venv = install_official(&target_dir, &version_owned)?;
                 let takes_advice = official_takes_advice(&venv)?;
                 let db = match db {
                     None => None,
                     Some(_) if make_a_cluster => {
-                        let cluster = Cluster::start(&target_dir, cluster_log).map_err(|e| e.to_string())?;
+                        let cluster = Cluster::start(&target_dir, cluster_log)?;
                         // Migrated once; each server's database is a copy.
                         migrate_official_db(&venv, &cluster.template_url())?;
                         Some(OfficialDb::Cluster(Arc::new(cluster)))
@@ -294,10 +312,10 @@ pub async fn prepare_in(
                         Some(OfficialDb::Url(url))
                     }
                 };
-                Ok::<_, String>((venv, takes_advice, db))
+                Ok::<_, ServerError>((venv, takes_advice, db))
             })
             .await
-            .map_err(|e| unusable(e.to_string()))?
+            .map_err(unusable)?
             .map_err(unusable)?;
             launch(ServerKind::Official {
                 venv,
@@ -362,7 +380,7 @@ pub async fn prepare_in(
 mod tests {
     use super::*;
 
-    fn parse(list: &[&str]) -> Result<Vec<TargetChoice>, String> {
+    fn parse(list: &[&str]) -> Result<Vec<TargetChoice>, BadTarget> {
         parse_targets(&list.iter().map(|s| s.to_string()).collect::<Vec<_>>())
     }
 
@@ -387,11 +405,10 @@ mod tests {
         assert_eq!(all.len(), 7);
         assert_eq!(all.first().map(String::as_str), Some("official-3.8.0"));
         assert_eq!(all.last().map(String::as_str), Some("official-3.9.3"));
-        assert!(
-            parse(&["official=all", "official=3.9.3"])
-                .unwrap_err()
-                .contains("twice")
-        );
+        assert!(matches!(
+            parse(&["official=all", "official=3.9.3"]),
+            Err(BadTarget::Twice)
+        ));
     }
 
     #[test]
@@ -410,7 +427,7 @@ mod tests {
         ] {
             assert!(parse(&[bad]).is_err(), "{bad}");
         }
-        assert!(parse(&["reference", "reference"]).unwrap_err().contains("twice"));
+        assert!(matches!(parse(&["reference", "reference"]), Err(BadTarget::Twice)));
     }
 
     #[test]

@@ -46,12 +46,16 @@ pub const MAX_PARALLELISM: u32 = 256;
 #[derive(Debug, thiserror::Error)]
 pub enum AttackError {
     /// The target did not start, or its clock did not move.
-    #[error("{0}")]
-    Target(String),
+    #[error(transparent)]
+    Target(#[from] crate::target::TargetError),
     /// The victim (organization, MFA, opaque keys) could not be set up:
     /// the step that failed, and why.
     #[error("{step}: {reason}")]
-    Victim { step: &'static str, reason: String },
+    Victim {
+        step: &'static str,
+        #[source]
+        reason: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// The target answered the attacker as no Parsec server does.
     #[error("{0}")]
     Misbehaved(String),

@@ -30,10 +30,17 @@ pub struct Victim {
     pub attacker: Connection,
 }
 
+/// The victim could not be set up: the step that failed, and why.
+fn failed<E: Into<Box<dyn std::error::Error + Send + Sync>>>(step: &'static str) -> impl FnOnce(E) -> AttackError {
+    move |reason| AttackError::Victim {
+        step,
+        reason: reason.into(),
+    }
+}
+
 impl Victim {
     /// Sets the victim up on `target` with `keys` opaque keys.
     pub async fn set_up(target: &dyn Target, keys: usize) -> Result<Victim, AttackError> {
-        let failed = |step: &'static str| move |reason: String| AttackError::Victim { step, reason };
         let route = crate::target::Route::to(target).map_err(failed("no HTTP client"))?;
         let unique = hex::encode(parsec_mfa_reference::crypto::random_array::<6>());
         let organization = format!("Attack{unique}");
@@ -41,7 +48,7 @@ impl Victim {
             .admin(target.administration_token())
             .create_organization(&organization)
             .await
-            .map_err(|e| failed("the victim's organization could not be created")(e.to_string()))?;
+            .map_err(failed("the victim's organization could not be created"))?;
         let link = BootstrapAddr::parse_any(&created.bootstrap_url)
             .map_err(|e| failed("bad bootstrap URL")(format!("`{}`: {e:?}", created.bootstrap_url)))?;
         let conn = route.connection(
@@ -55,7 +62,7 @@ impl Victim {
         };
         let device = bootstrap_organization(&conn, &link, &who)
             .await
-            .map_err(|e| failed("organization_bootstrap")(e.to_string()))?;
+            .map_err(failed("organization_bootstrap"))?;
         let signer = Signer {
             device_id: device.device_id,
             signing_key: &device.signing_key,
@@ -66,12 +73,12 @@ impl Victim {
         };
         mfa::setup_confirm(&conn, signer, &code_at(&secret, target.clock().now(), 0))
             .await
-            .map_err(|e| failed("totp_setup_confirm")(e.to_string()))?;
+            .map_err(failed("totp_setup_confirm"))?;
         let mut ids = Vec::with_capacity(keys);
         for _ in 0..keys {
             let (id, _) = mfa::create_opaque_key(&conn, signer)
                 .await
-                .map_err(|e| failed("totp_create_opaque_key")(e.to_string()))?;
+                .map_err(failed("totp_create_opaque_key"))?;
             ids.push(id);
         }
         let attacker = route.connection(

@@ -91,10 +91,10 @@ fn outcome(result: &ScenarioResult) -> String {
 impl RepeatReport {
     /// The runs compared: `runs[i]` is run `i + 1`, its report or why it
     /// could not be made; `folder(run)` names its report's folder.
-    pub fn of(
+    pub fn of<E: std::fmt::Display>(
         target: &str,
         description: &str,
-        runs: &[Result<TargetReport, String>],
+        runs: &[Result<TargetReport, E>],
         folder: impl Fn(usize) -> String,
     ) -> Self {
         type Key = (String, u32);
@@ -160,7 +160,7 @@ impl RepeatReport {
                 run: i + 1,
                 folder: folder(i + 1),
                 closing_line: run.as_ref().ok().map(TargetReport::closing_line),
-                error: run.as_ref().err().cloned(),
+                error: run.as_ref().err().map(E::to_string),
             })
             .collect();
         RepeatReport {
@@ -332,7 +332,7 @@ mod tests {
         }
     }
 
-    fn run(results: Vec<ScenarioResult>) -> Result<TargetReport, String> {
+    fn run(results: Vec<ScenarioResult>) -> Result<TargetReport, &'static str> {
         let mut report = TargetReport::new("t", "d");
         report.results = results;
         Ok(report)
@@ -368,7 +368,7 @@ mod tests {
                 result(3, Status::Failed, Some("Then refused: answered ok\nmore")),
                 result(5, Status::Passed, None),
             ]),
-            Err("the official server did not answer".into()),
+            Err("the official server did not answer"),
             run(vec![
                 result(3, Status::Failed, Some("Then refused: answered ok\nmore")),
                 result(5, Status::Passed, None),

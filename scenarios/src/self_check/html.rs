@@ -298,7 +298,7 @@ mod tests {
             faults: vec![FaultRow {
                 label: "x".into(),
                 fault: "x".into(),
-                cells: vec![Cell::judge("x", Profile::InProcess, Ok(run), &[])],
+                cells: vec![Cell::judge("x", Profile::InProcess, Ok::<_, &str>(run), &[])],
             }],
             list_problems: vec![],
             settings: RunSettings {

@@ -84,13 +84,18 @@ pub struct Cell {
 
 impl Cell {
     /// The outcome of a fault's run, judged against the unobservable list.
-    pub fn judge(fault: &str, profile: Profile, run: Result<RunRecord, String>, list: &[Unobservable]) -> Cell {
+    pub fn judge<E: std::fmt::Display>(
+        fault: &str,
+        profile: Profile,
+        run: Result<RunRecord, E>,
+        list: &[Unobservable],
+    ) -> Cell {
         let listed = unobservable::reason(list, fault, profile);
         let (outcome, run, reason, problem) = match run {
             Err(why) => (
                 Outcome::Error,
                 None,
-                Some(why.clone()),
+                Some(why.to_string()),
                 Some(format!(
                     "`{fault}` in the {} profile: the run failed: {why}",
                     profile.name()
@@ -303,36 +308,36 @@ mod tests {
 
     #[test]
     fn a_failed_scenario_kills_the_fault() {
-        let cell = Cell::judge("f", Profile::InProcess, Ok(run(80, 3)), LISTED);
+        let cell = Cell::judge("f", Profile::InProcess, Ok::<_, &str>(run(80, 3)), LISTED);
         assert_eq!((cell.outcome, cell.problem), (Outcome::Killed, None));
     }
 
     #[test]
     fn a_survivor_is_a_problem_unless_listed_for_that_profile() {
-        let survivor = Cell::judge("f", Profile::Url, Ok(run(83, 0)), LISTED);
+        let survivor = Cell::judge("f", Profile::Url, Ok::<_, &str>(run(83, 0)), LISTED);
         assert_eq!(survivor.outcome, Outcome::Survived);
         assert!(survivor.problem.unwrap().contains("survived"));
-        let listed = Cell::judge("slow-fault", Profile::Url, Ok(run(67, 0)), LISTED);
+        let listed = Cell::judge("slow-fault", Profile::Url, Ok::<_, &str>(run(67, 0)), LISTED);
         assert_eq!(listed.outcome, Outcome::Unobservable);
         assert_eq!(listed.problem, None);
         assert_eq!(listed.reason.as_deref(), Some("needs an hour of real time"));
-        let other_profile = Cell::judge("slow-fault", Profile::Launched, Ok(run(83, 0)), LISTED);
+        let other_profile = Cell::judge("slow-fault", Profile::Launched, Ok::<_, &str>(run(83, 0)), LISTED);
         assert_eq!(other_profile.outcome, Outcome::Survived);
         assert!(other_profile.problem.is_some());
     }
 
     #[test]
     fn a_listed_fault_that_is_killed_makes_the_list_stale() {
-        let cell = Cell::judge("slow-fault", Profile::Url, Ok(run(60, 2)), LISTED);
+        let cell = Cell::judge("slow-fault", Profile::Url, Ok::<_, &str>(run(60, 2)), LISTED);
         assert_eq!(cell.outcome, Outcome::Killed);
         assert!(cell.problem.unwrap().contains("remove it from the list"));
     }
 
     #[test]
     fn a_run_that_ran_nothing_or_failed_to_start_is_a_problem() {
-        let nothing = Cell::judge("slow-fault", Profile::Url, Ok(run(0, 0)), LISTED);
+        let nothing = Cell::judge("slow-fault", Profile::Url, Ok::<_, &str>(run(0, 0)), LISTED);
         assert!(nothing.problem.unwrap().contains("no scenario ran"));
-        let error = Cell::judge("f", Profile::Launched, Err("the server did not start".into()), LISTED);
+        let error = Cell::judge("f", Profile::Launched, Err("the server did not start"), LISTED);
         assert_eq!(error.outcome, Outcome::Error);
         assert!(error.problem.unwrap().contains("did not start"));
     }
@@ -368,7 +373,7 @@ mod tests {
             faults: vec![FaultRow {
                 label: "f".into(),
                 fault: "f".into(),
-                cells: vec![Cell::judge("f", Profile::InProcess, Ok(run(80, 3)), &[])],
+                cells: vec![Cell::judge("f", Profile::InProcess, Ok::<_, &str>(run(80, 3)), &[])],
             }],
             list_problems: vec![],
             settings: RunSettings {

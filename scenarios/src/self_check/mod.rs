@@ -27,12 +27,12 @@ pub mod html;
 pub mod matrix;
 pub mod unobservable;
 
-use crate::report::{Status, TargetReport, Totals};
+use crate::report::{ReportError, Status, TargetReport, Totals};
 use crate::runner::{RunControls, RunOptions, ScenarioAt, run_with};
-use crate::servers::{ServerOptions, ServerProcess, free_port, start_reference};
+use crate::servers::{ServerError, ServerOptions, ServerProcess, free_port, start_reference};
 use crate::target::launched::{Launched, ServerKind};
-use crate::target::remote::{Remote, probe};
-use crate::target::{ADMINISTRATION_TOKEN, InProcess, TargetFactory};
+use crate::target::remote::{ProbeError, Remote, probe};
+use crate::target::{ADMINISTRATION_TOKEN, InProcess, TargetError, TargetFactory};
 use matrix::{Baseline, Cell, FaultRow, Matrix, ProfileInfo, RunRecord, RunSettings, ScenarioRef};
 pub use matrix::{Outcome, Scope};
 use serde::{Deserialize, Serialize};
@@ -152,8 +152,8 @@ pub struct SelfCheckOptions {
 pub enum SelfCheckError {
     #[error("interrupted")]
     Interrupted,
-    #[error("{0}")]
-    Io(String),
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: std::io::Error },
 }
 
 /// What the runs share: the options, the bound on runs at once, and the
@@ -172,9 +172,15 @@ pub async fn run_self_check(options: SelfCheckOptions, stop: watch::Receiver<boo
     let cpu_before = cpu_seconds();
     let dir = options.reports.clone();
     if dir.exists() {
-        std::fs::remove_dir_all(&dir).map_err(|e| SelfCheckError::Io(format!("{}: {e}", dir.display())))?;
+        std::fs::remove_dir_all(&dir).map_err(|source| SelfCheckError::Io {
+            path: dir.clone(),
+            source,
+        })?;
     }
-    std::fs::create_dir_all(&dir).map_err(|e| SelfCheckError::Io(format!("{}: {e}", dir.display())))?;
+    std::fs::create_dir_all(&dir).map_err(|source| SelfCheckError::Io {
+        path: dir.clone(),
+        source,
+    })?;
     let runs_at_once = options.runs_at_once.max(1);
     let shared = Arc::new(Shared {
         slots: Semaphore::new(runs_at_once),
@@ -207,7 +213,7 @@ pub async fn run_self_check(options: SelfCheckOptions, stop: watch::Receiver<boo
         let (run, error) = match outcome {
             Ok(run) => (Some(run), None),
             Err(RunFailure::Interrupted) => return Err(SelfCheckError::Interrupted),
-            Err(RunFailure::Failed(why)) => (None, Some(why)),
+            Err(RunFailure::Failed(why)) => (None, Some(why.to_string())),
         };
         baseline_records.push(Baseline { profile, run, error });
     }
@@ -242,7 +248,10 @@ pub async fn run_self_check(options: SelfCheckOptions, stop: watch::Receiver<boo
 }
 
 fn write(path: &Path, text: &str) -> Result<(), SelfCheckError> {
-    std::fs::write(path, text).map_err(|e| SelfCheckError::Io(format!("{}: {e}", path.display())))
+    std::fs::write(path, text).map_err(|source| SelfCheckError::Io {
+        path: path.to_owned(),
+        source,
+    })
 }
 
 /// A fault's row. Killers first: in process first (every scenario), then
@@ -305,7 +314,41 @@ async fn fault_row(shared: Arc<Shared>, case: FaultCase) -> Result<FaultRow, Sel
 
 enum RunFailure {
     Interrupted,
-    Failed(String),
+    Failed(RunNotMade),
+}
+
+/// Why one run could not be made: said in its cell, and the self-check
+/// goes on.
+#[derive(Debug, thiserror::Error)]
+pub enum RunNotMade {
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{target}: this target cannot inject faults")]
+    NoFaultInjection { target: String },
+    #[error(transparent)]
+    Target(#[from] TargetError),
+    #[error(transparent)]
+    Probe(#[from] ProbeError),
+    #[error(transparent)]
+    Server(#[from] ServerError),
+    #[error(transparent)]
+    Run(#[from] crate::runner::RunError),
+    #[error(transparent)]
+    Report(#[from] ReportError),
+    #[error("cannot start a runtime: {0}")]
+    Runtime(#[source] std::io::Error),
+    #[error("the run stopped: {0}")]
+    Stopped(#[source] tokio::task::JoinError),
+    /// The server's start, on a blocking thread, stopped.
+    #[error("{0}")]
+    Start(#[source] tokio::task::JoinError),
+}
+
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> RunNotMade + '_ {
+    move |source| RunNotMade::Io {
+        path: path.to_owned(),
+        source,
+    }
 }
 
 /// One run, when a slot is free, on a thread of its own.
@@ -326,7 +369,7 @@ async fn run_in_slot(
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map_err(|e| RunFailure::Failed(format!("cannot start a runtime: {e}")))?;
+            .map_err(|e| RunFailure::Failed(RunNotMade::Runtime(e)))?;
         let mut stop = thread_shared.stop.clone();
         runtime.block_on(async move {
             tokio::select! {
@@ -336,7 +379,7 @@ async fn run_in_slot(
         })
     })
     .await;
-    joined.unwrap_or_else(|e| Err(RunFailure::Failed(format!("the run stopped: {e}"))))
+    joined.unwrap_or_else(|e| Err(RunFailure::Failed(RunNotMade::Stopped(e))))
 }
 
 /// The features against the server of `profile`, faultless or with
@@ -346,16 +389,16 @@ async fn one_run(
     profile: Profile,
     case: Option<&FaultCase>,
     only: Option<BTreeSet<ScenarioAt>>,
-) -> Result<RunRecord, String> {
+) -> Result<RunRecord, RunNotMade> {
     let started = Instant::now();
     let relative = PathBuf::from(profile.name()).join(case.map_or_else(|| "baseline".to_owned(), FaultCase::folder));
     let dir = options.reports.join(&relative);
-    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    std::fs::create_dir_all(&dir).map_err(io_error(&dir))?;
     let faults: Vec<String> = case.map(|c| c.fault.clone()).into_iter().collect();
     let name = format!("self-check-{}", relative.display()).replace('/', "-");
     let (target, _url_server) = prepare(options, profile, &name, &faults, &dir).await?;
     let console_path = dir.join("console.log");
-    let console = std::fs::File::create(&console_path).map_err(|e| format!("{}: {e}", console_path.display()))?;
+    let console = std::fs::File::create(&console_path).map_err(io_error(&console_path))?;
     let scope = if only.is_some() {
         Scope::KillersFirst
     } else {
@@ -374,8 +417,8 @@ async fn one_run(
         only,
         shard: None,
     };
-    run_with(run_options, controls).await.map_err(|e| e.to_string())?;
-    let report = TargetReport::load(&dir).map_err(|e| e.to_string())?;
+    run_with(run_options, controls).await?;
+    let report = TargetReport::load(&dir)?;
     let Totals {
         passed,
         failed,
@@ -414,12 +457,14 @@ async fn prepare(
     name: &str,
     faults: &[String],
     dir: &Path,
-) -> Result<(Arc<dyn TargetFactory>, Option<ServerProcess>), String> {
+) -> Result<(Arc<dyn TargetFactory>, Option<ServerProcess>), RunNotMade> {
     let servers = dir.join("servers");
-    std::fs::create_dir_all(&servers).map_err(|e| format!("{}: {e}", servers.display()))?;
+    std::fs::create_dir_all(&servers).map_err(io_error(&servers))?;
     let needs_injection = |target: &dyn TargetFactory| {
         if !faults.is_empty() && !target.capabilities().fault_injection {
-            return Err(format!("{}: this target cannot inject faults", target.name()));
+            return Err(RunNotMade::NoFaultInjection {
+                target: target.name().to_owned(),
+            });
         }
         Ok(())
     };
@@ -470,8 +515,7 @@ async fn prepare(
                 start_reference(&binary, &server_options, &extra)
             })
             .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| e.to_string())?;
+            .map_err(RunNotMade::Start)??;
             let remote = Remote::new(
                 name,
                 &server.http_base(),

@@ -37,6 +37,24 @@ pub enum ServerError {
     /// it was chosen): the caller starts the server again on another port.
     #[error("{0}")]
     PortHeldByAnother(String),
+    /// A file or folder of the server's: its log, its data.
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("cannot start {name}: {source}")]
+    Spawn { name: String, source: std::io::Error },
+    /// A setup command (pip, `parsec migrate`, `initdb`, `pg_ctl`) failed.
+    #[error(transparent)]
+    Setup(#[from] SetupError),
+}
+
+/// A setup command that could not run, or ran and failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("{what}: {source}")]
+    NotStarted { what: String, source: std::io::Error },
+    /// `why`: its last error line (pip's "No matching distribution…").
+    #[error("{what} failed: {why}")]
+    Failed { what: String, why: String },
 }
 
 /// A free TCP port on the loopback interface for a server to bind later.
@@ -95,8 +113,11 @@ pub fn last_line(text: &str) -> &str {
 
 /// Runs a setup command to its end: its stdout, or `<what> failed: <why>`,
 /// where `why` is its last error line (pip's "No matching distribution…").
-fn run_to_end(command: &mut Command, what: &str) -> Result<String, String> {
-    let out = command.output().map_err(|e| format!("{what}: {e}"))?;
+fn run_to_end(command: &mut Command, what: &str) -> Result<String, SetupError> {
+    let out = command.output().map_err(|source| SetupError::NotStarted {
+        what: what.to_owned(),
+        source,
+    })?;
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     if out.status.success() {
         return Ok(stdout);
@@ -108,7 +129,10 @@ fn run_to_end(command: &mut Command, what: &str) -> Result<String, String> {
         .map(str::trim)
         .rfind(|l| l.starts_with("ERROR") || l.contains("Error"))
         .unwrap_or_else(|| last_line(&stderr));
-    Err(format!("{what} failed: {why}"))
+    Err(SetupError::Failed {
+        what: what.to_owned(),
+        why: why.to_owned(),
+    })
 }
 
 /// Reads a child's whole stream (helper for command-line tests).

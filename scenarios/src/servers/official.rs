@@ -63,8 +63,7 @@ pub fn install_official(target_dir: &Path, version: &str) -> Result<PathBuf, Ser
     run_to_end(
         Command::new(&python).args(["-m", "venv"]).arg(&venv),
         "creating the virtualenv",
-    )
-    .map_err(ServerError::Failed)?;
+    )?;
     let installed = run_to_end(
         Command::new(venv.join("bin/pip"))
             .args(["install", "--quiet", "--disable-pip-version-check"])
@@ -75,14 +74,15 @@ pub fn install_official(target_dir: &Path, version: &str) -> Result<PathBuf, Ser
         // No half-made virtualenv left behind to be mistaken for one.
         let _ = std::fs::remove_dir_all(&venv);
     }
-    installed.map_err(ServerError::Failed)?;
-    std::fs::write(venv.join(".installed"), version).map_err(|e| ServerError::Failed(e.to_string()))?;
+    installed?;
+    let mark = venv.join(".installed");
+    std::fs::write(&mark, version).map_err(|source| ServerError::Io { path: mark, source })?;
     Ok(venv)
 }
 
 /// Whether the official server in `venv` has the advice option (3.8.0 has
 /// not), as its `parsec run --help` says.
-pub fn official_takes_advice(venv: &Path) -> Result<bool, String> {
+pub fn official_takes_advice(venv: &Path) -> Result<bool, ServerError> {
     let help = run_to_end(
         Command::new(venv.join("bin/parsec")).args(["run", "--help"]),
         "`parsec run --help`",
@@ -92,12 +92,13 @@ pub fn official_takes_advice(venv: &Path) -> Result<bool, String> {
 
 /// Brings the official server's PostgreSQL database up to date
 /// (`parsec migrate`), as its operator would before `parsec run`.
-pub fn migrate_official_db(venv: &Path, db: &str) -> Result<(), String> {
+pub fn migrate_official_db(venv: &Path, db: &str) -> Result<(), ServerError> {
     run_to_end(
         Command::new(venv.join("bin/parsec")).args(["migrate", "--db", db]),
         &format!("`parsec migrate --db {db}`"),
     )
     .map(|_| ())
+    .map_err(ServerError::from)
 }
 
 /// The official server's command line: `db` is `postgresql://…`, or in

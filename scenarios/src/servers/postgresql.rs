@@ -12,7 +12,7 @@
 //! client library would do less. `initdb` and the server refuse to run as
 //! root: as root, they run as the `postgres` user the package creates.
 
-use super::{ServerError, free_port, last_line};
+use super::{ServerError, SetupError, free_port, last_line};
 use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -122,8 +122,10 @@ impl Cluster {
         let bin = binaries()?;
         let as_postgres = std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0);
         // Absolute: the server runs from its data folder.
-        let parent = std::path::absolute(target_dir.join("postgresql"))
-            .map_err(|e| ServerError::Failed(format!("{}: {e}", target_dir.display())))?;
+        let parent = std::path::absolute(target_dir.join("postgresql")).map_err(|source| ServerError::Io {
+            path: target_dir.to_owned(),
+            source,
+        })?;
         remove_abandoned(&parent, &bin, as_postgres);
         let unique = format!("{}-{}", std::process::id(), MADE.fetch_add(1, Ordering::Relaxed));
         let mut dir = parent.join(&unique);
@@ -187,11 +189,12 @@ impl Cluster {
             self.dir.display()
         );
         use std::io::Write as _;
+        let conf = data.join("postgresql.conf");
         std::fs::OpenOptions::new()
             .append(true)
-            .open(data.join("postgresql.conf"))
+            .open(&conf)
             .and_then(|mut file| file.write_all(settings.as_bytes()))
-            .map_err(|e| ServerError::Failed(format!("{}: {e}", data.join("postgresql.conf").display())))
+            .map_err(|source| ServerError::Io { path: conf, source })
     }
 
     /// `pg_ctl start` on a free port; again on another one if the port was
@@ -214,7 +217,8 @@ impl Cluster {
             match started {
                 Ok(_) => return Ok(()),
                 Err(_) if attempt < 3 && self.log_text().contains("could not bind") => attempt += 1,
-                Err(ServerError::Failed(_)) => {
+                // Its log says why better than pg_ctl's output.
+                Err(_) => {
                     let log = self.log_text();
                     let why = log
                         .lines()
@@ -222,7 +226,6 @@ impl Cluster {
                         .unwrap_or_else(|| last_line(&log));
                     return Err(ServerError::Failed(format!("PostgreSQL did not start: {why}")));
                 }
-                Err(other) => return Err(other),
             }
         }
     }
@@ -327,7 +330,10 @@ fn remove_abandoned(parent: &Path, bin: &Path, as_postgres: bool) {
 
 /// `dir`, created; owned by the `postgres` user where the programs run as it.
 fn make_dir(dir: &Path, as_postgres: bool) -> Result<(), ServerError> {
-    std::fs::create_dir_all(dir).map_err(|e| ServerError::Failed(format!("{}: {e}", dir.display())))?;
+    std::fs::create_dir_all(dir).map_err(|source| ServerError::Io {
+        path: dir.to_owned(),
+        source,
+    })?;
     if as_postgres {
         let owner = format!("{SUPERUSER}:");
         run(
@@ -348,10 +354,11 @@ fn postgres_can_write(dir: &Path) -> bool {
 
 /// Runs a setup command to its end: its stdout, or why it failed (its last
 /// line of output).
-fn run(command: &mut Command, what: &str) -> Result<String, ServerError> {
-    let out = command
-        .output()
-        .map_err(|e| ServerError::Failed(format!("{what}: {e}")))?;
+fn run(command: &mut Command, what: &str) -> Result<String, SetupError> {
+    let out = command.output().map_err(|source| SetupError::NotStarted {
+        what: what.to_owned(),
+        source,
+    })?;
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     if out.status.success() {
         return Ok(stdout);
@@ -361,5 +368,8 @@ fn run(command: &mut Command, what: &str) -> Result<String, ServerError> {
         true => last_line(&stdout),
         false => last_line(&stderr),
     };
-    Err(ServerError::Failed(format!("{what} failed: {why}")))
+    Err(SetupError::Failed {
+        what: what.to_owned(),
+        why: why.to_owned(),
+    })
 }

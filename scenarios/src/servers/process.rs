@@ -51,8 +51,12 @@ impl ServerProcess {
 
     /// Starts `command` with stdout and stderr to `log`, without waiting.
     pub fn launch(name: &str, mut command: Command, port: u16, log: PathBuf, group: bool) -> Result<Self, ServerError> {
-        let out = std::fs::File::create(&log).map_err(|e| ServerError::Failed(format!("{}: {e}", log.display())))?;
-        let err = out.try_clone().map_err(|e| ServerError::Failed(e.to_string()))?;
+        let log_error = |source| ServerError::Io {
+            path: log.clone(),
+            source,
+        };
+        let out = std::fs::File::create(&log).map_err(log_error)?;
+        let err = out.try_clone().map_err(log_error)?;
         if group {
             use std::os::unix::process::CommandExt as _;
             command.process_group(0);
@@ -62,7 +66,10 @@ impl ServerProcess {
             .stdout(out)
             .stderr(err)
             .spawn()
-            .map_err(|e| ServerError::Failed(format!("cannot start {name}: {e}")))?;
+            .map_err(|source| ServerError::Spawn {
+                name: name.to_owned(),
+                source,
+            })?;
         Ok(ServerProcess {
             child,
             port,

@@ -109,7 +109,12 @@ async fn wrong_as_soon_as_allowed(world: &mut MfaWorld, count: usize, name: Name
             Err(MfaError::Throttled { wait_until }) => {
                 let now = world.started().now().as_micros();
                 let wait = wait_until.as_micros() + 1 - now;
-                world.started().target.advance(wait).await.expect("the clock moves");
+                world
+                    .started()
+                    .target
+                    .advance(wait)
+                    .await
+                    .unwrap_or_else(|e| panic!("the clock moves: {e}"));
             }
             other => panic!("unexpected reply to a wrong code: {other:?}"),
         }
@@ -189,7 +194,7 @@ async fn wrong_at_once_again(world: &mut MfaWorld, count: usize, name: Name, tim
                 .target
                 .advance(wait.max(0))
                 .await
-                .expect("the clock moves");
+                .unwrap_or_else(|e| panic!("the clock moves: {e}"));
         }
     }
 }
@@ -227,13 +232,16 @@ impl std::fmt::Display for Reply {
 }
 
 impl std::str::FromStr for Reply {
-    type Err = String;
+    type Err = super::UnknownName;
 
-    fn from_str(s: &str) -> Result<Self, String> {
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.trim_matches('"') {
             "invalid_one_time_password" => Ok(Self::Invalid),
             "throttled" => Ok(Self::Throttled),
-            other => Err(format!("no reply is named `{other}`")),
+            other => Err(super::UnknownName {
+                what: "no reply is named",
+                text: other.to_owned(),
+            }),
         }
     }
 }

@@ -16,7 +16,7 @@ async fn advance(world: &mut MfaWorld, micros: i64, step: &Step) {
         .target
         .advance(micros)
         .await
-        .expect("the target's clock moves");
+        .unwrap_or_else(|e| panic!("the target's clock moves: {e}"));
     let after = world.started().now();
     let how = if world.started().target.clock_flows() {
         "waited for in real time"

@@ -14,6 +14,16 @@ pub mod mailbox;
 pub mod network;
 pub mod user;
 
+/// A step's parameter that names nothing the steps know (cucumber parses
+/// parameters with `FromStr`).
+#[derive(Debug, thiserror::Error)]
+#[error("{what} `{text}`")]
+pub struct UnknownName {
+    /// "no refusal reads", "no reply is named", …
+    pub what: &'static str,
+    pub text: String,
+}
+
 /// Keeps every step module in the final binary.
 pub fn link() -> usize {
     [

@@ -573,9 +573,9 @@ pub enum LoginRefusal {
 }
 
 impl std::str::FromStr for LoginRefusal {
-    type Err = String;
+    type Err = super::UnknownName;
 
-    fn from_str(s: &str) -> Result<Self, String> {
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
         Ok(match s {
             "the code is invalid" => Self::InvalidCode,
             "of too many attempts" => Self::TooManyAttempts,
@@ -584,7 +584,12 @@ impl std::str::FromStr for LoginRefusal {
             "the server cannot be reached" => Self::Offline,
             "MFA is required" => Self::MfaRequired,
             "passwords are not allowed" => Self::PasswordsNotAllowed,
-            other => return Err(format!("no login refusal reads `{other}`")),
+            other => {
+                return Err(super::UnknownName {
+                    what: "no login refusal reads",
+                    text: other.to_owned(),
+                });
+            }
         })
     }
 }
@@ -636,9 +641,9 @@ pub enum Refusal {
 }
 
 impl std::str::FromStr for Refusal {
-    type Err = String;
+    type Err = super::UnknownName;
 
-    fn from_str(s: &str) -> Result<Self, String> {
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
         Ok(match s {
             "the code is invalid" => Self::InvalidCode,
             "the reset link is not valid" => Self::ResetLinkNotValid,
@@ -647,7 +652,12 @@ impl std::str::FromStr for Refusal {
             "the device is unknown there" => Self::UnknownDevice,
             "the account is frozen" => Self::Frozen,
             "the account is revoked" => Self::Revoked,
-            other => return Err(format!("no refusal reads `{other}`")),
+            other => {
+                return Err(super::UnknownName {
+                    what: "no refusal reads",
+                    text: other.to_owned(),
+                });
+            }
         })
     }
 }

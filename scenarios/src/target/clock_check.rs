@@ -7,11 +7,11 @@
 //! flows); a server that ignores libfaketime answers with the real time.
 
 use crate::world::plain_http;
-use parsec_mfa_reference::client::admin::AdminClient;
+use parsec_mfa_reference::client::admin::{AdminClient, AdminError};
 use parsec_mfa_reference::client::enrollment::{NewIdentity, bootstrap_request};
-use parsec_mfa_reference::client::{Connection, RetryPolicy};
+use parsec_mfa_reference::client::{Connection, ConnectionError, RetryPolicy};
 use parsec_mfa_reference::clock::{Clock, SystemClock};
-use parsec_mfa_reference::protocol::addr::BootstrapAddr;
+use parsec_mfa_reference::protocol::addr::{AddrError, BootstrapAddr};
 use parsec_mfa_reference::protocol::anonymous::organization_bootstrap::Rep;
 use parsec_mfa_reference::protocol::{DateTime, HumanHandle};
 use std::net::SocketAddr;
@@ -20,6 +20,35 @@ use std::time::Duration;
 
 /// The server's time, as it answered one request, with the real time the
 /// request left and its reply arrived.
+/// Why the server's time could not be read, or did not follow the
+/// harness: its clock control is not confirmed (the target falls back to
+/// real time and says why).
+#[derive(Debug, thiserror::Error)]
+pub enum ClockCheckError {
+    #[error("the clock check could not create an organization: {0}")]
+    CreateOrganization(#[source] AdminError),
+    #[error("the clock check got a bad bootstrap URL: {0:?}")]
+    BootstrapUrl(#[source] AddrError),
+    /// The reference crate's check of a human handle reports text.
+    #[error("{0}")]
+    Identity(String),
+    #[error("the clock check's organization_bootstrap failed: {0}")]
+    Bootstrap(#[source] ConnectionError),
+    #[error(
+        "the clock check's organization_bootstrap, dated 2000-01-01, was answered `{0}` instead of `timestamp_out_of_ballpark` with the server's time"
+    )]
+    UnexpectedAnswer(String),
+    /// libfaketime was told `set`; the server answered `server` at the real time `real`.
+    #[error(
+        "libfaketime did not take hold: the server's clock, {set}, answered {server} (the real time was {real}); a statically linked server, or a command that clears LD_PRELOAD, ignores it"
+    )]
+    NotFollowed {
+        set: String,
+        server: DateTime,
+        real: DateTime,
+    },
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct ServerTime {
     pub server: DateTime,
@@ -41,15 +70,14 @@ const FAR_PAST_MICROS: i64 = 946_684_800_000_000;
 
 /// Asks the server for its time (see the module's comment). Each call
 /// creates an organization of its own, never bootstrapped.
-pub async fn server_time(addr: SocketAddr, token: &str) -> Result<ServerTime, String> {
+pub async fn server_time(addr: SocketAddr, token: &str) -> Result<ServerTime, ClockCheckError> {
     let unique = hex::encode(parsec_mfa_reference::crypto::random_array::<6>());
     let org = format!("ParsecMfaClockCheck{unique}");
     let created = AdminClient::new(plain_http(addr), token)
         .create_organization(&org)
         .await
-        .map_err(|e| format!("the clock check could not create an organization: {e}"))?;
-    let link = BootstrapAddr::parse_any(&created.bootstrap_url)
-        .map_err(|e| format!("the clock check got a bad bootstrap URL: {e:?}"))?;
+        .map_err(ClockCheckError::CreateOrganization)?;
+    let link = BootstrapAddr::parse_any(&created.bootstrap_url).map_err(ClockCheckError::BootstrapUrl)?;
     let quick = RetryPolicy {
         deadline: Duration::from_secs(5),
         attempt_timeout: Duration::from_secs(4),
@@ -63,15 +91,12 @@ pub async fn server_time(addr: SocketAddr, token: &str) -> Result<ServerTime, St
         Arc::new(SystemClock),
     );
     let who = NewIdentity {
-        human_handle: HumanHandle::new("clock.check@example.com", "Clock check")?,
+        human_handle: HumanHandle::new("clock.check@example.com", "Clock check").map_err(ClockCheckError::Identity)?,
         device_label: "clock check".into(),
     };
     let (req, _) = bootstrap_request(&conn, &link, &who, DateTime::from_micros(FAR_PAST_MICROS));
     let sent = SystemClock.now();
-    let reply = conn
-        .anonymous(&req)
-        .await
-        .map_err(|e| format!("the clock check's organization_bootstrap failed: {e}"))?;
+    let reply = conn.anonymous(&req).await.map_err(ClockCheckError::Bootstrap)?;
     let answered = SystemClock.now();
     match reply {
         Rep::TimestampOutOfBallpark { server_timestamp, .. } => Ok(ServerTime {
@@ -79,10 +104,7 @@ pub async fn server_time(addr: SocketAddr, token: &str) -> Result<ServerTime, St
             sent,
             answered,
         }),
-        other => Err(format!(
-            "the clock check's organization_bootstrap, dated 2000-01-01, was answered `{}` instead of `timestamp_out_of_ballpark` with the server's time",
-            other.status()
-        )),
+        other => Err(ClockCheckError::UnexpectedAnswer(other.status().to_string())),
     }
 }
 

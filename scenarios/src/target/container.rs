@@ -12,8 +12,8 @@
 //! to `<reports>/<target>/servers/`; the container is removed when the
 //! target is dropped (end of run, error, or Ctrl-C).
 
-use super::remote::{Remote, probe_route};
-use super::{BoxFuture, Capabilities, Target, TargetFactory, TargetSpec};
+use super::remote::{ProbeError, Remote, probe_route};
+use super::{BoxFuture, Capabilities, Target, TargetError, TargetFactory, TargetSpec};
 use crate::servers::{ServerOptions, free_port};
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
@@ -27,6 +27,46 @@ pub const CONTAINER_PORT: u16 = 6777;
 /// Why an image target runs in real time (its description and skips say it).
 pub const CLOCK_NOTE: &str =
     "an image's clock cannot be moved: libfaketime would have to be inside the image and preloaded by its entrypoint";
+
+type DockerError = testcontainers::bollard::errors::Error;
+
+/// Why an image could not be started, or did not answer.
+#[derive(Debug, thiserror::Error)]
+pub enum ContainerError {
+    #[error("{0}")]
+    Engine(#[from] DockerError),
+    #[error("image={reference}: no Docker engine answers ({source})")]
+    NoEngine { reference: String, source: DockerError },
+    #[error("the Docker bridge network: {0}")]
+    BridgeNetwork(#[source] DockerError),
+    #[error("the Docker bridge network has no IPv4 gateway")]
+    NoGateway,
+    #[error("image={reference}: the container did not start: {source}")]
+    NotStarted {
+        reference: String,
+        source: testcontainers::TestcontainersError,
+    },
+    #[error("image={reference}: port {CONTAINER_PORT} is not published: {source}")]
+    NotPublished {
+        reference: String,
+        source: testcontainers::TestcontainersError,
+    },
+    /// `code`: its exit code, or "unknown".
+    #[error("image={reference}: the container stopped (exit code {code}) before answering: {last_line} (log: {})", log.display())]
+    Stopped {
+        reference: String,
+        code: String,
+        last_line: String,
+        log: PathBuf,
+    },
+    #[error("image={reference}: not ready within {timeout:?}: {source} (log: {})", log.display())]
+    NotReady {
+        reference: String,
+        timeout: Duration,
+        source: ProbeError,
+        log: PathBuf,
+    },
+}
 
 pub struct Image {
     reference: String,
@@ -44,19 +84,19 @@ pub fn split_reference(reference: &str) -> (&str, &str) {
 }
 
 /// Whether a Docker engine answers (`DOCKER_HOST`, or the local socket).
-pub async fn engine_answers() -> Result<(), String> {
-    let docker = testcontainers::bollard::Docker::connect_with_defaults().map_err(|e| e.to_string())?;
-    docker.ping().await.map(|_| ()).map_err(|e| e.to_string())
+pub async fn engine_answers() -> Result<(), DockerError> {
+    let docker = testcontainers::bollard::Docker::connect_with_defaults()?;
+    docker.ping().await.map(|_| ())
 }
 
 /// The address containers on the default bridge reach the host by: its
 /// gateway (the engine's own, or the subnet's first address, Docker's rule).
-async fn bridge_gateway() -> Result<IpAddr, String> {
-    let docker = testcontainers::bollard::Docker::connect_with_defaults().map_err(|e| e.to_string())?;
+async fn bridge_gateway() -> Result<IpAddr, ContainerError> {
+    let docker = testcontainers::bollard::Docker::connect_with_defaults()?;
     let network = docker
         .inspect_network("bridge", None)
         .await
-        .map_err(|e| format!("the Docker bridge network: {e}"))?;
+        .map_err(ContainerError::BridgeNetwork)?;
     let configs = network.ipam.and_then(|ipam| ipam.config).unwrap_or_default();
     for config in configs {
         if let Some(gateway) = config.gateway.and_then(|g| g.parse().ok()) {
@@ -68,7 +108,7 @@ async fn bridge_gateway() -> Result<IpAddr, String> {
             return Ok(IpAddr::V4(Ipv4Addr::from(u32::from(base) + 1)));
         }
     }
-    Err("the Docker bridge network has no IPv4 gateway".into())
+    Err(ContainerError::NoGateway)
 }
 
 impl Image {
@@ -84,11 +124,15 @@ impl Image {
         work_dir: &Path,
         timeout: Duration,
         real_time_budget: Duration,
-    ) -> Result<Image, String> {
-        engine_answers()
-            .await
-            .map_err(|e| format!("image={reference}: no Docker engine answers ({e})"))?;
-        std::fs::create_dir_all(work_dir).map_err(|e| format!("{}: {e}", work_dir.display()))?;
+    ) -> Result<Image, TargetError> {
+        engine_answers().await.map_err(|source| ContainerError::NoEngine {
+            reference: reference.to_owned(),
+            source,
+        })?;
+        std::fs::create_dir_all(work_dir).map_err(|source| TargetError::Io {
+            what: work_dir.display().to_string(),
+            source,
+        })?;
         let gateway = bridge_gateway().await?;
         let smtp_port = free_port();
         let options = ServerOptions {
@@ -116,16 +160,19 @@ impl Image {
             let line = super::launched::expand_template(&template, CONTAINER_PORT, &options);
             request = request.with_cmd(line.split_whitespace().map(str::to_owned).collect::<Vec<_>>());
         }
-        let container = request
-            .start()
-            .await
-            .map_err(|e| format!("image={reference}: the container did not start: {e}"))?;
+        let container = request.start().await.map_err(|source| ContainerError::NotStarted {
+            reference: reference.to_owned(),
+            source,
+        })?;
         let log = work_dir.join(format!("image-{}.log", &container.id()[..12]));
         keep_logs(&container, &log);
         let port = container
             .get_host_port_ipv4(ContainerPort::Tcp(CONTAINER_PORT))
             .await
-            .map_err(|e| format!("image={reference}: port {CONTAINER_PORT} is not published: {e}"))?;
+            .map_err(|source| ContainerError::NotPublished {
+                reference: reference.to_owned(),
+                source,
+            })?;
         let url = format!("http://127.0.0.1:{port}");
         let remote = Remote::new(name, &url, token, &format!("{gateway}:{smtp_port}"), None)
             .await?
@@ -140,29 +187,31 @@ impl Image {
         Ok(image)
     }
 
-    async fn wait_ready(&self, token: &str, timeout: Duration) -> Result<(), String> {
+    async fn wait_ready(&self, token: &str, timeout: Duration) -> Result<(), TargetError> {
         let route = self.remote.route()?;
         let started = Instant::now();
         loop {
             let running = self.container.is_running().await.unwrap_or(false);
             if !running {
                 let code = self.container.exit_code().await.ok().flatten();
-                return Err(format!(
-                    "image={}: the container stopped (exit code {}) before answering: {} (log: {})",
-                    self.reference,
-                    code.map_or("unknown".into(), |c| c.to_string()),
-                    self.last_log_line().await,
-                    self.log.display()
-                ));
+                return Err(ContainerError::Stopped {
+                    reference: self.reference.clone(),
+                    code: code.map_or("unknown".into(), |c| c.to_string()),
+                    last_line: self.last_log_line().await,
+                    log: self.log.clone(),
+                }
+                .into());
             }
             match probe_route(&route, token).await {
                 Ok(_) => return Ok(()),
                 Err(why) if started.elapsed() > timeout => {
-                    return Err(format!(
-                        "image={}: not ready within {timeout:?}: {why} (log: {})",
-                        self.reference,
-                        self.log.display()
-                    ));
+                    return Err(ContainerError::NotReady {
+                        reference: self.reference.clone(),
+                        timeout,
+                        source: why,
+                        log: self.log.clone(),
+                    }
+                    .into());
                 }
                 Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
             }
@@ -230,7 +279,7 @@ impl TargetFactory for Image {
         self.remote.real_time_budget()
     }
 
-    fn start(&self, spec: TargetSpec) -> BoxFuture<'_, Result<Box<dyn Target>, String>> {
+    fn start(&self, spec: TargetSpec) -> BoxFuture<'_, Result<Box<dyn Target>, TargetError>> {
         self.remote.start(spec)
     }
 }

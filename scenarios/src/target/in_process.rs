@@ -1,7 +1,7 @@
 //! The reference server in this process, one per scenario, on a simulated
 //! clock that stands still until a step moves it.
 
-use super::{BoxFuture, Capabilities, ClockControl, Target, TargetFactory, TargetSpec};
+use super::{BoxFuture, Capabilities, ClockControl, Target, TargetError, TargetFactory, TargetSpec};
 use crate::mailbox::Mailbox;
 use crate::testing::server::InProcessServer;
 use parsec_mfa_reference::clock::{Clock, ManualClock};
@@ -49,18 +49,22 @@ impl TargetFactory for InProcess {
         }
     }
 
-    fn start(&self, spec: TargetSpec) -> BoxFuture<'_, Result<Box<dyn Target>, String>> {
+    fn start(&self, spec: TargetSpec) -> BoxFuture<'_, Result<Box<dyn Target>, TargetError>> {
         Box::pin(async move {
-            let mailbox = Mailbox::start("127.0.0.1:0").await.map_err(|e| e.to_string())?;
+            let mailbox = Mailbox::start("127.0.0.1:0").await.map_err(|source| TargetError::Io {
+                what: "the mailbox cannot listen".into(),
+                source,
+            })?;
             let clock = ManualClock::new(DateTime::from_micros(SIMULATED_START_UNIX * 1_000_000));
             let advisory = spec
                 .advisory_device_file_protection
                 .iter()
                 .map(|a| a.parse())
-                .collect::<Result<Vec<_>, _>>()?;
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(TargetError::Config)?;
             let mut faults = Faults::default();
             for fault in spec.faults.iter().chain(&self.faults) {
-                faults.enable(fault)?;
+                faults.enable(fault).map_err(TargetError::Config)?;
             }
             let server = InProcessServer::start(clock, Store::memory(), faults, |config| {
                 config.email = EmailConfig::Smtp {
@@ -101,7 +105,7 @@ impl Target for InProcessTarget {
         false
     }
 
-    fn advance(&self, micros: i64) -> BoxFuture<'_, Result<(), String>> {
+    fn advance(&self, micros: i64) -> BoxFuture<'_, Result<(), TargetError>> {
         self.server.clock.advance_micros(micros);
         Box::pin(async { Ok(()) })
     }

@@ -7,10 +7,10 @@
 //! ([`crate::faketime`]), after a check that control took hold. Where it did
 //! not, the target falls back to real time and says why.
 
-use super::clock_check::server_time;
+use super::clock_check::{ClockCheckError, server_time};
 use super::{
-    BoxFuture, Capabilities, ClockControl, DEFAULT_REAL_TIME_BUDGET, Target, TargetFactory, TargetSpec, loopback,
-    wait_for_real,
+    BoxFuture, Capabilities, ClockControl, DEFAULT_REAL_TIME_BUDGET, Target, TargetError, TargetFactory, TargetSpec,
+    loopback, wait_for_real,
 };
 use crate::faketime::{Faketime, find_library};
 use crate::mailbox::Mailbox;
@@ -108,10 +108,10 @@ enum ExactSetter {
 }
 
 impl ExactSetter {
-    async fn set(&self, at: DateTime) -> Result<(), String> {
+    async fn set(&self, at: DateTime) -> Result<(), TargetError> {
         match self {
             ExactSetter::TestClock(control) => set_test_clock(control, at).await,
-            ExactSetter::Faketime(faketime) => faketime.freeze_at(at).map_err(String::from),
+            ExactSetter::Faketime(faketime) => Ok(faketime.freeze_at(at)?),
         }
     }
 }
@@ -205,7 +205,7 @@ impl Launched {
     /// the same time (each takes seconds), and its clock checked: the
     /// target's clock control is what that check found (see
     /// [`TargetFactory::clock_note`]).
-    pub async fn start_default(&self) -> Result<SocketAddr, String> {
+    pub async fn start_default(&self) -> Result<SocketAddr, TargetError> {
         let check = async {
             if !self.uses_faketime() || self.verdict.get().is_some() {
                 return;
@@ -218,7 +218,7 @@ impl Launched {
                         _ => "checked: the server's time stood still at the instants set".into(),
                     })
                 }
-                Err(why) => ClockVerdict::Fallback(why),
+                Err(why) => ClockVerdict::Fallback(why.to_string()),
             };
             let _ = self.verdict.set(verdict);
         };
@@ -265,7 +265,7 @@ impl Launched {
         }
     }
 
-    async fn shared_server(&self, advice: &[String]) -> Result<Arc<Running>, String> {
+    async fn shared_server(&self, advice: &[String]) -> Result<Arc<Running>, TargetError> {
         let cell = self.shared.lock().await.entry(advice.to_vec()).or_default().clone();
         cell.get_or_try_init(|| async { self.launch(advice, false).await.map(Arc::new) })
             .await
@@ -274,38 +274,40 @@ impl Launched {
 
     /// Starts a server; one that could not bind its port (another program
     /// took it between the choice and the bind) is started again on another.
-    async fn launch(&self, advice: &[String], controlled_clock: bool) -> Result<Running, String> {
+    async fn launch(&self, advice: &[String], controlled_clock: bool) -> Result<Running, TargetError> {
         if !self.faults.is_empty() && !self.capabilities().fault_injection {
-            return Err(format!(
-                "{}: fault injection needs the reference server (--inject-fault)",
-                self.name
-            ));
+            return Err(TargetError::Refused {
+                target: self.name.clone(),
+                why: "fault injection needs the reference server (--inject-fault)",
+            });
         }
         let mut attempt = 1;
         loop {
             match self.launch_once(advice, controlled_clock).await {
-                Err(LaunchError::PortTaken(_)) if attempt < 3 => attempt += 1,
-                Err(LaunchError::PortTaken(why) | LaunchError::Other(why)) => return Err(why),
-                Ok(running) => return Ok(running),
+                Err(TargetError::PortTaken(_)) if attempt < 3 => attempt += 1,
+                done => return done,
             }
         }
     }
 
-    async fn launch_once(&self, advice: &[String], controlled_clock: bool) -> Result<Running, LaunchError> {
-        std::fs::create_dir_all(&self.work_dir).map_err(|e| format!("{}: {e}", self.work_dir.display()))?;
+    async fn launch_once(&self, advice: &[String], controlled_clock: bool) -> Result<Running, TargetError> {
+        std::fs::create_dir_all(&self.work_dir).map_err(|source| TargetError::Io {
+            what: self.work_dir.display().to_string(),
+            source,
+        })?;
         // Held until the server answers: --start-timeout measures the
         // server's own start, not its wait for a turn; and its port is
         // chosen once its turn has come, so that no other program has the
         // time of a wait to take it.
-        let _permit = start_permits()
-            .acquire()
-            .await
-            .map_err(|e| format!("the servers' start permits: {e}"))?;
+        let _permit = start_permits().acquire().await?;
         // Its port from the same pool as the servers': never one a server
         // is about to bind.
         let mailbox = Mailbox::start(&format!("127.0.0.1:{}", free_port()))
             .await
-            .map_err(|e| format!("the mailbox cannot listen: {e}"))?;
+            .map_err(|source| TargetError::Io {
+                what: "the mailbox cannot listen".into(),
+                source,
+            })?;
         let port = free_port();
         let options = ServerOptions {
             administration_token: self.administration_token.clone(),
@@ -330,13 +332,10 @@ impl Launched {
                     Some(OfficialDb::Cluster(cluster)) => {
                         let cluster = cluster.clone();
                         let made = tokio::task::spawn_blocking(move || cluster.new_database()).await;
-                        Some(made.map_err(|e| e.to_string())?.map_err(|e| e.to_string())?)
+                        Some(made??)
                     }
                 };
-                (
-                    official_command(venv, port, &options, url.as_deref()).map_err(|e| e.to_string())?,
-                    false,
-                )
+                (official_command(venv, port, &options, url.as_deref())?, false)
             }
             ServerKind::Command { template } => {
                 let mut command = Command::new("sh");
@@ -375,7 +374,7 @@ impl Launched {
             }
         };
         let name = format!("the {label} server");
-        let mut process = ServerProcess::launch(&name, command, port, log, group).map_err(|e| e.to_string())?;
+        let mut process = ServerProcess::launch(&name, command, port, log, group)?;
         if let ServerClock::Exact {
             setter: ExactSetter::Faketime(faketime),
             ..
@@ -387,9 +386,9 @@ impl Launched {
         }
         process.wait_listening(self.start_timeout).await.map_err(|e| match e {
             // Another program took the port between its choice and the bind.
-            ServerError::Exited(why) if process.log().to_lowercase().contains("in use") => LaunchError::PortTaken(why),
-            ServerError::PortHeldByAnother(why) => LaunchError::PortTaken(why),
-            other => LaunchError::Other(other.to_string()),
+            e @ ServerError::Exited(_) if process.log().to_lowercase().contains("in use") => TargetError::PortTaken(e),
+            e @ ServerError::PortHeldByAnother(_) => TargetError::PortTaken(e),
+            other => TargetError::Server(other),
         })?;
         let running = Running {
             process,
@@ -445,20 +444,25 @@ impl Running {
 /// The server's time stands still where libfaketime was told, a second
 /// behind the mirror, then moves to the mirror's instant: the file is read,
 /// and read again when it changes.
-async fn check_exact(addr: SocketAddr, token: &str, mirror: &ManualClock, setter: &ExactSetter) -> Result<(), String> {
+async fn check_exact(
+    addr: SocketAddr,
+    token: &str,
+    mirror: &ManualClock,
+    setter: &ExactSetter,
+) -> Result<(), TargetError> {
     let start = mirror.now();
     for at in [DateTime::from_micros(start.as_micros() - 1_000_000), start] {
         setter.set(at).await?;
         let seen = server_time(addr, token).await?;
         if seen.server != at {
-            return Err(not_followed(&format!("stopped at {at}"), seen.server, seen.answered));
+            return Err(not_followed(format!("stopped at {at}"), seen.server, seen.answered).into());
         }
     }
     Ok(())
 }
 
 /// The server's time is a day ahead of the real time, then back to it.
-async fn check_offset(addr: SocketAddr, token: &str, faketime: &Faketime) -> Result<(), String> {
+async fn check_offset(addr: SocketAddr, token: &str, faketime: &Faketime) -> Result<(), TargetError> {
     const DAY_MICROS: i64 = 86_400_000_000;
     // libfaketime's offset goes through a `double`: a millisecond of slack.
     const SLACK_MICROS: i64 = 1_000;
@@ -468,37 +472,18 @@ async fn check_offset(addr: SocketAddr, token: &str, faketime: &Faketime) -> Res
         if !seen.is_offset_by(offset, SLACK_MICROS) {
             let expected = DateTime::from_micros(seen.answered.as_micros() + offset);
             return Err(not_followed(
-                &format!("offset by {} s (about {expected})", offset / 1_000_000),
+                format!("offset by {} s (about {expected})", offset / 1_000_000),
                 seen.server,
                 seen.answered,
-            ));
+            )
+            .into());
         }
     }
     Ok(())
 }
 
-fn not_followed(set: &str, server: DateTime, real: DateTime) -> String {
-    format!(
-        "libfaketime did not take hold: the server's clock, {set}, answered {server} (the real time was {real}); a statically linked server, or a command that clears LD_PRELOAD, ignores it"
-    )
-}
-
-enum LaunchError {
-    /// The server stopped before it answered: its port was taken.
-    PortTaken(String),
-    Other(String),
-}
-
-impl From<String> for LaunchError {
-    fn from(why: String) -> Self {
-        LaunchError::Other(why)
-    }
-}
-
-impl From<crate::faketime::FaketimeError> for LaunchError {
-    fn from(e: crate::faketime::FaketimeError) -> Self {
-        LaunchError::Other(e.to_string())
-    }
+fn not_followed(set: String, server: DateTime, real: DateTime) -> ClockCheckError {
+    ClockCheckError::NotFollowed { set, server, real }
 }
 
 /// `template` with the placeholders replaced.
@@ -518,7 +503,7 @@ pub fn expand_template(template: &str, port: u16, options: &ServerOptions) -> St
         .replace("{advice_flags}", &advice_flags)
 }
 
-async fn set_test_clock(control: &str, at: DateTime) -> Result<(), String> {
+async fn set_test_clock(control: &str, at: DateTime) -> Result<(), TargetError> {
     parsec_mfa_reference::client::tls::install_crypto_provider();
     let reply = reqwest::Client::new()
         .post(control)
@@ -526,9 +511,15 @@ async fn set_test_clock(control: &str, at: DateTime) -> Result<(), String> {
         .timeout(Duration::from_secs(5))
         .send()
         .await
-        .map_err(|e| format!("{control}: {e}"))?;
+        .map_err(|source| TargetError::TestClock {
+            control: control.to_owned(),
+            source,
+        })?;
     if !reply.status().is_success() {
-        return Err(format!("{control} answered {}", reply.status()));
+        return Err(TargetError::TestClockRefused {
+            control: control.to_owned(),
+            status: reply.status(),
+        });
     }
     Ok(())
 }
@@ -591,17 +582,20 @@ impl TargetFactory for Launched {
         self.real_time_budget
     }
 
-    fn start(&self, spec: TargetSpec) -> BoxFuture<'_, Result<Box<dyn Target>, String>> {
+    fn start(&self, spec: TargetSpec) -> BoxFuture<'_, Result<Box<dyn Target>, TargetError>> {
         Box::pin(async move {
             if !spec.faults.is_empty() {
-                return Err(format!(
-                    "{}: faults for one scenario need the in-process target (a launched target takes them for all its servers)",
-                    self.name
-                ));
+                return Err(TargetError::Refused {
+                    target: self.name.clone(),
+                    why: "faults for one scenario need the in-process target (a launched target takes them for all its servers)",
+                });
             }
             let advice = spec.advisory_device_file_protection.clone();
             if !advice.is_empty() && !self.capabilities().per_scenario_config {
-                return Err(format!("{}: this target's configuration is fixed", self.name));
+                return Err(TargetError::Refused {
+                    target: self.name.clone(),
+                    why: "this target's configuration is fixed",
+                });
             }
             let running = if spec.moves_clock && self.capabilities().clock != ClockControl::None {
                 // Left where the check set it: the clock a new server's check
@@ -665,7 +659,7 @@ impl Target for LaunchedTarget {
         !matches!(self.running.clock, ServerClock::Exact { .. })
     }
 
-    fn advance(&self, micros: i64) -> BoxFuture<'_, Result<(), String>> {
+    fn advance(&self, micros: i64) -> BoxFuture<'_, Result<(), TargetError>> {
         Box::pin(async move {
             match &self.running.clock {
                 ServerClock::Real => wait_for_real(micros, self.real_time_budget).await,
@@ -675,9 +669,7 @@ impl Target for LaunchedTarget {
                     mirror.set(at);
                     Ok(())
                 }
-                ServerClock::Offset { mirror, faketime } => {
-                    faketime.offset_by(mirror.advance_micros(micros)).map_err(String::from)
-                }
+                ServerClock::Offset { mirror, faketime } => Ok(faketime.offset_by(mirror.advance_micros(micros))?),
             }
         })
     }

@@ -17,6 +17,7 @@ pub mod real_time;
 pub mod remote;
 
 use crate::mailbox::Mailbox;
+use crate::servers::ServerError;
 use parsec_mfa_reference::clock::Clock;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -28,6 +29,73 @@ pub use in_process::{ADMINISTRATION_TOKEN, InProcess, SIMULATED_START_UNIX};
 pub use real_time::{DEFAULT_REAL_TIME_BUDGET, depends_on_time, real_seconds_needed, wait_for_real};
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Why a target could not give a scenario its server, or move its time.
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    /// The scenario asks for what this target cannot give (faults, advice).
+    #[error("{target}: {why}")]
+    Refused { target: String, why: &'static str },
+    /// A wait longer than the real-time budget, where the clock cannot be moved.
+    #[error(
+        "this target has no clock control: {wait:?} of real time is more than the real-time budget of {budget:?} (--real-time-budget)"
+    )]
+    OverBudget { wait: Duration, budget: Duration },
+    /// The server could not bind its port (another program took it between
+    /// its choice and the bind): the caller starts it again on another.
+    #[error(transparent)]
+    PortTaken(ServerError),
+    #[error(transparent)]
+    Server(#[from] ServerError),
+    #[error(transparent)]
+    Faketime(#[from] crate::faketime::FaketimeError),
+    /// The server's clock could not be read, or did not follow the harness.
+    #[error(transparent)]
+    Clock(#[from] clock_check::ClockCheckError),
+    /// The reference's `--test-clock` could not be reached.
+    #[error("{control}: {source}")]
+    TestClock { control: String, source: reqwest::Error },
+    #[error("{control} answered {status}")]
+    TestClockRefused {
+        control: String,
+        status: reqwest::StatusCode,
+    },
+    #[error(transparent)]
+    Url(#[from] remote::UrlError),
+    #[error(transparent)]
+    Probe(#[from] remote::ProbeError),
+    /// Boxed: its variants carry the container's log and last line.
+    #[error(transparent)]
+    Container(Box<container::ContainerError>),
+    #[error(transparent)]
+    HttpClient(#[from] HttpClientError),
+    #[error(transparent)]
+    InProcess(#[from] crate::testing::server::InProcessServerError),
+    /// A configuration the reference crate refused (an advice, a fault, a
+    /// CA file): its parsers and loaders report text.
+    #[error("{0}")]
+    Config(String),
+    /// Something of the harness's own: a folder, the mailbox's port.
+    #[error("{what}: {source}")]
+    Io { what: String, source: std::io::Error },
+    #[error("the servers' start permits: {0}")]
+    Permits(#[from] tokio::sync::AcquireError),
+    /// A blocking task of the start (a database's creation) stopped.
+    #[error("{0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+impl From<container::ContainerError> for TargetError {
+    fn from(e: container::ContainerError) -> Self {
+        TargetError::Container(Box::new(e))
+    }
+}
+
+/// The reference crate's HTTP client could not be built (its builder
+/// reports text).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct HttpClientError(pub String);
 
 /// How far the harness can move a target's time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -137,7 +205,7 @@ pub trait Target: Send + Sync {
     /// standing still between steps.
     fn clock_flows(&self) -> bool;
     /// Moves the server's time forward, or waits for real where it cannot.
-    fn advance(&self, micros: i64) -> BoxFuture<'_, Result<(), String>>;
+    fn advance(&self, micros: i64) -> BoxFuture<'_, Result<(), TargetError>>;
     /// Whether the server speaks TLS, for which name and authorities.
     fn tls(&self) -> Option<&TlsRoute> {
         None
@@ -165,7 +233,7 @@ pub struct Route {
 }
 
 impl Route {
-    pub fn new(tls: Option<&TlsRoute>, via: SocketAddr) -> Result<Route, String> {
+    pub fn new(tls: Option<&TlsRoute>, via: SocketAddr) -> Result<Route, HttpClientError> {
         use parsec_mfa_reference::client::tls::HttpSettings;
         use parsec_mfa_reference::protocol::addr::ServerAddr;
         let route = match tls {
@@ -183,12 +251,12 @@ impl Route {
             },
         };
         // Checked once here: later clients are built the same way.
-        route.settings.client()?;
+        route.settings.client().map_err(HttpClientError)?;
         Ok(route)
     }
 
     /// The route to `target` itself.
-    pub fn to(target: &dyn Target) -> Result<Route, String> {
+    pub fn to(target: &dyn Target) -> Result<Route, HttpClientError> {
         Route::new(target.tls(), target.socket_addr())
     }
 
@@ -231,7 +299,7 @@ pub trait TargetFactory: Send + Sync {
     fn real_time_budget(&self) -> Duration {
         DEFAULT_REAL_TIME_BUDGET
     }
-    fn start(&self, spec: TargetSpec) -> BoxFuture<'_, Result<Box<dyn Target>, String>>;
+    fn start(&self, spec: TargetSpec) -> BoxFuture<'_, Result<Box<dyn Target>, TargetError>>;
 }
 
 /// The harness's own process addresses servers on the loopback interface

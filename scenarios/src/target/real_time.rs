@@ -4,6 +4,7 @@
 //! is read from its steps (Examples values substituted) before it runs, so a
 //! scenario over the budget is skipped with that figure rather than started.
 
+use super::TargetError;
 use std::time::Duration;
 
 /// `--real-time-budget`: the longest a scenario may wait for real. The
@@ -70,12 +71,10 @@ pub fn depends_on_time<'a>(steps: impl IntoIterator<Item = &'a str>) -> bool {
 /// Time passing on a target whose clock is the real one: at most `budget`
 /// at once (the scenario's whole need was checked against it before it
 /// started; a longer wait means a step this module does not know waits).
-pub async fn wait_for_real(micros: i64, budget: Duration) -> Result<(), String> {
+pub async fn wait_for_real(micros: i64, budget: Duration) -> Result<(), TargetError> {
     let wait = Duration::from_micros(micros.max(0) as u64);
     if wait > budget {
-        return Err(format!(
-            "this target has no clock control: {wait:?} of real time is more than the real-time budget of {budget:?} (--real-time-budget)"
-        ));
+        return Err(TargetError::OverBudget { wait, budget });
     }
     tokio::time::sleep(wait).await;
     Ok(())
@@ -130,6 +129,6 @@ mod tests {
     async fn real_waits_are_bounded_by_the_budget() {
         assert!(wait_for_real(1_000, Duration::from_secs(1)).await.is_ok());
         let too_long = wait_for_real(6_000_000, Duration::from_secs(5)).await.unwrap_err();
-        assert!(too_long.contains("--real-time-budget"), "{too_long}");
+        assert!(too_long.to_string().contains("--real-time-budget"), "{too_long}");
     }
 }

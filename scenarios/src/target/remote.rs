@@ -4,8 +4,8 @@
 //! where that server was told to send it).
 
 use super::{
-    BoxFuture, Capabilities, DEFAULT_REAL_TIME_BUDGET, Route, Target, TargetFactory, TargetSpec, TlsRoute,
-    wait_for_real,
+    BoxFuture, Capabilities, DEFAULT_REAL_TIME_BUDGET, HttpClientError, Route, Target, TargetError, TargetFactory,
+    TargetSpec, TlsRoute, wait_for_real,
 };
 use crate::mailbox::Mailbox;
 use parsec_mfa_reference::client::admin::{AdminError, UserRef};
@@ -17,6 +17,46 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
+
+/// A target's URL that does not lead to an address.
+#[derive(Debug, thiserror::Error)]
+pub enum UrlError {
+    #[error("{url}: expected http://HOST:PORT or https://HOST:PORT")]
+    Form { url: String },
+    #[error("{url}: {source}")]
+    Lookup { url: String, source: std::io::Error },
+    #[error("{url}: the host has no address")]
+    NoAddress { url: String },
+}
+
+/// Why a server is not one the harness can use: the one clear error line.
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    #[error(transparent)]
+    HttpClient(#[from] HttpClientError),
+    /// The reference crate's organization ID parser reports text.
+    #[error("{0}")]
+    Organization(String),
+    #[error("{http} is not a Parsec server: `server_config` answered {status}")]
+    UnexpectedAnswer { http: String, status: String },
+    #[error("{http} cannot be reached or does not answer ({why})")]
+    Unreachable { http: String, why: String },
+    /// `hint`: how to make it trusted, when the harness can tell.
+    #[error("{http} cannot be trusted: {why}{hint}")]
+    Untrusted {
+        http: String,
+        why: String,
+        hint: &'static str,
+    },
+    #[error("{http} is not a Parsec server: {source}")]
+    NotParsec { http: String, source: ConnectionError },
+    #[error("{http} refused the administration token (HTTP 403): give the server's token with --admin-token")]
+    TokenRefused { http: String },
+    #[error("{http}: the administration API did not answer as expected: {source}")]
+    AdministrationApi { http: String, source: AdminError },
+    #[error("{http}: the administration API reset a user of an organization that should not exist")]
+    ResetUnknownUser { http: String },
+}
 
 pub struct Remote {
     name: String,
@@ -39,10 +79,10 @@ impl Remote {
         token: &str,
         smtp_listen: &str,
         ca_cert: Option<&Path>,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, TargetError> {
         let addr = resolve(url).await?;
         let trust = match ca_cert {
-            Some(path) => HttpSettings::trusting_file(path)?,
+            Some(path) => HttpSettings::trusting_file(path).map_err(TargetError::Config)?,
             None => HttpSettings::default(),
         };
         let tls = url.strip_prefix("https://").map(|rest| TlsRoute {
@@ -50,9 +90,10 @@ impl Remote {
             trust,
             ca_file: ca_cert.map(Path::to_path_buf),
         });
-        let mailbox = Mailbox::start(smtp_listen)
-            .await
-            .map_err(|e| format!("the mailbox cannot listen on {smtp_listen}: {e}"))?;
+        let mailbox = Mailbox::start(smtp_listen).await.map_err(|source| TargetError::Io {
+            what: format!("the mailbox cannot listen on {smtp_listen}"),
+            source,
+        })?;
         Ok(Remote {
             name: name.to_owned(),
             url: url.to_owned(),
@@ -74,7 +115,7 @@ impl Remote {
     }
 
     /// How the harness reaches this server directly.
-    pub fn route(&self) -> Result<Route, String> {
+    pub fn route(&self) -> Result<Route, HttpClientError> {
         Route::new(self.tls.as_ref(), self.addr)
     }
 
@@ -92,19 +133,24 @@ fn host_of(host_port: &str) -> String {
 }
 
 /// `http://HOST:PORT[/]` or `https://HOST:PORT[/]` to a socket address.
-pub async fn resolve(url: &str) -> Result<SocketAddr, String> {
-    let Some(rest) = url.strip_prefix("http://").or_else(|| url.strip_prefix("https://")) else {
-        return Err(format!("{url}: expected http://HOST:PORT or https://HOST:PORT"));
-    };
+pub async fn resolve(url: &str) -> Result<SocketAddr, UrlError> {
+    let form = || UrlError::Form { url: url.to_owned() };
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+        .ok_or_else(form)?;
     let host_port = rest.trim_end_matches('/');
     if host_port.contains('/') || !host_port.contains(':') {
-        return Err(format!("{url}: expected http://HOST:PORT or https://HOST:PORT"));
+        return Err(form());
     }
     tokio::net::lookup_host(host_port)
         .await
-        .map_err(|e| format!("{url}: {e}"))?
+        .map_err(|source| UrlError::Lookup {
+            url: url.to_owned(),
+            source,
+        })?
         .next()
-        .ok_or_else(|| format!("{url}: the host has no address"))
+        .ok_or_else(|| UrlError::NoAddress { url: url.to_owned() })
 }
 
 /// An organization the probe asks about, which no scenario creates.
@@ -119,12 +165,12 @@ pub struct ServerFacts {
 
 /// Checks, within a few seconds, that a Parsec server answers at `addr` and
 /// accepts the administration token: the one clear error line otherwise.
-pub async fn probe(addr: SocketAddr, token: &str) -> Result<ServerFacts, String> {
+pub async fn probe(addr: SocketAddr, token: &str) -> Result<ServerFacts, ProbeError> {
     probe_route(&Route::new(None, addr)?, token).await
 }
 
 /// As [`probe`], through `route` (TLS or not).
-pub async fn probe_route(route: &Route, token: &str) -> Result<ServerFacts, String> {
+pub async fn probe_route(route: &Route, token: &str) -> Result<ServerFacts, ProbeError> {
     let http = route.server.to_http_url("").trim_end_matches('/').to_owned();
     let quick = RetryPolicy {
         deadline: Duration::from_secs(5),
@@ -132,41 +178,35 @@ pub async fn probe_route(route: &Route, token: &str) -> Result<ServerFacts, Stri
         first_backoff: Duration::from_millis(100),
         max_backoff: Duration::from_millis(500),
     };
-    let org = PROBE_ORGANIZATION.parse().map_err(|e| format!("{e:?}"))?;
+    let org = PROBE_ORGANIZATION
+        .parse()
+        .map_err(|e: String| ProbeError::Organization(format!("{e:?}")))?;
     let conn = route.connection(org, quick, Arc::new(SystemClock));
     let advice = match conn.server_config().await {
         Ok(server_config::Rep::Ok(config)) => config.advisory_device_file_protection.unwrap_or_default(),
         Ok(other) => {
-            return Err(format!(
-                "{http} is not a Parsec server: `server_config` answered {}",
-                other.status()
-            ));
+            return Err(ProbeError::UnexpectedAnswer {
+                http,
+                status: other.status().to_owned(),
+            });
         }
-        Err(ConnectionError::Unreachable(why)) => {
-            return Err(format!("{http} cannot be reached or does not answer ({why})"));
-        }
+        Err(ConnectionError::Unreachable(why)) => return Err(ProbeError::Unreachable { http, why }),
         Err(ConnectionError::Tls(why)) => {
             let hint = match why.contains("UnknownIssuer") {
                 true => " (give the authority that signed its certificate with --ca-cert)",
                 false => "",
             };
-            return Err(format!("{http} cannot be trusted: {why}{hint}"));
+            return Err(ProbeError::Untrusted { http, why, hint });
         }
-        Err(e) => return Err(format!("{http} is not a Parsec server: {e}")),
+        Err(source) => return Err(ProbeError::NotParsec { http, source }),
     };
     let admin = route.admin(token);
     let nobody = UserRef::Email("nobody@example.com".into());
     match admin.reset_totp(PROBE_ORGANIZATION, &nobody, false).await {
         Err(AdminError::Refused { status: 404, .. }) => Ok(ServerFacts { advice }),
-        Err(AdminError::Refused { status: 403, .. }) => Err(format!(
-            "{http} refused the administration token (HTTP 403): give the server's token with --admin-token"
-        )),
-        Err(e) => Err(format!(
-            "{http}: the administration API did not answer as expected: {e}"
-        )),
-        Ok(_) => Err(format!(
-            "{http}: the administration API reset a user of an organization that should not exist"
-        )),
+        Err(AdminError::Refused { status: 403, .. }) => Err(ProbeError::TokenRefused { http }),
+        Err(source) => Err(ProbeError::AdministrationApi { http, source }),
+        Ok(_) => Err(ProbeError::ResetUnknownUser { http }),
     }
 }
 
@@ -192,10 +232,13 @@ impl TargetFactory for Remote {
         self.real_time_budget
     }
 
-    fn start(&self, spec: TargetSpec) -> BoxFuture<'_, Result<Box<dyn Target>, String>> {
+    fn start(&self, spec: TargetSpec) -> BoxFuture<'_, Result<Box<dyn Target>, TargetError>> {
         Box::pin(async move {
             if !spec.advisory_device_file_protection.is_empty() || !spec.faults.is_empty() {
-                return Err(format!("{}: this target's configuration is fixed", self.url));
+                return Err(TargetError::Refused {
+                    target: self.url.clone(),
+                    why: "this target's configuration is fixed",
+                });
             }
             Ok(Box::new(RemoteTarget {
                 name: self.name.clone(),
@@ -243,7 +286,7 @@ impl Target for RemoteTarget {
         true
     }
 
-    fn advance(&self, micros: i64) -> BoxFuture<'_, Result<(), String>> {
+    fn advance(&self, micros: i64) -> BoxFuture<'_, Result<(), TargetError>> {
         Box::pin(wait_for_real(micros, self.real_time_budget))
     }
 
@@ -263,23 +306,13 @@ mod tests {
         assert_eq!(resolve("https://localhost:6778/").await.unwrap().port(), 6778);
         assert_eq!(host_of("localhost:6778/"), "localhost");
         assert_eq!(host_of("[::1]:6778"), "::1");
-        assert!(
-            resolve("127.0.0.1:6777")
-                .await
-                .unwrap_err()
-                .contains("http://HOST:PORT")
-        );
-        assert!(
-            resolve("http://127.0.0.1")
-                .await
-                .unwrap_err()
-                .contains("http://HOST:PORT")
-        );
-        assert!(
-            resolve("http://127.0.0.1:1/path")
-                .await
-                .unwrap_err()
-                .contains("http://HOST:PORT")
-        );
+        let refused = resolve("127.0.0.1:6777").await.unwrap_err().to_string();
+        assert!(refused.contains("http://HOST:PORT"), "{refused}");
+        assert!(matches!(resolve("127.0.0.1:6777").await, Err(UrlError::Form { .. })));
+        assert!(matches!(resolve("http://127.0.0.1").await, Err(UrlError::Form { .. })));
+        assert!(matches!(
+            resolve("http://127.0.0.1:1/path").await,
+            Err(UrlError::Form { .. })
+        ));
     }
 }

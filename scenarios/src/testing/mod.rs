@@ -22,6 +22,8 @@ pub const ADMIN_TOKEN: &str = "s3cr3t";
 /// database) is here: `Ok(true)` when `found` is `Ok`; otherwise the test
 /// says SKIPPED with the reason and gets `Ok(false)`, unless the variable
 /// `require_env` is `1` (as `.ci/run` sets), where it is an error.
+// String: the error is a test's failure message, and the tests' checks
+// return `Result<_, String>` (47 of them) to print it.
 pub fn available<E: std::fmt::Display>(what: &str, found: Result<(), E>, require_env: &str) -> Result<bool, String> {
     match found {
         Ok(()) => Ok(true),

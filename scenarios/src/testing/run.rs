@@ -67,6 +67,7 @@ impl Run {
     }
 
     /// `Ok` when `ok`, else [`Run::failure`].
+    // String: a test's failure message, for the tests' `Result<_, String>` checks.
     pub fn check(&self, what: &str, ok: bool) -> Result<(), String> {
         if ok { Ok(()) } else { Err(self.failure(what)) }
     }

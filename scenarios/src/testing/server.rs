@@ -21,6 +21,16 @@ use std::sync::Arc;
 
 pub use super::ADMIN_TOKEN;
 
+#[derive(Debug, thiserror::Error)]
+pub enum InProcessServerError {
+    #[error("cannot listen on a loopback port: {0}")]
+    Listen(#[source] std::io::Error),
+    #[error("{0}")]
+    Address(#[source] std::io::Error),
+    #[error("cannot build the server address: {0}")]
+    ServerAddr(#[source] parsec_mfa_reference::protocol::addr::AddrError),
+}
+
 /// The reference server serving on a loopback port of this process, on a
 /// clock that moves only when told; stopped when dropped.
 pub struct InProcessServer {
@@ -39,16 +49,16 @@ impl InProcessServer {
         store: Store,
         faults: Faults,
         configure: impl FnOnce(&mut ServerConfig),
-    ) -> Result<InProcessServer, String> {
+    ) -> Result<InProcessServer, InProcessServerError> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
-            .map_err(|e| format!("cannot listen on a loopback port: {e}"))?;
-        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+            .map_err(InProcessServerError::Listen)?;
+        let addr = listener.local_addr().map_err(InProcessServerError::Address)?;
         let mut config = ServerConfig {
             administration_token: ADMIN_TOKEN.into(),
             server_addr: format!("parsec3://127.0.0.1:{}?no_ssl=true", addr.port())
                 .parse()
-                .map_err(|e| format!("cannot build the server address: {e}"))?,
+                .map_err(InProcessServerError::ServerAddr)?,
             email: EmailConfig::Mocked,
             advisory_device_file_protection: vec![],
             spontaneous_organization_bootstrap: false,
