@@ -10,6 +10,9 @@
 //! - [`real_time`]: the real-time budget of targets without clock control.
 
 pub mod clock_check;
+// Without the `containers` feature, image targets say how to get a build
+// that has them (see container_unavailable.rs).
+#[cfg_attr(not(feature = "containers"), path = "container_unavailable.rs")]
 pub mod container;
 pub mod in_process;
 pub mod launched;
