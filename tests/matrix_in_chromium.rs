@@ -11,11 +11,24 @@
 //! exactly the altered rows highlighted, with each altered cell's status.
 //! The screenshot is kept: reports/matrix-chromium-check/matrix.png.
 //!
+//! The checks are derived from the reports the page was built from (every
+//! cell's status, and exactly the rows where releases disagree highlighted),
+//! so the same test reads a real matrix: with
+//! `PARSEC_MFA_MATRIX_REPORTS=DIR`, it checks the page that
+//! `parsec-mfa conformance --target official=all --reports DIR` wrote, and
+//! nothing else (a run of minutes, not part of `cargo test`):
+//!
+//! ```text
+//! cargo run -- conformance --target official=all --reports reports/official-all
+//! PARSEC_MFA_MATRIX_REPORTS=reports/official-all cargo test --test matrix_in_chromium
+//! ```
+//!
 //! Without Chromium the test says SKIPPED and succeeds, unless
 //! `PARSEC_MFA_REQUIRE_CHROMIUM=1` (as in CI), where it fails.
 
 use parsec_mfa_scenarios::report::{ScenarioResult, Status, TargetReport};
 use parsec_mfa_scenarios::testing::chromium::{between, chromium_dom, chromium_or_skip, chromium_screenshot, unescape};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
@@ -33,7 +46,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match check(&chromium) {
+    let checked = match std::env::var_os("PARSEC_MFA_MATRIX_REPORTS") {
+        Some(dir) => check_real(&chromium, &root().join(dir)),
+        None => check(&chromium),
+    };
+    match checked {
         Ok(summary) => {
             println!("{summary}");
             ExitCode::SUCCESS
@@ -114,71 +131,162 @@ fn check(chromium: &Path) -> Result<String, String> {
     let matrix = dir.join("matrix");
     let altered = releases_from(&source, &matrix)?;
     let stdout = conformance(&["--compare"], &matrix)?;
-    let page = matrix.join("compare.html");
     if !stdout.contains("compare.html") {
         return Err(format!("no comparison written: {stdout}"));
     }
-    let dom = chromium_dom(chromium, &page).map_err(|e| e.to_string())?;
-
-    let heading = unescape(between(&dom, "<h1>", "</h1>").unwrap_or_default());
-    let expected = format!("Parsec MFA conformance: the official releases {}", RELEASES.join(", "));
-    if heading != expected {
-        return Err(format!("the heading is `{heading}`, not `{expected}`"));
-    }
-    // One column per release, linking to its report, which opens.
-    for release in RELEASES {
-        let target = format!("official-{release}");
-        let link = format!("<th scope=\"col\" data-target=\"{target}\"><a href=\"{target}/index.html\">{target}</a>");
-        if !dom.contains(&link) {
-            return Err(format!("no column heading linking to {target}'s report"));
-        }
-        let linked = matrix.join(&target).join("index.html");
-        if !linked.exists() {
-            return Err(format!("{} does not exist", linked.display()));
-        }
-    }
-    let linked_dom =
-        chromium_dom(chromium, &matrix.join("official-3.9.0").join("index.html")).map_err(|e| e.to_string())?;
-    if !linked_dom.contains("<title>Parsec MFA conformance: official-3.9.0</title>") {
-        return Err("3.9.0's report does not open as its page".into());
-    }
-    // One row per scenario; exactly the altered ones highlighted.
-    let rows: Vec<&str> = dom.split("<tr class=\"scenario").skip(1).collect();
-    if rows.len() != source.results.len() {
-        return Err(format!("{} rows for {} scenarios", rows.len(), source.results.len()));
-    }
-    let differing: Vec<&&str> = rows.iter().filter(|r| r.starts_with(" differs\"")).collect();
-    if differing.len() != altered.len() || altered.len() < 2 {
+    let shown = check_matrix(chromium, &matrix)?;
+    // The altered cells are where the releases disagree, and only they.
+    if shown.differing.len() != altered.len() || altered.len() < 2 {
         return Err(format!(
             "{} rows highlighted for {} altered scenarios",
-            differing.len(),
+            shown.differing.len(),
             altered.len()
         ));
     }
     for (target, result) in &altered {
+        let key = (result.feature_file.clone(), result.line);
+        if !shown.differing.contains(&key) {
+            return Err(format!("the row of {} ({target}) is not highlighted", result.scenario));
+        }
+    }
+    Ok(format!(
+        "matrix_in_chromium: {} releases × {} scenarios, {} rows highlighted as altered, every cell's status as its report's, each column linking to its report; screenshot {} ({} bytes)",
+        shown.releases,
+        shown.rows,
+        shown.differing.len(),
+        relative_to_root(&shown.screenshot).display(),
+        shown.screenshot_bytes
+    ))
+}
+
+/// A matrix from a real `--target official=all` run in `dir`.
+fn check_real(chromium: &Path, dir: &Path) -> Result<String, String> {
+    let shown = check_matrix(chromium, dir)?;
+    Ok(format!(
+        "matrix_in_chromium: {}: {} releases × {} scenarios, {} rows where releases disagree, every cell's status as its report's, each column linking to its report; screenshot {} ({} bytes)",
+        relative_to_root(dir).display(),
+        shown.releases,
+        shown.rows,
+        shown.differing.len(),
+        relative_to_root(&shown.screenshot).display(),
+        shown.screenshot_bytes
+    ))
+}
+
+/// What the matrix page showed, once checked against its reports.
+struct Shown {
+    releases: usize,
+    rows: usize,
+    /// (feature file, line) of the highlighted rows.
+    differing: BTreeSet<(String, u32)>,
+    screenshot: PathBuf,
+    screenshot_bytes: usize,
+}
+
+/// `dir/compare.html` in headless Chromium, against the release reports
+/// beside it (`dir/official-*/results.json`): the heading names the
+/// releases; one column per release, linking to its report, which opens;
+/// one row per scenario of any release; each cell the status of that
+/// release's result (or "missing"); a row highlighted exactly where the
+/// releases' statuses differ.
+fn check_matrix(chromium: &Path, dir: &Path) -> Result<Shown, String> {
+    let reports = release_reports(dir)?;
+    let page = dir.join("compare.html");
+    let dom = chromium_dom(chromium, &page).map_err(|e| format!("{}: {e}", page.display()))?;
+
+    let heading = unescape(between(&dom, "<h1>", "</h1>").unwrap_or_default());
+    let versions: Vec<&str> = reports.iter().map(|(v, _)| v.as_str()).collect();
+    let expected = format!("Parsec MFA conformance: the official releases {}", versions.join(", "));
+    if heading != expected {
+        return Err(format!("the heading is `{heading}`, not `{expected}`"));
+    }
+    for (_, report) in &reports {
+        let target = &report.target;
+        let link = format!("<th scope=\"col\" data-target=\"{target}\"><a href=\"{target}/index.html\">{target}</a>");
+        if !dom.contains(&link) {
+            return Err(format!("no column heading linking to {target}'s report"));
+        }
+        if !dir.join(target).join("index.html").exists() {
+            return Err(format!("{target}'s report {target}/index.html does not exist"));
+        }
+    }
+    // One report opened as a reader would, from its column's link.
+    let (_, opened) = reports.last().ok_or("no release report")?;
+    let linked_dom =
+        chromium_dom(chromium, &dir.join(&opened.target).join("index.html")).map_err(|e| e.to_string())?;
+    let title = format!("<title>Parsec MFA conformance: {}</title>", opened.target);
+    if !linked_dom.contains(&title) {
+        return Err(format!("{}'s report does not open as its page", opened.target));
+    }
+
+    // Every scenario of every release: its statuses, in the columns' order.
+    let mut expected_rows: BTreeMap<(String, u32), Vec<&str>> = BTreeMap::new();
+    for (column, (_, report)) in reports.iter().enumerate() {
+        for result in &report.results {
+            let cells = expected_rows
+                .entry((result.feature_file.clone(), result.line))
+                .or_insert_with(|| vec!["missing"; reports.len()]);
+            cells[column] = result.status.as_str();
+        }
+    }
+    let rows: Vec<&str> = dom.split("<tr class=\"scenario").skip(1).collect();
+    if rows.len() != expected_rows.len() {
+        return Err(format!("{} rows for {} scenarios", rows.len(), expected_rows.len()));
+    }
+    let mut differing = BTreeSet::new();
+    for ((file, line), statuses) in &expected_rows {
         let row = rows
             .iter()
-            .find(|r| {
-                r.contains(&format!(
-                    "data-feature-file=\"{}\" data-line=\"{}\"",
-                    result.feature_file, result.line
-                ))
-            })
-            .ok_or_else(|| format!("no row for {}:{}", result.feature_file, result.line))?;
-        let cell = format!("data-target=\"{target}\" data-status=\"{}\"", result.status.as_str());
-        if !row.starts_with(" differs\"") || !row.contains(&cell) {
-            return Err(format!("the row of {} does not show {cell}", result.scenario));
+            .find(|r| r.contains(&format!("data-feature-file=\"{file}\" data-line=\"{line}\"")))
+            .ok_or_else(|| format!("no row for {file}:{line}"))?;
+        // The row ends where the next begins: its own cells only.
+        for ((_, report), status) in reports.iter().zip(statuses) {
+            let cell = format!("data-target=\"{}\" data-status=\"{status}\"", report.target);
+            if !row.contains(&cell) {
+                return Err(format!("the row of {file}:{line} does not show {cell}"));
+            }
+        }
+        let disagree = statuses.windows(2).any(|pair| pair[0] != pair[1]);
+        let highlighted = row.starts_with(" differs\"");
+        if disagree != highlighted {
+            return Err(format!(
+                "the row of {file}:{line} is {}highlighted, its statuses being {statuses:?}",
+                if highlighted { "" } else { "not " }
+            ));
+        }
+        if highlighted {
+            differing.insert((file.clone(), *line));
         }
     }
     let screenshot = dir.join("matrix.png");
-    let size = chromium_screenshot(chromium, &page, &screenshot).map_err(|e| e.to_string())?;
-    Ok(format!(
-        "matrix_in_chromium: {} releases × {} scenarios, {} rows highlighted as altered, each column linking to its report; screenshot {} ({size} bytes)",
-        RELEASES.len(),
-        rows.len(),
-        differing.len(),
-        relative_to_root(&screenshot).display()
-    ))
+    let screenshot_bytes = chromium_screenshot(chromium, &page, &screenshot).map_err(|e| e.to_string())?;
+    Ok(Shown {
+        releases: reports.len(),
+        rows: rows.len(),
+        differing,
+        screenshot,
+        screenshot_bytes,
+    })
+}
+
+/// `dir/official-<version>/`'s reports, by version (the matrix's columns).
+fn release_reports(dir: &Path) -> Result<Vec<(String, TargetReport)>, String> {
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut reports = Vec::new();
+    for entry in entries.filter_map(Result::ok) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(version) = name.strip_prefix("official-") else { continue };
+        if !entry.path().join("results.json").exists() {
+            continue;
+        }
+        let report = TargetReport::load(&entry.path()).map_err(|e| format!("{name}: {e}"))?;
+        reports.push((version.to_owned(), report));
+    }
+    reports.sort_by_key(|(version, _)| version.split('.').map(|n| n.parse::<u32>().unwrap_or(0)).collect::<Vec<_>>());
+    if reports.is_empty() {
+        return Err(format!("no official-*/results.json in {}", dir.display()));
+    }
+    Ok(reports)
 }
 
 fn relative_to_root(path: &Path) -> PathBuf {
