@@ -7,7 +7,8 @@
 //! - `--target official` (3.9.3): the official parsec-cloud server, clock
 //!   scenarios on servers of their own under libfaketime, their time stopped
 //!   and moved to exact instants: every scenario must pass, as
-//!   `expectations/official-3.9.3.toml` (`--expect`) says;
+//!   `expectations/official-3.9.3.toml` (`--expect`) says, and at most
+//!   `CLOCK_SERVERS` clock servers are started for them all;
 //! - `--target official --clock offset`: the same with libfaketime's
 //!   flowing offset (what the Python launcher of earlier versions did):
 //!   every scenario passes but the one that needs an exact instant;
@@ -35,6 +36,7 @@
 use parsec_mfa_scenarios::faketime::find_library;
 use parsec_mfa_scenarios::report::{Status, TargetReport};
 use parsec_mfa_scenarios::servers::{ServerOptions, find_python312, free_port, start_reference};
+use parsec_mfa_scenarios::target::launched::CLOCK_SERVERS;
 use parsec_mfa_scenarios::testing::available;
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -175,7 +177,8 @@ const NEEDS_ADVICE: &[&str] = &[
 
 fn reference_process() -> Result<(), String> {
     let run = conformance(&["--target", "reference"], "reference");
-    expect_clean("reference", &run, &[])
+    expect_clean("reference", &run, &[])?;
+    expect_clock_servers_reused("reference", "reference")
 }
 
 fn official_available() -> Result<bool, String> {
@@ -242,7 +245,28 @@ fn official_with_exact_clock() -> Result<(), String> {
             "Twenty wrong codes lock the device for about six days",
             "The end of the wait is included",
         ],
-    )
+    )?;
+    expect_clock_servers_reused("official-3.9.3", "official")
+}
+
+/// The clock scenarios (a dozen and more) shared a few servers in turns:
+/// at most [`CLOCK_SERVERS`] were started, each its log
+/// `servers/<kind>-clock-<port>.log`.
+fn expect_clock_servers_reused(name: &str, kind: &str) -> Result<(), String> {
+    let servers = root().join("reports").join(name).join("servers");
+    let entries = std::fs::read_dir(&servers).map_err(|e| format!("{}: {e}", servers.display()))?;
+    let prefix = format!("{kind}-clock-");
+    let started = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+        .count();
+    match started {
+        1..=CLOCK_SERVERS => Ok(()),
+        _ => Err(format!(
+            "{name}: {started} clock servers started (their logs {prefix}*.log in {}), expected 1 to {CLOCK_SERVERS}",
+            servers.display()
+        )),
+    }
 }
 
 fn official_with_offset_clock() -> Result<(), String> {

@@ -347,6 +347,16 @@ async fn run_inner(
             }
             .boxed_local()
         })
+        // The scenario's environment ends with it, failed or not: a failed
+        // scenario's World lives on in the events the writers keep, and its
+        // server (a clock scenario's, given back for the next one) and its
+        // turn must not.
+        .after(|_, _, _, _, world| {
+            if let Some(world) = world {
+                world.end_env();
+            }
+            async {}.boxed_local()
+        })
         .with_cli(cli)
         .filter_run(options.features.clone(), filter)
         .await;

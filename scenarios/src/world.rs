@@ -284,6 +284,9 @@ pub struct MfaWorld {
     pub recorder: Recorder,
     pub spec: TargetSpec,
     pub env: Option<Env>,
+    /// The target's and organization's names once [`Self::end_env`] ran:
+    /// what a failed scenario's report shows.
+    pub ended_env: Option<(String, String)>,
     pub people: BTreeMap<String, Person>,
     pub admin_outcome: Option<Result<Vec<String>, AdminError>>,
     pub admin_reset: Option<ResetTotpRep>,
@@ -318,11 +321,8 @@ pub struct MfaWorld {
 impl std::fmt::Debug for MfaWorld {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MfaWorld")
-            .field("target", &self.env.as_ref().map(|e| e.target.name().to_owned()))
-            .field(
-                "organization",
-                &self.env.as_ref().map(|e| e.organization.as_str().to_owned()),
-            )
+            .field("target", &self.env_names().map(|(target, _)| target))
+            .field("organization", &self.env_names().map(|(_, organization)| organization))
             .field("people", &self.people.keys().collect::<Vec<_>>())
             .field("admin_outcome", &self.admin_outcome)
             .field("attack", &self.attack)
@@ -333,6 +333,20 @@ impl std::fmt::Debug for MfaWorld {
 impl MfaWorld {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The scenario's environment ends: its server goes (a clock scenario's
+    /// back to the idle ones), its proxy stops, its files are removed.
+    pub fn end_env(&mut self) {
+        self.ended_env = self.env_names();
+        self.env = None;
+    }
+
+    fn env_names(&self) -> Option<(String, String)> {
+        match &self.env {
+            Some(env) => Some((env.target.name().to_owned(), env.organization.as_str().to_owned())),
+            None => self.ended_env.clone(),
+        }
     }
 
     /// The running target; started on first use with the scenario's spec.

@@ -86,7 +86,7 @@ impl Profile {
                 "`--target in-process`: the reference server inside the harness, one per scenario, on a simulated clock moved to exact instants"
             }
             Profile::Launched => {
-                "`--target reference`: the reference binary started by the harness, shared by the scenarios; clock scenarios on servers of their own with --test-clock"
+                "`--target reference`: the reference binary started by the harness, shared by the scenarios; clock scenarios on servers of their own (one scenario at a time) with --test-clock"
             }
             Profile::Url => {
                 "`--target url=`: one reference binary on the system clock, fixed configuration, reached only through its URL; scenarios that need clock control or their own configuration are skipped"

@@ -43,6 +43,11 @@ impl ServerProcess {
         self.child.id()
     }
 
+    /// Whether the process has ended (it is reaped if so).
+    pub fn has_exited(&mut self) -> bool {
+        !matches!(self.child.try_wait(), Ok(None))
+    }
+
     /// Files to remove once the process is stopped (what it leaves behind
     /// when killed).
     pub fn remove_after_stop(&mut self, paths: impl IntoIterator<Item = PathBuf>) {

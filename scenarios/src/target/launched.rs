@@ -5,7 +5,9 @@
 //! gets a server of its own, whose time the harness controls: the reference
 //! through its `--test-clock`, any other under libfaketime
 //! ([`crate::faketime`]), after a check that control took hold. Where it did
-//! not, the target falls back to real time and says why.
+//! not, the target falls back to real time and says why. A clock server
+//! serves one scenario at a time, then the next: a few of them, taken in
+//! turns, serve all the clock scenarios of a run.
 
 use super::clock_check::{ClockCheckError, server_time};
 use super::{
@@ -137,6 +139,14 @@ struct Running {
 /// Servers shared by scenarios, one per advice.
 type SharedServers = Mutex<HashMap<Vec<String>, Arc<OnceCell<Arc<Running>>>>>;
 
+/// Servers of clock scenarios whose scenario has ended, per advice, ready
+/// for the next clock scenario. A scenario needs a server whose clock no
+/// other scenario moves at the same time, not a new one: each works in its
+/// own organization with its own addresses, as on the shared servers. An
+/// official server's start costs seconds of CPU (a Python process importing
+/// its modules), and a run has dozens of clock scenarios per release.
+type IdleClockServers = Arc<std::sync::Mutex<HashMap<Vec<String>, Vec<Running>>>>;
+
 pub struct Launched {
     name: String,
     kind: ServerKind,
@@ -148,10 +158,12 @@ pub struct Launched {
     faketime_mode: FaketimeMode,
     real_time_budget: Duration,
     verdict: OnceLock<ClockVerdict>,
-    /// The server whose clock the check found controlled, kept for the
-    /// first scenario that needs one (a launch spared: an official server
-    /// under libfaketime takes seconds to start on a loaded machine).
-    checked_spare: Mutex<Option<Running>>,
+    /// Clock scenarios' servers between two scenarios; the first is the
+    /// one whose clock the check found controlled.
+    idle_clock_servers: IdleClockServers,
+    /// How many clock scenarios run at once on this target, each on a
+    /// server of its own (see [`CLOCK_SERVERS`]).
+    clock_servers: Arc<tokio::sync::Semaphore>,
     /// Deliberate defects every server gets (`--inject-fault`; the
     /// reference binary only).
     faults: Vec<String>,
@@ -175,7 +187,8 @@ impl Launched {
             faketime_mode: FaketimeMode::default(),
             real_time_budget: DEFAULT_REAL_TIME_BUDGET,
             verdict: OnceLock::new(),
-            checked_spare: Mutex::default(),
+            idle_clock_servers: IdleClockServers::default(),
+            clock_servers: Arc::new(tokio::sync::Semaphore::new(CLOCK_SERVERS)),
             faults: Vec::new(),
         }
     }
@@ -212,7 +225,7 @@ impl Launched {
             }
             let verdict = match self.launch(&[], true).await {
                 Ok(checked) => {
-                    *self.checked_spare.lock().await = Some(checked);
+                    self.give_back(Vec::new(), checked);
                     ClockVerdict::Controlled(match self.faketime_mode {
                         FaketimeMode::Offset => "checked: the server's time followed the offset".into(),
                         _ => "checked: the server's time stood still at the instants set".into(),
@@ -246,13 +259,13 @@ impl Launched {
         let budget = self.real_time_budget.as_secs();
         let real = format!("time-dependent scenarios run in real time within a budget of {budget} s");
         match (&self.kind, self.faketime_mode, self.verdict.get()) {
-            (ServerKind::Reference { .. }, _, _) => "clock scenarios on servers of their own with --test-clock".into(),
+            (ServerKind::Reference { .. }, _, _) => "clock scenarios on servers of their own (one scenario at a time) with --test-clock".into(),
             (_, FaketimeMode::Off, _) => format!("unmodified, real time: {real}"),
             (_, _, Some(ClockVerdict::Fallback(why))) => {
                 format!("real time, because control of its clock could not be confirmed ({why}): {real}")
             }
             (_, mode, verdict) => format!(
-                "clock scenarios on servers of their own under libfaketime, their time {}{}",
+                "clock scenarios on servers of their own (one scenario at a time) under libfaketime, their time {}{}",
                 match mode {
                     FaketimeMode::Offset => "offset while it keeps flowing",
                     _ => "stopped and moved to exact instants",
@@ -316,7 +329,9 @@ impl Launched {
             log_dir: self.work_dir.clone(),
         };
         let label = self.kind.label();
-        let log = self.work_dir.join(format!("{label}-{port}.log"));
+        // A clock server's log says so: it holds several scenarios' requests.
+        let role = if controlled_clock { "-clock" } else { "" };
+        let log = self.work_dir.join(format!("{label}{role}-{port}.log"));
         let (mut command, group) = match &self.kind {
             ServerKind::Reference { binary } => {
                 let mut command = reference_command(binary, port, &options, controlled_clock);
@@ -417,6 +432,50 @@ impl Launched {
             }
         }
         Ok(running)
+    }
+}
+
+impl Launched {
+    fn give_back(&self, advice: Vec<String>, running: Running) {
+        give_back(&self.idle_clock_servers, advice, running);
+    }
+
+    /// A clock server an ended scenario left, its clock moved to the start
+    /// of the next TOTP step, as a new server's check leaves it: "the same
+    /// step" is as well defined as on a new server, and time never goes
+    /// back for the server. `None` where there is none, or where the one
+    /// there no longer runs or answers the move (it is stopped).
+    async fn take_idle(&self, advice: &[String]) -> Option<Running> {
+        loop {
+            let mut running = {
+                let mut idle = self.idle_clock_servers.lock().ok()?;
+                idle.get_mut(advice)?.pop()?
+            };
+            if running.process.has_exited() {
+                continue;
+            }
+            if let ServerClock::Exact { mirror, setter } = &running.clock {
+                let step = parsec_mfa_reference::totp::STEP_SECONDS as i64 * 1_000_000;
+                let next_step = DateTime::from_micros((mirror.now().as_micros().div_euclid(step) + 1) * step);
+                if setter.set(next_step).await.is_err() {
+                    continue;
+                }
+                mirror.set(next_step);
+            }
+            return Some(running);
+        }
+    }
+}
+
+/// How many clock scenarios of one target run at once. Under a controlled
+/// clock they take moments (their waits are clock moves), so a few servers
+/// taken in turns serve them all; each one more costs a start (seconds of
+/// CPU for the official server). Scenarios beyond it wait for a turn.
+pub const CLOCK_SERVERS: usize = 4;
+
+fn give_back(idle: &IdleClockServers, advice: Vec<String>, running: Running) {
+    if let Ok(mut idle) = idle.lock() {
+        idle.entry(advice).or_default().push(running);
     }
 }
 
@@ -597,37 +656,66 @@ impl TargetFactory for Launched {
                     why: "this target's configuration is fixed",
                 });
             }
-            let running = if spec.moves_clock && self.capabilities().clock != ClockControl::None {
-                // Left where the check set it: the clock a new server's check
-                // would leave it at too.
-                let spare = match advice.is_empty() {
-                    true => self.checked_spare.lock().await.take(),
-                    false => None,
+            let (running, idle_after, turn) = if spec.moves_clock && self.capabilities().clock != ClockControl::None {
+                let turn = self
+                    .clock_servers
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .map_err(|e| format!("{}: the clock servers' turns: {e}", self.name))?;
+                let running = match self.take_idle(&advice).await {
+                    Some(idle) => idle,
+                    None => self.launch(&advice, true).await?,
                 };
-                match spare {
-                    Some(checked) => Arc::new(checked),
-                    None => Arc::new(self.launch(&advice, true).await?),
-                }
+                (
+                    Arc::new(running),
+                    Some((self.idle_clock_servers.clone(), advice)),
+                    Some(turn),
+                )
             } else {
-                self.shared_server(&advice).await?
+                (self.shared_server(&advice).await?, None, None)
             };
             Ok(Box::new(LaunchedTarget {
                 name: self.name.clone(),
                 token: self.administration_token.clone(),
-                running,
+                running: Some(running),
+                idle_after,
+                _turn: turn,
                 real_time_budget: self.real_time_budget,
             }) as Box<dyn Target>)
         })
     }
 }
 
-/// A scenario's handle on a server: the last handle on a server of its own
-/// stops it.
+/// A scenario's handle on a server. A clock scenario's own server goes
+/// back to the idle ones when the scenario ends; the target's end stops them.
 struct LaunchedTarget {
     name: String,
     token: String,
-    running: Arc<Running>,
+    /// `Some` until dropped.
+    running: Option<Arc<Running>>,
+    /// Where a server of the scenario's own goes back, and for which advice.
+    idle_after: Option<(IdleClockServers, Vec<String>)>,
     real_time_budget: Duration,
+    /// A clock scenario's turn, given back once its server is idle again
+    /// (fields drop after [`Drop::drop`]).
+    _turn: Option<tokio::sync::OwnedSemaphorePermit>,
+}
+
+impl LaunchedTarget {
+    fn running(&self) -> &Running {
+        self.running.as_ref().expect("taken only when dropped")
+    }
+}
+
+impl Drop for LaunchedTarget {
+    fn drop(&mut self) {
+        if let (Some(running), Some((idle, advice))) = (self.running.take(), self.idle_after.take())
+            && let Ok(running) = Arc::try_unwrap(running)
+        {
+            give_back(&idle, advice, running);
+        }
+    }
 }
 
 impl Target for LaunchedTarget {
@@ -636,7 +724,7 @@ impl Target for LaunchedTarget {
     }
 
     fn socket_addr(&self) -> SocketAddr {
-        loopback(self.running.process.port)
+        loopback(self.running().process.port)
     }
 
     fn administration_token(&self) -> &str {
@@ -644,11 +732,11 @@ impl Target for LaunchedTarget {
     }
 
     fn mailbox(&self) -> &Mailbox {
-        &self.running.mailbox
+        &self.running().mailbox
     }
 
     fn clock(&self) -> Arc<dyn Clock> {
-        match &self.running.clock {
+        match &self.running().clock {
             ServerClock::Real => Arc::new(SystemClock),
             ServerClock::Exact { mirror, .. } => Arc::new(mirror.clone()),
             ServerClock::Offset { mirror, .. } => Arc::new(mirror.clone()),
@@ -656,12 +744,12 @@ impl Target for LaunchedTarget {
     }
 
     fn clock_flows(&self) -> bool {
-        !matches!(self.running.clock, ServerClock::Exact { .. })
+        !matches!(self.running().clock, ServerClock::Exact { .. })
     }
 
     fn advance(&self, micros: i64) -> BoxFuture<'_, Result<(), TargetError>> {
         Box::pin(async move {
-            match &self.running.clock {
+            match &self.running().clock {
                 ServerClock::Real => wait_for_real(micros, self.real_time_budget).await,
                 ServerClock::Exact { mirror, setter } => {
                     let at = DateTime::from_micros(mirror.now().as_micros() + micros);

@@ -189,9 +189,9 @@ pub struct TargetSpec {
     pub faults: Vec<String>,
     /// The scenario depends on the server's time (tagged `@clock` or
     /// `@exact-clock`, or its steps wait or race a lockout, see
-    /// [`depends_on_time`]): it gets a server of its own, whose clock the
-    /// harness controls, where servers are shared and the clock can be
-    /// controlled.
+    /// [`depends_on_time`]): it gets a server of its own (no other
+    /// scenario uses it meanwhile), whose clock the harness controls, where
+    /// servers are shared and the clock can be controlled.
     pub moves_clock: bool,
 }
 
