@@ -212,8 +212,7 @@ fn check_matrix(chromium: &Path, dir: &Path) -> Result<Shown, String> {
     }
     // One report opened as a reader would, from its column's link.
     let (_, opened) = reports.last().ok_or("no release report")?;
-    let linked_dom =
-        chromium_dom(chromium, &dir.join(&opened.target).join("index.html")).map_err(|e| e.to_string())?;
+    let linked_dom = chromium_dom(chromium, &dir.join(&opened.target).join("index.html")).map_err(|e| e.to_string())?;
     let title = format!("<title>Parsec MFA conformance: {}</title>", opened.target);
     if !linked_dom.contains(&title) {
         return Err(format!("{}'s report does not open as its page", opened.target));
@@ -275,14 +274,21 @@ fn release_reports(dir: &Path) -> Result<Vec<(String, TargetReport)>, String> {
     let mut reports = Vec::new();
     for entry in entries.filter_map(Result::ok) {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(version) = name.strip_prefix("official-") else { continue };
+        let Some(version) = name.strip_prefix("official-") else {
+            continue;
+        };
         if !entry.path().join("results.json").exists() {
             continue;
         }
         let report = TargetReport::load(&entry.path()).map_err(|e| format!("{name}: {e}"))?;
         reports.push((version.to_owned(), report));
     }
-    reports.sort_by_key(|(version, _)| version.split('.').map(|n| n.parse::<u32>().unwrap_or(0)).collect::<Vec<_>>());
+    reports.sort_by_key(|(version, _)| {
+        version
+            .split('.')
+            .map(|n| n.parse::<u32>().unwrap_or(0))
+            .collect::<Vec<_>>()
+    });
     if reports.is_empty() {
         return Err(format!("no official-*/results.json in {}", dir.display()));
     }

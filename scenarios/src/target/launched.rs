@@ -259,7 +259,9 @@ impl Launched {
         let budget = self.real_time_budget.as_secs();
         let real = format!("time-dependent scenarios run in real time within a budget of {budget} s");
         match (&self.kind, self.faketime_mode, self.verdict.get()) {
-            (ServerKind::Reference { .. }, _, _) => "clock scenarios on servers of their own (one scenario at a time) with --test-clock".into(),
+            (ServerKind::Reference { .. }, _, _) => {
+                "clock scenarios on servers of their own (one scenario at a time) with --test-clock".into()
+            }
             (_, FaketimeMode::Off, _) => format!("unmodified, real time: {real}"),
             (_, _, Some(ClockVerdict::Fallback(why))) => {
                 format!("real time, because control of its clock could not be confirmed ({why}): {real}")
@@ -661,8 +663,8 @@ impl TargetFactory for Launched {
                     .clock_servers
                     .clone()
                     .acquire_owned()
-                    .await
-                    .map_err(|e| format!("{}: the clock servers' turns: {e}", self.name))?;
+                    // Never closed: the error cannot happen.
+                    .await?;
                 let running = match self.take_idle(&advice).await {
                     Some(idle) => idle,
                     None => self.launch(&advice, true).await?,
