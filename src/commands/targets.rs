@@ -262,6 +262,8 @@ pub async fn prepare_in(
         )));
     }
     let work_dir = folder.join("servers");
+    // An earlier run's logs there would read as this run's.
+    let _ = std::fs::remove_dir_all(&work_dir);
     let timeout = Duration::from_secs(args.start_timeout);
     let budget = Duration::from_secs(args.real_time_budget);
     let launch = |kind| {
