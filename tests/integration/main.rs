@@ -39,3 +39,6 @@ mod client_cli;
 mod client_device_file;
 mod client_failures;
 mod conformance_bad_targets;
+
+// The harness's targets.
+mod clock_turns;
