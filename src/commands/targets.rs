@@ -11,10 +11,9 @@ use parsec_mfa_scenarios::servers::{
     ServerError, cargo_target_dir, install_official, migrate_official_db, official_installed, official_takes_advice,
     official_venv,
 };
-use parsec_mfa_scenarios::target::container::Image;
 use parsec_mfa_scenarios::target::launched::{FaketimeMode, Launched, PLACEHOLDERS, ServerKind};
 use parsec_mfa_scenarios::target::remote::{Remote, probe, probe_route};
-use parsec_mfa_scenarios::target::{DEFAULT_REAL_TIME_BUDGET, InProcess, TargetFactory};
+use parsec_mfa_scenarios::target::{DEFAULT_REAL_TIME_BUDGET, ImageRequest, InProcess, START_IMAGE, TargetFactory};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -330,23 +329,23 @@ pub async fn prepare_in(
             template: template.clone(),
         }),
         TargetChoice::Image(reference) => {
-            let image = Image::start(
+            let image = START_IMAGE(ImageRequest {
                 name,
                 reference,
-                args.image_cmd.as_deref(),
-                &args.admin_token,
-                &work_dir,
+                command: args.image_cmd.as_deref(),
+                token: &args.admin_token,
+                work_dir: &work_dir,
                 timeout,
-                budget,
-            )
+                real_time_budget: budget,
+            })
             .await
             .map_err(unusable)?;
             println!(
                 "Container {} of {reference}; the harness's SMTP sink listens on {}.",
-                &image.container_id()[..12],
-                image.smtp_addr()
+                image.container_id.get(..12).unwrap_or(&image.container_id),
+                image.smtp_addr
             );
-            return Ok(Arc::new(image));
+            return Ok(image.factory);
         }
         TargetChoice::Url(url) => {
             let listen = args.smtp_listen.as_deref().unwrap_or("127.0.0.1:0");

@@ -13,10 +13,11 @@
 //! target is dropped (end of run, error, or Ctrl-C).
 
 use super::remote::{ProbeError, Remote, probe_route};
-use super::{BoxFuture, Capabilities, Target, TargetError, TargetFactory, TargetSpec};
+use super::{BoxFuture, Capabilities, ImageRequest, StartedImage, Target, TargetError, TargetFactory, TargetSpec};
 use crate::servers::{ServerOptions, free_port};
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use testcontainers::core::{ContainerPort, IntoContainerPort, WaitFor};
 use testcontainers::{ContainerAsync, GenericImage, ImageExt, runners::AsyncRunner};
@@ -231,6 +232,27 @@ impl Image {
     pub fn smtp_addr(&self) -> std::net::SocketAddr {
         self.remote.smtp_addr()
     }
+}
+
+/// [`super::START_IMAGE`] in a build with the `containers` feature.
+pub fn start_image(request: ImageRequest<'_>) -> BoxFuture<'_, Result<StartedImage, TargetError>> {
+    Box::pin(async move {
+        let image = Image::start(
+            request.name,
+            request.reference,
+            request.command,
+            request.token,
+            request.work_dir,
+            request.timeout,
+            request.real_time_budget,
+        )
+        .await?;
+        Ok(StartedImage {
+            container_id: image.container_id().to_owned(),
+            smtp_addr: image.smtp_addr(),
+            factory: Arc::new(image),
+        })
+    })
 }
 
 /// Copies the container's output to `log` as it comes (kept if the run

@@ -10,10 +10,9 @@
 //! - [`real_time`]: the real-time budget of targets without clock control.
 
 pub mod clock_check;
-// Without the `containers` feature, image targets say how to get a build
-// that has them (see container_unavailable.rs).
-#[cfg_attr(not(feature = "containers"), path = "container_unavailable.rs")]
+#[cfg(feature = "containers")]
 pub mod container;
+mod container_unavailable;
 pub mod in_process;
 pub mod launched;
 pub mod real_time;
@@ -69,7 +68,13 @@ pub enum TargetError {
     Probe(#[from] remote::ProbeError),
     /// Boxed: its variants carry the container's log and last line.
     #[error(transparent)]
+    #[cfg(feature = "containers")]
     Container(Box<container::ContainerError>),
+    /// `--target image=…` in a build without the `containers` feature.
+    #[error(
+        "image={reference}: this build has no container support; build it with the `containers` feature: cargo run --features containers -- conformance --target image={reference}"
+    )]
+    NoContainerSupport { reference: String },
     #[error(transparent)]
     HttpClient(#[from] HttpClientError),
     #[error(transparent)]
@@ -88,6 +93,7 @@ pub enum TargetError {
     Task(#[from] tokio::task::JoinError),
 }
 
+#[cfg(feature = "containers")]
 impl From<container::ContainerError> for TargetError {
     fn from(e: container::ContainerError) -> Self {
         TargetError::Container(Box::new(e))
@@ -304,6 +310,46 @@ pub trait TargetFactory: Send + Sync {
     }
     fn start(&self, spec: TargetSpec) -> BoxFuture<'_, Result<Box<dyn Target>, TargetError>>;
 }
+
+/// What `--target image=NAME[:TAG]` asks for (see [`START_IMAGE`]).
+pub struct ImageRequest<'a> {
+    pub name: &'a str,
+    /// `NAME[:TAG]`.
+    pub reference: &'a str,
+    /// The container's command, with the `cmd=` placeholders; `None`: the
+    /// image's own.
+    pub command: Option<&'a str>,
+    pub token: &'a str,
+    /// Where its output goes.
+    pub work_dir: &'a std::path::Path,
+    pub timeout: Duration,
+    pub real_time_budget: Duration,
+}
+
+/// An image target once its container answers.
+pub struct StartedImage {
+    pub factory: Arc<dyn TargetFactory>,
+    /// The container's id (its first 12 characters are Docker's short id).
+    pub container_id: String,
+    /// Where the harness's mailbox listens for the container's email.
+    pub smtp_addr: SocketAddr,
+}
+
+/// How an image target starts, in either build.
+pub type StartImage = for<'a> fn(ImageRequest<'a>) -> BoxFuture<'a, Result<StartedImage, TargetError>>;
+
+/// Starts an image target: through the Docker engine where the build has
+/// the `containers` feature (testcontainers, bollard and its BuildKit
+/// client: a fifth of a cold build, which the README's `cargo run` leaves
+/// out; `cargo test` turns it on); without it, an error saying how to get
+/// a build that has it.
+#[cfg(feature = "containers")]
+pub const START_IMAGE: StartImage = container::start_image;
+#[cfg(not(feature = "containers"))]
+pub const START_IMAGE: StartImage = container_unavailable::start_image;
+// The stand-in is compiled, linted and held to the same signature in every
+// build, so the build without the feature cannot drift unseen.
+const _: StartImage = container_unavailable::start_image;
 
 /// The harness's own process addresses servers on the loopback interface
 /// without TLS.
