@@ -6,8 +6,9 @@
 //!   a conformance run (a few scenarios: admin resets, email, reset links)
 //!   through `url=https://localhost:PORT --ca-cert`; the administrator's and
 //!   the client's commands through `parsec3://localhost:PORT` addresses;
-//!   an untrusted authority, no authority, or another name: one `Error:`
-//!   line, exit 9;
+//!   `bench --ca-cert` (20 requests, no error); an untrusted authority, no
+//!   authority, or another name: one `Error:` line, exit 9 (bench: exit
+//!   1, as for its other failures);
 //! - the official server started with its own TLS flags (`parsec run
 //!   --ssl-certfile/--ssl-keyfile`): the same conformance run. Without
 //!   Python 3.12: SKIPPED, unless `PARSEC_MFA_REQUIRE_OFFICIAL=1`;
@@ -303,6 +304,46 @@ fn tls_reference(pki: &Pki) -> Result<(), String> {
         ));
     }
     println!("organization create and bootstrap over TLS: ok");
+
+    // `bench` over TLS: trusted with --ca-cert; refused with another
+    // authority, in one `Error:` line.
+    let base = format!("https://localhost:{port}");
+    let bench = |ca: &str| {
+        parsec_mfa(
+            &[
+                "bench",
+                "--addr",
+                &base,
+                "--admin-token",
+                ADMIN_TOKEN,
+                "--requests",
+                "20",
+                "--connections",
+                "2",
+                "--ca-cert",
+                ca,
+            ],
+            "",
+        )
+    };
+    let trusted = bench(&ca);
+    if trusted.code != 0
+        || !trusted.stdout.lines().any(|l| l == "requests: 20")
+        || !trusted.stdout.contains("errors: 0")
+    {
+        return Err(format!("bench over TLS: exit {}\n{}", trusted.code, trusted.console()));
+    }
+    println!("bench over TLS: 20 requests, 0 errors");
+    let untrusted = bench(&rogue);
+    let errors: Vec<&str> = untrusted.stderr.lines().filter(|l| l.starts_with("Error:")).collect();
+    if untrusted.code == 0 || errors.len() != 1 || !errors[0].contains("UnknownIssuer") {
+        return Err(format!(
+            "bench, an untrusted authority: expected a failure and one `Error:` line naming it; got exit {}:\n{}",
+            untrusted.code,
+            untrusted.console()
+        ));
+    }
+    println!("bench, an untrusted authority: exit {}, {}", untrusted.code, errors[0]);
     drop(server);
     Ok(())
 }

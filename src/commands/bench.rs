@@ -9,11 +9,13 @@
 //! Works against any server speaking the official protocol, e.g. the
 //! official `parsec run` and `parsec-mfa serve`.
 
+use super::common::TlsArgs;
 use anyhow::{Context as _, anyhow, bail};
 use clap::Args;
 use parsec_mfa_reference::client::admin::{AdminClient, AdminError};
 use parsec_mfa_reference::client::enrollment::{NewIdentity, bootstrap_organization};
 use parsec_mfa_reference::client::mfa::{self, SetupStatus};
+use parsec_mfa_reference::client::tls::HttpSettings;
 use parsec_mfa_reference::client::{Connection, RetryPolicy, Signer};
 use parsec_mfa_reference::clock::{Clock, SystemClock};
 use parsec_mfa_reference::crypto::SecretKey;
@@ -48,6 +50,8 @@ pub struct BenchArgs {
     /// Organization to create (default: a new random name).
     #[arg(long)]
     organization: Option<String>,
+    #[command(flatten)]
+    tls: TlsArgs,
 }
 
 /// A `--duration` that clap refuses, with the reason.
@@ -104,7 +108,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         .organization
         .clone()
         .unwrap_or_else(|| format!("Bench{}", &UserID::new().hex()[..12]));
-    let target = Arc::new(setup(&base, &args.admin_token, &organization).await?);
+    // `https://` addresses: the system's authorities, or --ca-cert's.
+    let tls = args.tls.settings().map_err(|failure| anyhow!(failure.message))?;
+    let target = Arc::new(setup(&base, &args.admin_token, &organization, &tls).await?);
     eprintln!(
         "parsec-mfa bench: totp_fetch_opaque_key on {base} (organization {organization}), {} connections, {}",
         args.connections,
@@ -113,7 +119,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             None => format!("{:?}", args.duration),
         }
     );
-    let report = hammer(&target, &args).await;
+    let report = hammer(&target, &args, &tls).await;
     let answered = report.latencies.len() as u64;
     let seconds = report.elapsed.as_secs_f64();
     println!("requests: {}", answered + report.errors);
@@ -167,9 +173,11 @@ async fn post(http: &reqwest::Client, url: reqwest::Url, body: Vec<u8>, what: &s
 
 /// A new organization, its administrator with MFA enabled, and one key,
 /// set up with the reference client.
-async fn setup(base: &str, admin_token: &str, organization: &str) -> anyhow::Result<Target> {
+async fn setup(base: &str, admin_token: &str, organization: &str, tls: &HttpSettings) -> anyhow::Result<Target> {
     let server = ServerAddr::from_http_url(base).with_context(|| format!("--addr `{base}`"))?;
+    let http = tls.client().map_err(anyhow::Error::msg)?;
     let created = AdminClient::new(server.clone(), admin_token)
+        .with_http(http.clone())
         .create_organization(organization)
         .await
         .map_err(|e| match e {
@@ -183,7 +191,8 @@ async fn setup(base: &str, admin_token: &str, organization: &str) -> anyhow::Res
         link.organization_id.clone(),
         RetryPolicy::once(Duration::from_secs(30)),
         Arc::new(SystemClock),
-    );
+    )
+    .with_http(http.clone());
     let who = NewIdentity {
         human_handle: HumanHandle::new("bench@example.com", "Bench").map_err(anyhow::Error::msg)?,
         device_label: "bench".into(),
@@ -216,7 +225,6 @@ async fn setup(base: &str, admin_token: &str, organization: &str) -> anyhow::Res
         expected_reply: Vec::new(),
         opaque_key,
     };
-    let http = reqwest::Client::new();
     let rep = post(&http, target.url.clone(), target.fetch_body(), "totp_fetch_opaque_key").await?;
     target.check_reply(&rep)?;
     target.expected_reply = rep;
@@ -246,14 +254,14 @@ impl Target {
     }
 }
 
-async fn hammer(target: &Arc<Target>, args: &BenchArgs) -> Report {
+async fn hammer(target: &Arc<Target>, args: &BenchArgs, tls: &HttpSettings) -> Report {
     let issued = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
     let deadline = start + args.duration;
     let workers: Vec<_> = (0..args.connections)
         .map(|_| {
-            let (target, issued, limit) = (target.clone(), issued.clone(), args.requests);
-            tokio::spawn(async move { connection(&target, &issued, limit, deadline).await })
+            let (target, issued, limit, tls) = (target.clone(), issued.clone(), args.requests, tls.clone());
+            tokio::spawn(async move { connection(&target, &issued, limit, deadline, &tls).await })
         })
         .collect();
     let mut report = Report {
@@ -282,16 +290,20 @@ async fn connection(
     issued: &AtomicU64,
     limit: Option<u64>,
     deadline: Instant,
+    tls: &HttpSettings,
 ) -> (Vec<u32>, u64, Option<String>) {
     let mut latencies = Vec::with_capacity(1 << 16);
     let (mut errors, mut first_error) = (0, None);
-    let http = match reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .pool_max_idle_per_host(1)
-        .build()
-    {
+    let built = tls.builder().and_then(|builder| {
+        builder
+            .timeout(Duration::from_secs(30))
+            .pool_max_idle_per_host(1)
+            .build()
+            .map_err(|e| e.to_string())
+    });
+    let http = match built {
         Ok(http) => http,
-        Err(e) => return (latencies, 1, Some(e.to_string())),
+        Err(e) => return (latencies, 1, Some(e)),
     };
     // The body only changes with the 30 s TOTP step.
     let mut step = u64::MAX;

@@ -78,6 +78,14 @@ impl HttpSettings {
     }
 
     pub fn client(&self) -> Result<reqwest::Client, String> {
+        self.builder()?
+            .build()
+            .map_err(|e| format!("cannot set up HTTPS: {}", chain(&e)))
+    }
+
+    /// A client builder with these settings, for a caller that sets more
+    /// (timeouts, connection pools: `parsec-mfa bench`).
+    pub fn builder(&self) -> Result<reqwest::ClientBuilder, String> {
         install_crypto_provider();
         let mut builder =
             reqwest::Client::builder().user_agent(concat!("parsec-mfa-reference-client/", env!("CARGO_PKG_VERSION")));
@@ -91,9 +99,7 @@ impl HttpSettings {
         if let Some((name, addr)) = &self.resolve {
             builder = builder.resolve(name, *addr);
         }
-        builder
-            .build()
-            .map_err(|e| format!("cannot set up HTTPS: {}", chain(&e)))
+        Ok(builder)
     }
 }
 
