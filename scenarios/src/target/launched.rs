@@ -225,7 +225,7 @@ impl Launched {
             }
             let verdict = match self.launch(&[], true).await {
                 Ok(checked) => {
-                    self.give_back(Vec::new(), checked);
+                    give_back(&self.idle_clock_servers, Vec::new(), checked);
                     ClockVerdict::Controlled(match self.faketime_mode {
                         FaketimeMode::Offset => "checked: the server's time followed the offset".into(),
                         _ => "checked: the server's time stood still at the instants set".into(),
@@ -378,10 +378,9 @@ impl Launched {
                         // The start of a TOTP step, a second behind (the
                         // check then moves it there): "the same step" is
                         // well defined, as on the simulated clocks.
-                        let step = parsec_mfa_reference::totp::STEP_SECONDS as i64 * 1_000_000;
-                        let start = SystemClock.now().as_micros().div_euclid(step) * step;
-                        let mirror = ManualClock::new(DateTime::from_micros(start));
-                        faketime.freeze_at(DateTime::from_micros(start - 1_000_000))?;
+                        let start = step_start(SystemClock.now());
+                        let mirror = ManualClock::new(start);
+                        faketime.freeze_at(DateTime::from_micros(start.as_micros() - 1_000_000))?;
                         ServerClock::Exact {
                             mirror,
                             setter: ExactSetter::Faketime(faketime),
@@ -438,10 +437,6 @@ impl Launched {
 }
 
 impl Launched {
-    fn give_back(&self, advice: Vec<String>, running: Running) {
-        give_back(&self.idle_clock_servers, advice, running);
-    }
-
     /// A clock server an ended scenario left, its clock moved to the start
     /// of the next TOTP step, as a new server's check leaves it: "the same
     /// step" is as well defined as on a new server, and time never goes
@@ -457,8 +452,7 @@ impl Launched {
                 continue;
             }
             if let ServerClock::Exact { mirror, setter } = &running.clock {
-                let step = parsec_mfa_reference::totp::STEP_SECONDS as i64 * 1_000_000;
-                let next_step = DateTime::from_micros((mirror.now().as_micros().div_euclid(step) + 1) * step);
+                let next_step = DateTime::from_micros(step_start(mirror.now()).as_micros() + STEP_MICROS);
                 if setter.set(next_step).await.is_err() {
                     continue;
                 }
@@ -474,6 +468,14 @@ impl Launched {
 /// taken in turns serve them all; each one more costs a start (seconds of
 /// CPU for the official server). Scenarios beyond it wait for a turn.
 pub const CLOCK_SERVERS: usize = 4;
+
+/// A TOTP step, in microseconds.
+const STEP_MICROS: i64 = parsec_mfa_reference::totp::STEP_SECONDS as i64 * 1_000_000;
+
+/// The start of the TOTP step `at` is in.
+fn step_start(at: DateTime) -> DateTime {
+    DateTime::from_micros(at.as_micros().div_euclid(STEP_MICROS) * STEP_MICROS)
+}
 
 fn give_back(idle: &IdleClockServers, advice: Vec<String>, running: Running) {
     if let Ok(mut idle) = idle.lock() {
@@ -658,8 +660,8 @@ impl TargetFactory for Launched {
                     why: "this target's configuration is fixed",
                 });
             }
-            let (running, idle_after, turn) = if spec.moves_clock && self.capabilities().clock != ClockControl::None {
-                let turn = self
+            let (running, turn) = if spec.moves_clock && self.capabilities().clock != ClockControl::None {
+                let permit = self
                     .clock_servers
                     .clone()
                     .acquire_owned()
@@ -669,20 +671,20 @@ impl TargetFactory for Launched {
                     Some(idle) => idle,
                     None => self.launch(&advice, true).await?,
                 };
-                (
-                    Arc::new(running),
-                    Some((self.idle_clock_servers.clone(), advice)),
-                    Some(turn),
-                )
+                let turn = ClockTurn {
+                    idle: self.idle_clock_servers.clone(),
+                    advice,
+                    _permit: permit,
+                };
+                (Arc::new(running), Some(turn))
             } else {
-                (self.shared_server(&advice).await?, None, None)
+                (self.shared_server(&advice).await?, None)
             };
             Ok(Box::new(LaunchedTarget {
                 name: self.name.clone(),
                 token: self.administration_token.clone(),
                 running: Some(running),
-                idle_after,
-                _turn: turn,
+                turn,
                 real_time_budget: self.real_time_budget,
             }) as Box<dyn Target>)
         })
@@ -696,12 +698,17 @@ struct LaunchedTarget {
     token: String,
     /// `Some` until dropped.
     running: Option<Arc<Running>>,
-    /// Where a server of the scenario's own goes back, and for which advice.
-    idle_after: Option<(IdleClockServers, Vec<String>)>,
+    /// A clock scenario's: its server is its own for the scenario.
+    turn: Option<ClockTurn>,
     real_time_budget: Duration,
-    /// A clock scenario's turn, given back once its server is idle again
-    /// (fields drop after [`Drop::drop`]).
-    _turn: Option<tokio::sync::OwnedSemaphorePermit>,
+}
+
+/// A clock scenario's hold on a clock server: where the server goes back
+/// when the scenario ends, and the turn given back after it.
+struct ClockTurn {
+    idle: IdleClockServers,
+    advice: Vec<String>,
+    _permit: tokio::sync::OwnedSemaphorePermit,
 }
 
 impl LaunchedTarget {
@@ -712,10 +719,12 @@ impl LaunchedTarget {
 
 impl Drop for LaunchedTarget {
     fn drop(&mut self) {
-        if let (Some(running), Some((idle, advice))) = (self.running.take(), self.idle_after.take())
+        // The turn (and its permit) goes at the end of this scope: once
+        // the server is idle again.
+        if let (Some(running), Some(turn)) = (self.running.take(), self.turn.take())
             && let Ok(running) = Arc::try_unwrap(running)
         {
-            give_back(&idle, advice, running);
+            give_back(&turn.idle, turn.advice, running);
         }
     }
 }
