@@ -3,6 +3,8 @@
 //! - [`attack`]: the attacker's figures for a target (`parsec-mfa attack`);
 //! - [`catalogue`]: the rules of `docs/spec.md` and the scenarios that cite
 //!   them (the traceability table);
+//! - [`client`]: the client under test (`--client`): the reference library,
+//!   or a program speaking the client contract;
 //! - [`mailbox`]: a real SMTP server the target sends its email to;
 //! - [`servers`]: the reference and official servers as processes;
 //! - [`faketime`]: libfaketime, the clock of the servers the harness starts;
@@ -18,6 +20,7 @@
 pub mod attack;
 pub mod authenticator;
 pub mod catalogue;
+pub mod client;
 pub mod expectations;
 pub mod faketime;
 pub mod mailbox;

@@ -56,6 +56,8 @@ pub struct RunControls {
     /// Only this slice of the scenarios (`--shard K/N`, see [`Shard`]),
     /// with the other filters.
     pub shard: Option<Shard>,
+    /// Who plays the people (`--client`): the reference library by default.
+    pub client: crate::client::ClientChoice,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -267,8 +269,17 @@ async fn run_inner(
     let skips = Skips::default();
     // What the steps show (emails, QR codes, output, clock jumps), for the report.
     let attachments = crate::report::AttachmentSink::default();
-    let collector = Collector::new(options.target.name(), &options.target.description(), skips.clone())
-        .with_attachments(attachments.clone());
+    // A client other than the reference library is named with the target:
+    // its own report folder, and its description beside the server's.
+    let client = controls.client.clone();
+    let (name, description) = match client.report_suffix() {
+        None => (options.target.name().to_owned(), options.target.description()),
+        Some(suffix) => (
+            format!("{}+{suffix}", options.target.name()),
+            format!("{}; client: {}", options.target.description(), client.description()),
+        ),
+    };
+    let collector = Collector::new(&name, &description, skips.clone()).with_attachments(attachments.clone());
     let report = collector.report();
     let recorded = skips.clone();
     let known = Arc::new(Mutex::new(KnownScenarios::default()));
@@ -335,6 +346,7 @@ async fn run_inner(
         .max_concurrent_scenarios(options.concurrency)
         .before(move |feature, rule, scenario, world| {
             let factory = factory.clone();
+            let client = client.clone();
             let moves_clock = all_tags(feature, rule, scenario)
                 .iter()
                 .any(|t| t == tags::CLOCK || t == tags::EXACT_CLOCK)
@@ -343,6 +355,7 @@ async fn run_inner(
             async move {
                 world.recorder = recorder;
                 world.factory = Some(factory);
+                world.client = client;
                 world.spec.moves_clock = moves_clock;
             }
             .boxed_local()

@@ -73,13 +73,68 @@ impl std::fmt::Display for Name {
     }
 }
 
-/// One device of a person: its file on disk, and its keys once logged in.
+/// One device of a person: where it lives, and what the harness knows of it.
 pub struct Device {
+    /// The person's computer: the config dir of the device's client.
     pub config: ConfigDir,
-    pub file: DeviceFilePassword,
-    /// The device's keys as its running app holds them after a login; the
-    /// login steps themselves always open `file`.
-    pub keys: LocalDevice,
+    pub organization: OrganizationID,
+    pub held: Held,
+}
+
+/// What the harness holds of a device, by the client that made it.
+pub enum Held {
+    /// The reference client library's: the device file, and its keys as
+    /// the running app holds them after a login (the login steps
+    /// themselves always open the file). Boxed: large beside an id.
+    Library(Box<(DeviceFilePassword, LocalDevice)>),
+    /// A command client's, which keeps its files and keys to itself: the
+    /// id it printed.
+    Command { id: String },
+}
+
+impl Device {
+    pub fn library(config: ConfigDir, file: DeviceFilePassword, keys: LocalDevice) -> Self {
+        Device {
+            config,
+            organization: keys.organization_id.clone(),
+            held: Held::Library(Box::new((file, keys))),
+        }
+    }
+
+    /// The device file, which only the reference client library shows the
+    /// harness: with another client, the step is not run.
+    pub fn file(&self) -> &DeviceFilePassword {
+        match &self.held {
+            Held::Library(held) => &held.0,
+            Held::Command { .. } => {
+                crate::client::not_run("the step reads the device file, which a client under test keeps to itself")
+            }
+        }
+    }
+
+    pub fn set_file(&mut self, new: DeviceFilePassword) {
+        if let Held::Library(held) = &mut self.held {
+            held.0 = new;
+        }
+    }
+
+    /// The device's keys (see [`Device::file`]).
+    pub fn keys(&self) -> &LocalDevice {
+        match &self.held {
+            Held::Library(held) => &held.1,
+            Held::Command { .. } => {
+                crate::client::not_run("the step needs the device's keys, which a client under test keeps to itself")
+            }
+        }
+    }
+
+    /// A command client's device id, as it printed it.
+    pub fn command_id(&self) -> Option<&str> {
+        match &self.held {
+            Held::Library(_) => None,
+            Held::Command { id } => Some(id),
+        }
+    }
 }
 
 pub struct Person {
@@ -92,8 +147,13 @@ pub struct Person {
     pub devices: Vec<Device>,
     /// Which device the person is using.
     pub current: usize,
-    /// Set while logged in.
+    /// Set while logged in (with the reference client library).
     pub session: Option<LocalDevice>,
+    /// A command client's open processes: its workspace shell while
+    /// logged in, and the screen it shows (an MFA section's key, a reset
+    /// link's) until the person types the code.
+    pub shell: Option<crate::client::process::ClientProcess>,
+    pub screen: Option<crate::client::process::ClientProcess>,
     /// What the last login, and the last other MFA request, answered:
     /// set through [`Person::told_login`] and [`Person::told_mfa`].
     pub last_login: Option<Result<(), LoginError>>,
@@ -103,6 +163,9 @@ pub struct Person {
     pub latest: Latest,
     /// What the profile's MFA section showed last.
     pub profile: Option<SetupStatus>,
+    /// The `otpauth://` URI a command client printed beside its QR code,
+    /// which the phone scans.
+    pub shown_uri: Option<String>,
     /// The new secret shown by a reset link.
     pub reset_secret: Option<Vec<u8>>,
     /// Every key the profile's MFA section showed (before any reset).
@@ -134,7 +197,12 @@ impl Person {
     /// several organizations of the server, each with its own entry in the
     /// authenticator app).
     pub fn device_organization(&self) -> &OrganizationID {
-        &self.device().keys.organization_id
+        &self.device().organization
+    }
+
+    /// Whether the person is logged in, whichever client.
+    pub fn logged_in(&self) -> bool {
+        self.session.is_some() || self.shell.is_some()
     }
 
     pub fn device(&self) -> &Device {
@@ -264,6 +332,17 @@ impl Observed {
         self.sent.as_micros() <= at.as_micros() && at.as_micros() <= self.answered.as_micros()
     }
 
+    /// As [`Observed::assert_waits_until`], for a `wait_until` told to the
+    /// second (a client's message): the failure's instant, truncated.
+    pub fn assert_waits_until_to_the_second(&self, wait_until: DateTime, seconds: i64) {
+        let failed_at = wait_until.as_micros() - seconds * 1_000_000;
+        let earliest = self.sent.as_micros().div_euclid(1_000_000) * 1_000_000;
+        assert!(
+            earliest <= failed_at && failed_at <= self.answered.as_micros(),
+            "wait until {wait_until:?} (to the second) is not {seconds} s after the last wrong code, answered {self:?}"
+        );
+    }
+
     /// A throttle's `wait_until` is `seconds` after this failure, as the
     /// server saw it.
     pub fn assert_waits_until(&self, wait_until: DateTime, seconds: i64) {
@@ -280,6 +359,8 @@ impl Observed {
 pub struct MfaWorld {
     /// Set by the runner before the first step.
     pub factory: Option<Arc<dyn TargetFactory>>,
+    /// Who plays the people (set by the runner; the reference library by default).
+    pub client: crate::client::ClientChoice,
     /// Where the steps record what they show the reader (set by the runner).
     pub recorder: Recorder,
     pub spec: TargetSpec,
@@ -421,9 +502,9 @@ impl MfaWorld {
             .values()
             .find(|p| {
                 p.organization == *organization
-                    && p.device().keys.initial_profile == parsec_mfa_reference::protocol::UserProfile::Admin
+                    && p.device().keys().initial_profile == parsec_mfa_reference::protocol::UserProfile::Admin
             })
-            .map(|p| p.device().keys.clone())
+            .map(|p| p.device().keys().clone())
             .expect("an administrator exists")
     }
 
@@ -435,7 +516,7 @@ impl MfaWorld {
 
     /// The keys of the person's current device (as the logged-in app has them).
     pub fn keys(&self, name: &str) -> LocalDevice {
-        self.person_ref(name).device().keys.clone()
+        self.person_ref(name).device().keys().clone()
     }
 }
 

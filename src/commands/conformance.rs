@@ -12,6 +12,7 @@ use super::failure::{Failure, exit};
 use super::targets::{TargetArgs, TargetChoice, parse_targets, prepare_in, target_help, usage};
 use clap::Args;
 use futures::StreamExt as _;
+use parsec_mfa_scenarios::client::ClientChoice;
 use parsec_mfa_scenarios::expectations::{Expectations, TargetExpectations, expectations_toml, write_atomically};
 use parsec_mfa_scenarios::report::merge::merge_reports;
 use parsec_mfa_scenarios::report::repeat::{REPEAT_HTML_FILE, REPEAT_JSON_FILE, RepeatReport};
@@ -30,6 +31,12 @@ pub struct ConformanceArgs {
     /// Scenarios run at the same time.
     #[arg(long, default_value_t = 16)]
     concurrency: usize,
+    /// The client that plays the people of the scenarios: `reference` (the
+    /// reference client library, in the harness), or `cmd="PROGRAM ARGS…"`,
+    /// any client speaking the client contract (docs/porting-a-client.md),
+    /// run once per user action with the contract's arguments after ARGS.
+    #[arg(long, default_value = "reference", value_name = "CLIENT")]
+    client: ClientChoice,
     /// Only the scenarios matching this tag expression, e.g. `not @clock`.
     #[arg(long)]
     tags: Option<String>,
@@ -193,7 +200,10 @@ async fn run_target(
     expectations: Option<&Expectations>,
     quiet: bool,
 ) -> TargetRun {
-    let name = choice.report_name();
+    let name = match args.client.report_suffix() {
+        None => choice.report_name(),
+        Some(suffix) => format!("{}+{suffix}", choice.report_name()),
+    };
     let target_folder = args.target.reports.join(&name);
     let expected = expectations.and_then(|e| e.for_target(&name)).cloned();
     if args.repeat == 1 {
@@ -261,17 +271,32 @@ async fn run_once(
     if !quiet {
         println!("=== conformance: {name} ===");
     }
-    let factory = match prepare_in(choice, name, &args.target, &[], folder).await {
+    let factory = match prepare_in(choice, &choice.report_name(), &args.target, &[], folder).await {
         Ok(factory) => factory,
         Err(failure) => {
             eprintln!("Error: {name}: {}", failure.message);
             return Err(NotRun::Prepare(failure));
         }
     };
+    if let Some(client) = args.client.command()
+        && client.faketime.is_none()
+        && factory.capabilities().clock != parsec_mfa_scenarios::target::ClockControl::None
+    {
+        let failure = Failure::new(
+            exit::TARGET_UNUSABLE,
+            format!(
+                "the client under test signs its requests with the target's time, which it follows under libfaketime: {} (or run against a target in real time, --clock real)",
+                parsec_mfa_scenarios::faketime::FaketimeError::NotInstalled
+            ),
+        );
+        eprintln!("Error: {name}: {}", failure.message);
+        return Err(NotRun::Prepare(failure));
+    }
     let controls = RunControls {
         console: None,
         only: None,
         shard: args.shard,
+        client: args.client.clone(),
     };
     let controls = match quiet {
         false => {

@@ -474,6 +474,11 @@ fn verdict(outcomes: &[Outcome]) -> (Status, Option<String>) {
         return (Status::Passed, None);
     };
     let message = first.message.as_deref();
+    // A step that cannot run with the client under test (see `client::not_run`).
+    if let Some((_, reason)) = message.and_then(|m| m.split_once(crate::client::NOT_RUN)) {
+        let reason = reason.lines().next().unwrap_or_default().trim();
+        return (Status::Skipped, Some(format!("{}: {reason}", first.what)));
+    }
     let why = match (first.status, message) {
         (StepStatus::Failed, Some(message)) => message.to_owned(),
         (StepStatus::Failed, None) => "failed (no message)".to_owned(),

@@ -416,6 +416,7 @@ async fn one_run(
         console: Some(Box::new(console)),
         only,
         shard: None,
+        client: Default::default(),
     };
     run_with(run_options, controls).await?;
     let report = TargetReport::load(&dir)?;

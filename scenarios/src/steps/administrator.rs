@@ -52,7 +52,7 @@ async fn reset(world: &mut MfaWorld, organization: Option<&str>, user: UserRef, 
 }
 
 fn user_id_of(world: &MfaWorld, name: &str) -> String {
-    world.person_ref(name).device().keys.user_id.hex()
+    world.person_ref(name).device().keys().user_id.hex()
 }
 
 #[given(expr = "the administrator has reset {person}'s MFA by email")]
@@ -218,7 +218,7 @@ fn answers_status(world: &mut MfaWorld, status: u16) {
 #[when(expr = "the administrator revokes {person}")]
 async fn revokes(world: &mut MfaWorld, name: Name) {
     let admin = world.administrator_keys();
-    let user_id = world.person_ref(&name).device().keys.user_id;
+    let user_id = world.person_ref(&name).device().keys().user_id;
     let conn = world.started().connection();
     revoke_user(&conn, &admin, user_id).await.expect("the user is revoked");
 }

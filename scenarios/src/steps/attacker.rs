@@ -28,7 +28,7 @@ fn guess(world: &MfaWorld, name: &str, n: u32) -> String {
 }
 
 fn key_of(world: &MfaWorld, name: &str) -> (parsec_mfa_reference::protocol::UserID, TOTPOpaqueKeyID) {
-    let file = &world.person_ref(name).device().file;
+    let file = world.person_ref(name).device().file();
     (
         file.user_id,
         file.totp_opaque_key_id.expect("the device is protected by MFA"),
@@ -333,7 +333,7 @@ async fn tries_own_key(world: &mut MfaWorld, asker: Name, owner: Name) {
         .await
         .expect("the asker's own code opens the asker's own key");
     let victim = world.person_ref(&owner);
-    let opened = unlock(&victim.device().file, &victim.password, Some(&own_key));
+    let opened = unlock(victim.device().file(), &victim.password, Some(&own_key));
     world
         .person(&asker)
         .told_login(opened.map(|_| ()).map_err(LoginError::from));
@@ -368,7 +368,7 @@ async fn forged_link(world: &mut MfaWorld, name: Name) {
     let link = TotpResetAddr {
         server: env.route.server.clone(),
         organization_id: person.organization.clone(),
-        user_id: person.device().keys.user_id,
+        user_id: person.device().keys().user_id,
         token: AccessToken::new(),
     };
     let conn = world.connection_of(&name);

@@ -1,6 +1,9 @@
-//! Step definitions, grouped by who acts: the user, the server
-//! administrator, an attacker, the network, the clock, the mailbox; and
-//! the command line, where the guides' examples run through the binary.
+//! Step definitions, grouped by concept: people, their devices and phones
+//! (`user`), enabling MFA, logging in, the workspace, the reset link, the
+//! server administrator, an attacker, the network, the clock, the
+//! mailbox; and the command line, where the guides' examples run through
+//! the binary. The user's actions go through the client under test
+//! (`through_client` for a command client).
 //!
 //! Steps are registered at link time; [`link`] is called by every runner so
 //! the linker keeps each module (a step module nobody references could be
@@ -10,9 +13,14 @@ pub mod administrator;
 pub mod attacker;
 pub mod clock;
 pub mod command_line;
+pub mod enable_mfa;
+pub mod login;
 pub mod mailbox;
 pub mod network;
+pub mod reset_link;
+pub mod through_client;
 pub mod user;
+pub mod workspace;
 
 /// A step's parameter that names nothing the steps know (cucumber parses
 /// parameters with `FromStr`).
@@ -31,9 +39,13 @@ pub fn link() -> usize {
         attacker::ANCHOR,
         clock::ANCHOR,
         command_line::ANCHOR,
+        enable_mfa::ANCHOR,
+        login::ANCHOR,
         mailbox::ANCHOR,
         network::ANCHOR,
+        reset_link::ANCHOR,
         user::ANCHOR,
+        workspace::ANCHOR,
     ]
     .iter()
     .map(|anchor| std::hint::black_box(anchor.len()))

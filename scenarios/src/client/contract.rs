@@ -1,0 +1,143 @@
+//! The client contract as the harness reads it (`docs/porting-a-client.md`):
+//! the exit codes, and the output lines a client prints. Each reader takes
+//! a client's whole stdout or stderr and finds the line it needs; anything
+//! else the client prints is its own.
+
+use parsec_mfa_reference::protocol::DateTime;
+
+/// The contract's exit codes (the reference client's, documented in its
+/// README section and in `docs/porting-a-client.md`).
+pub mod exit {
+    pub const OK: i32 = 0;
+    pub const GENERAL: i32 = 1;
+    pub const USAGE: i32 = 2;
+    pub const INVALID_CODE: i32 = 3;
+    pub const THROTTLED: i32 = 4;
+    pub const WRONG_PASSWORD: i32 = 5;
+    pub const UNREACHABLE: i32 = 6;
+    pub const POLICY: i32 = 7;
+    pub const BAD_RESET_LINK: i32 = 8;
+    pub const UNTRUSTED_SERVER: i32 = 9;
+    /// The client does not implement this command (BoGo's "unimplemented"):
+    /// the scenarios that need it are skipped, never failed.
+    pub const UNIMPLEMENTED: i32 = 89;
+}
+
+/// `Device <ID> (<label>) saved in <path>`: the new device's id.
+pub fn saved_device(stdout: &str) -> Option<String> {
+    stdout.lines().find_map(|line| {
+        let rest = line.trim().strip_prefix("Device ")?;
+        rest.contains(" saved in ")
+            .then(|| rest.split_whitespace().next())
+            .flatten()
+            .map(str::to_owned)
+    })
+}
+
+/// `Key: <base32>`: the secret to copy into an authenticator app.
+pub fn shown_key(stdout: &str) -> Option<String> {
+    line_value(stdout, "Key:")
+}
+
+/// `URI: otpauth://…`: what the QR code beside it holds.
+pub fn shown_uri(stdout: &str) -> Option<String> {
+    line_value(stdout, "URI:")
+}
+
+/// `Logged in as …`: the login succeeded and the workspace shell is open.
+pub fn logged_in(stdout: &str) -> bool {
+    stdout.lines().any(|l| l.trim_start().starts_with("Logged in as "))
+}
+
+/// `MFA is already set up for …`: no key is shown (the user's other
+/// device set it up; the same authenticator entry serves).
+pub fn already_set_up(stdout: &str) -> bool {
+    stdout
+        .lines()
+        .any(|l| l.trim_start().starts_with("MFA is already set up for "))
+}
+
+/// `mfa status`: `MFA: set up for …` or `MFA: not set up for …`.
+pub fn status_set_up(stdout: &str) -> Option<bool> {
+    stdout.lines().find_map(|l| {
+        let l = l.trim();
+        if l.starts_with("MFA: not set up") {
+            Some(false)
+        } else if l.starts_with("MFA: set up") {
+            Some(true)
+        } else {
+            None
+        }
+    })
+}
+
+/// `mfa status`: `This device: protected by MFA …` or `This device: not
+/// protected by MFA`.
+pub fn status_device_protected(stdout: &str) -> Option<bool> {
+    stdout.lines().find_map(|l| {
+        let l = l.trim().strip_prefix("This device: ")?;
+        if l.starts_with("not protected") {
+            Some(false)
+        } else if l.starts_with("protected") {
+            Some(true)
+        } else {
+            None
+        }
+    })
+}
+
+fn line_value(text: &str, prefix: &str) -> Option<String> {
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix(prefix).map(|v| v.trim().to_owned()))
+        .filter(|v| !v.is_empty())
+}
+
+/// A throttled client's "try again at" instant: the first
+/// `YYYY-MM-DD HH:MM:SS` in its message, in UTC (the harness runs clients
+/// with `TZ=UTC`; a `(UTC+00:00)` after it is allowed). To the second, as
+/// a person reads it.
+pub fn throttled_until(stderr: &str) -> Option<DateTime> {
+    let bytes = stderr.as_bytes();
+    (0..bytes.len().saturating_sub(18)).find_map(|start| {
+        let candidate = stderr.get(start..start + 19)?;
+        let parsed = chrono::NaiveDateTime::parse_from_str(candidate, "%Y-%m-%d %H:%M:%S").ok()?;
+        Some(DateTime::from_micros(parsed.and_utc().timestamp() * 1_000_000))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lines_the_harness_reads() {
+        let out =
+            "Organization X bootstrapped\nDevice 0123abcd (Alice's laptop) saved in /tmp/x/devices/0123abcd.keys\n";
+        assert_eq!(saved_device(out).as_deref(), Some("0123abcd"));
+        assert_eq!(saved_device("Device list\n"), None);
+        let shown = "2. Scan the QR code or copy the key.\nKey: ABCDEF\nURI: otpauth://totp/x?secret=ABCDEF\n";
+        assert_eq!(shown_key(shown).as_deref(), Some("ABCDEF"));
+        assert_eq!(shown_uri(shown).as_deref(), Some("otpauth://totp/x?secret=ABCDEF"));
+        assert!(logged_in("Logged in as a@b.c on Org (laptop)\n"));
+        assert_eq!(status_set_up("MFA: not set up for a@b\n"), Some(false));
+        assert_eq!(status_set_up("MFA: set up for a@b\n"), Some(true));
+        assert_eq!(
+            status_device_protected("This device: protected by MFA (opaque key ab)\n"),
+            Some(true)
+        );
+        assert_eq!(
+            status_device_protected("This device: not protected by MFA\n"),
+            Some(false)
+        );
+    }
+
+    #[test]
+    fn the_throttles_end_is_read_to_the_second() {
+        let said = "Error: Too many wrong codes: wait until 2026-01-01 00:00:04 (UTC+00:00) before trying again.";
+        assert_eq!(
+            throttled_until(said),
+            Some(DateTime::from_micros(1_767_225_604_000_000))
+        );
+        assert_eq!(throttled_until("no time here"), None);
+    }
+}

@@ -1,0 +1,458 @@
+//! The user's actions through a command client (`--client cmd=…`), one
+//! process per action, as `docs/porting-a-client.md` says: the steps of
+//! `user.rs` call these when the scenario's client is not the reference
+//! library, and check the same outcomes.
+//!
+//! The person answers the client's prompts (the code from the phone, the
+//! password) as they come; what the client prints and its exit code are
+//! turned into the outcomes the steps already check ([`MfaError`],
+//! [`LoginError`]), at the contract's granularity: its exit codes.
+
+use crate::client::contract::{self, exit};
+use crate::client::process::{Answer, ClientEnv, ClientProcess, Ended, Prompt, Stop};
+use crate::client::{CommandClient, not_run};
+use crate::world::{Device, Held, MfaWorld};
+use parsec_mfa_reference::client::ConnectionError;
+use parsec_mfa_reference::client::config_dir::ConfigDir;
+use parsec_mfa_reference::client::login::LoginError;
+use parsec_mfa_reference::client::mfa::{MfaError, SetupStatus};
+use parsec_mfa_reference::protocol::OrganizationID;
+use parsec_mfa_reference::protocol::addr::{BootstrapAddr, TotpResetAddr};
+use std::time::Duration;
+
+/// The longest a client may take to prompt, print or end: a network
+/// action is bounded by the client's own deadline (30 s for the
+/// reference), plus a start.
+pub const ACTION_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The command client of the scenario, if it has one.
+pub fn command_client(world: &MfaWorld) -> Option<CommandClient> {
+    world.client.command().cloned()
+}
+
+/// The folder of `name`'s computer.
+fn computer(world: &MfaWorld, name: &str) -> std::path::PathBuf {
+    world.started().home.join(format!("{}-computer", name.to_lowercase()))
+}
+
+fn client_env(world: &MfaWorld, name: &str) -> ClientEnv {
+    let env = world.started();
+    ClientEnv {
+        config_dir: computer(world, name),
+        clock: env.target.clock(),
+        clock_flows: env.target.clock_flows(),
+        ca_file: env.target.tls().and_then(|t| t.ca_file.clone()),
+        timeout: ACTION_TIMEOUT,
+    }
+}
+
+async fn spawn(world: &MfaWorld, name: &str, client: &CommandClient, args: &[String]) -> ClientProcess {
+    ClientProcess::spawn(client, args, &client_env(world, name))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The client's verdict on an action it ended: a command it does not
+/// implement skips the scenario.
+fn check_implemented(ended: &Ended) {
+    if ended.code == Some(exit::UNIMPLEMENTED) {
+        not_run(format!(
+            "the client does not implement `{}` (exit 89): {}",
+            ended.shown,
+            ended.message()
+        ));
+    }
+}
+
+async fn end(process: ClientProcess) -> Ended {
+    let ended = process.end().await.unwrap_or_else(|e| panic!("{e}"));
+    check_implemented(&ended);
+    ended
+}
+
+/// A URL the server made, pointed at the Network the person's client goes
+/// through (the server's own address in its links is not the person's
+/// way to it).
+fn bootstrap_through_network(world: &MfaWorld, url: &str) -> String {
+    let mut link = BootstrapAddr::parse_any(url).expect("a bootstrap URL");
+    link.server = world.started().route.server.clone();
+    link.to_string()
+}
+
+pub fn reset_link_through_network(world: &MfaWorld, link: &TotpResetAddr) -> String {
+    let mut link = link.clone();
+    link.server = world.started().route.server.clone();
+    link.to_string()
+}
+
+fn device_arg(world: &MfaWorld, name: &str) -> String {
+    world
+        .person_ref(name)
+        .device()
+        .command_id()
+        .expect("a device the client under test made")
+        .to_owned()
+}
+
+fn saved_device(ended: &Ended, organization: OrganizationID, config: ConfigDir) -> Device {
+    assert_eq!(
+        ended.code,
+        Some(exit::OK),
+        "`{}` failed: {}",
+        ended.shown,
+        ended.message()
+    );
+    let id = contract::saved_device(&ended.stdout)
+        .unwrap_or_else(|| panic!("`{}` printed no `Device … saved in …` line", ended.shown));
+    Device {
+        config,
+        organization,
+        held: Held::Command { id },
+    }
+}
+
+/// `organization bootstrap URL --email E --name N`: the person's first
+/// device, on their own computer.
+pub async fn bootstrap(
+    world: &MfaWorld,
+    client: &CommandClient,
+    name: &str,
+    bootstrap_url: &str,
+    email: &str,
+    password: &str,
+) -> Device {
+    let link = bootstrap_through_network(world, bootstrap_url);
+    let organization = BootstrapAddr::parse_any(&link)
+        .expect("a bootstrap URL")
+        .organization_id;
+    let args = [
+        "organization",
+        "bootstrap",
+        &link,
+        "--email",
+        email,
+        "--name",
+        name,
+        "--device-label",
+        &format!("{name}'s laptop"),
+        "--password-stdin",
+        "--kdf-cost",
+        "minimal",
+    ]
+    .map(str::to_owned);
+    let mut process = spawn(world, name, client, &args).await;
+    let typed = password.to_owned();
+    drive_to_end(&mut process, &mut |_| Answer::Type(typed.clone())).await;
+    let ended = end(process).await;
+    saved_device(&ended, organization, ConfigDir::new(computer(world, name)))
+}
+
+/// `device create --device D --label desktop`: the person's existing
+/// device signs a new one (the code when MFA protects it, its password,
+/// the new one's).
+pub async fn create_device(world: &MfaWorld, client: &CommandClient, name: &str, code: Option<String>) -> Device {
+    let password = world.person_ref(name).password.clone();
+    let args = [
+        "device",
+        "create",
+        "--device",
+        &device_arg(world, name),
+        "--label",
+        "desktop",
+        "--password-stdin",
+        "--kdf-cost",
+        "minimal",
+    ]
+    .map(str::to_owned);
+    let mut process = spawn(world, name, client, &args).await;
+    drive_to_end(&mut process, &mut answers(code, password)).await;
+    let ended = end(process).await;
+    let organization = world.person_ref(name).device().organization.clone();
+    saved_device(&ended, organization, ConfigDir::new(computer(world, name)))
+}
+
+/// What the person types: the code when asked for one (nothing if they
+/// have none), the password when asked for it.
+fn answers(code: Option<String>, password: String) -> impl FnMut(Prompt) -> Answer {
+    move |prompt| match (prompt, &code) {
+        (Prompt::Code, Some(code)) => Answer::Type(code.clone()),
+        (Prompt::Code, None) => Answer::Close,
+        (Prompt::Password, _) => Answer::Type(password.clone()),
+    }
+}
+
+async fn drive_to_end(process: &mut ClientProcess, answer: &mut dyn FnMut(Prompt) -> Answer) {
+    process
+        .drive("end", answer, &|_| false)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// `mfa enable --device D`: the MFA section of the profile, as shown until
+/// the person types a code: the key to scan, or none where the user's
+/// setup is already confirmed (another device). The process is kept in
+/// the person's `screen`.
+pub async fn open_mfa_section(
+    world: &mut MfaWorld,
+    client: &CommandClient,
+    name: &str,
+) -> Result<(SetupStatus, Option<String>), MfaError> {
+    world.person(name).screen = None;
+    let password = world.person_ref(name).password.clone();
+    let args = [
+        "mfa",
+        "enable",
+        "--device",
+        &device_arg(world, name),
+        "--password-stdin",
+        "--kdf-cost",
+        "minimal",
+    ]
+    .map(str::to_owned);
+    let mut process = spawn(world, name, client, &args).await;
+    let shown = |out: &str| contract::shown_uri(out).is_some() || contract::already_set_up(out);
+    let mut answer = move |prompt| match prompt {
+        Prompt::Password => Answer::Type(password.clone()),
+        // The code is typed later, once the person has the key.
+        Prompt::Code => Answer::Leave,
+    };
+    let stop = process
+        .drive("show the MFA section", &mut answer, &shown)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    // Asked for the code: what it shows is on stdout already.
+    let showing = match stop {
+        Stop::Done => true,
+        Stop::Prompted(_) => process
+            .wait_for_stdout("show the MFA section", &shown)
+            .await
+            .unwrap_or_else(|e| panic!("{e}")),
+        Stop::Ended => false,
+    };
+    if !showing {
+        let ended = end(process).await;
+        return Err(mfa_error(&ended));
+    }
+    let out = process.stdout();
+    let status = match contract::shown_key(&out) {
+        Some(key) => SetupStatus::Unconfirmed {
+            secret: parsec_mfa_reference::totp::secret_from_base32(&key)
+                .unwrap_or_else(|_| panic!("`{}` shows a key that is not base32: {key}", process.shown)),
+        },
+        None => SetupStatus::Confirmed,
+    };
+    let uri = contract::shown_uri(&out);
+    world.person(name).screen = Some(process);
+    Ok((status, uri))
+}
+
+/// Types `code` in the screen the person has open (an MFA section, a
+/// reset link's), and reads the outcome.
+pub async fn type_code_on_screen(world: &mut MfaWorld, name: &str, code: String) -> Result<(), MfaError> {
+    let mut process = world
+        .person(name)
+        .screen
+        .take()
+        .unwrap_or_else(|| panic!("{name} has no screen open that asks for a code"));
+    let password = world.person_ref(name).password.clone();
+    drive_to_end(&mut process, &mut answers(Some(code), password)).await;
+    let ended = end(process).await;
+    match ended.code {
+        Some(exit::OK) => Ok(()),
+        _ => Err(mfa_error(&ended)),
+    }
+}
+
+/// `mfa status --device D`: (whether MFA is set up for the user, whether
+/// this device is protected), as far as the client said.
+pub async fn status(
+    world: &MfaWorld,
+    client: &CommandClient,
+    name: &str,
+    code: Option<String>,
+) -> (Option<bool>, Option<bool>) {
+    let password = world.person_ref(name).password.clone();
+    let args = [
+        "mfa",
+        "status",
+        "--device",
+        &device_arg(world, name),
+        "--password-stdin",
+    ]
+    .map(str::to_owned);
+    let mut process = spawn(world, name, client, &args).await;
+    drive_to_end(&mut process, &mut answers(code, password)).await;
+    let ended = end(process).await;
+    (
+        contract::status_set_up(&ended.stdout),
+        contract::status_device_protected(&ended.stdout),
+    )
+}
+
+/// How the person gives the code at login.
+pub enum CodeAtLogin {
+    /// Typed when the client asks for it (`None`: they have no code).
+    Typed(Option<String>),
+    /// Given on the command line (`--code C`), as typed, even empty.
+    Argument(String),
+}
+
+/// `login --device D`: the code and the password as asked; the shell,
+/// once logged in, is kept in the person's `shell`.
+pub async fn login(
+    world: &mut MfaWorld,
+    client: &CommandClient,
+    name: &str,
+    code: CodeAtLogin,
+    password: String,
+) -> Result<(), LoginError> {
+    world.person(name).shell = None;
+    let mut args = vec![
+        "login".to_owned(),
+        "--device".into(),
+        device_arg(world, name),
+        "--password-stdin".into(),
+    ];
+    let typed = match code {
+        CodeAtLogin::Typed(code) => code,
+        CodeAtLogin::Argument(code) => {
+            args.extend(["--code".to_owned(), code]);
+            None
+        }
+    };
+    let no_code = typed.is_none();
+    let mut process = spawn(world, name, client, &args).await;
+    let stop = process
+        .drive("log in", &mut answers(typed, password), &contract::logged_in)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    if stop == Stop::Done {
+        world.person(name).shell = Some(process);
+        return Ok(());
+    }
+    let ended = end(process).await;
+    Err(login_error(&ended, no_code))
+}
+
+static NEXT_MARK: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// One line of the workspace shell; the lines it printed. `echo MARK`
+/// after it tells where its output ends.
+pub async fn shell(world: &mut MfaWorld, name: &str, line: &str) -> Vec<String> {
+    let n = NEXT_MARK.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mark = format!("parsec-mfa-harness-mark-{n}");
+    let person = world.person(name);
+    let shell = person
+        .shell
+        .as_mut()
+        .unwrap_or_else(|| panic!("{name} is not logged in"));
+    let before = shell.stdout().len();
+    shell.type_line(Some(line)).await.unwrap_or_else(|e| panic!("{e}"));
+    shell
+        .type_line(Some(&format!("echo {mark}")))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let marked = |out: &str| {
+        out.get(before..)
+            .is_some_and(|new| new.lines().any(|l| l.trim() == mark))
+    };
+    let done = shell
+        .wait_for_stdout("answer in its workspace shell", &marked)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    if !done {
+        let ended = end(person.shell.take().expect("the shell")).await;
+        panic!(
+            "the workspace shell ended on `{line}`: exit {:?}, {}",
+            ended.code,
+            ended.message()
+        );
+    }
+    let out = shell.stdout();
+    out[before..]
+        .lines()
+        .take_while(|l| l.trim() != mark)
+        .map(str::to_owned)
+        .collect()
+}
+
+/// `exit` in the shell: the session ends as the client says.
+pub async fn logout(world: &mut MfaWorld, name: &str) {
+    let Some(mut shell) = world.person(name).shell.take() else {
+        return;
+    };
+    shell.type_line(Some("exit")).await.unwrap_or_else(|e| panic!("{e}"));
+    let ended = end(shell).await;
+    assert_eq!(
+        ended.code,
+        Some(exit::OK),
+        "the workspace shell ended with a failure: {}",
+        ended.message()
+    );
+}
+
+/// `mfa reset-confirm URL`: the link opened, its new key shown until the
+/// person types a code (kept in the person's `screen`).
+pub async fn open_reset_link(
+    world: &mut MfaWorld,
+    client: &CommandClient,
+    name: &str,
+    link: &TotpResetAddr,
+) -> Result<(Vec<u8>, Option<String>), MfaError> {
+    world.person(name).screen = None;
+    let url = reset_link_through_network(world, link);
+    let args = ["mfa", "reset-confirm", &url].map(str::to_owned);
+    let mut process = spawn(world, name, client, &args).await;
+    let showing = process
+        .wait_for_stdout("show the reset link's key", &|out| contract::shown_uri(out).is_some())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    if !showing {
+        let ended = end(process).await;
+        return Err(mfa_error(&ended));
+    }
+    let out = process.stdout();
+    let key = contract::shown_key(&out).unwrap_or_else(|| panic!("`{}` shows no `Key:`", process.shown));
+    let secret = parsec_mfa_reference::totp::secret_from_base32(&key)
+        .unwrap_or_else(|_| panic!("`{}` shows a key that is not base32: {key}", process.shown));
+    let uri = contract::shown_uri(&out);
+    world.person(name).screen = Some(process);
+    Ok((secret, uri))
+}
+
+/// An MFA request's refusal, from the client's exit code.
+fn mfa_error(ended: &Ended) -> MfaError {
+    let message = ended.message();
+    match ended.code {
+        Some(exit::INVALID_CODE) => MfaError::InvalidOneTimePassword,
+        Some(exit::THROTTLED) => MfaError::Throttled {
+            wait_until: contract::throttled_until(&ended.stderr)
+                .unwrap_or_else(|| panic!("`{}` was throttled but gave no time: {message}", ended.shown)),
+        },
+        Some(exit::UNREACHABLE) => MfaError::Connection(ConnectionError::Unreachable(message)),
+        Some(exit::BAD_RESET_LINK) => MfaError::BadToken,
+        Some(exit::UNTRUSTED_SERVER) => MfaError::Connection(ConnectionError::Tls(message)),
+        code => MfaError::UnknownStatus(format!("`{}` exit {code:?}: {message}", ended.shown)),
+    }
+}
+
+/// A login's refusal, from the client's exit code. `no_code`: the person
+/// had no code to type, so a refusal after asking for one is the client
+/// saying a code is needed.
+fn login_error(ended: &Ended, no_code: bool) -> LoginError {
+    let message = ended.message();
+    match ended.code {
+        _ if no_code && ended.prompts.contains(&Prompt::Code) && ended.code != Some(exit::OK) => LoginError::CodeNeeded,
+        Some(exit::INVALID_CODE) => LoginError::InvalidCode,
+        Some(exit::THROTTLED) => LoginError::Throttled {
+            wait_until: contract::throttled_until(&ended.stderr)
+                .unwrap_or_else(|| panic!("`{}` was throttled but gave no time: {message}", ended.shown)),
+        },
+        Some(exit::WRONG_PASSWORD) => LoginError::WrongPassword,
+        Some(exit::UNREACHABLE) => LoginError::Offline(message),
+        // The contract's one code for both refusals of the advice.
+        Some(exit::POLICY) => LoginError::MfaRequired,
+        Some(exit::UNTRUSTED_SERVER) => LoginError::Refused(ConnectionError::Tls(message)),
+        code => LoginError::DeviceFile(format!("`{}` exit {code:?}: {message}", ended.shown)),
+    }
+}
