@@ -89,7 +89,7 @@ pub enum Held {
     Library(Box<(DeviceFilePassword, LocalDevice)>),
     /// A command client's, which keeps its files and keys to itself: the
     /// id it printed.
-    Command { id: String },
+    Command { id: String, protected: bool },
 }
 
 impl Device {
@@ -128,16 +128,31 @@ impl Device {
         }
     }
 
+    /// A command client's device: MFA now protects it (its `mfa enable`
+    /// succeeded).
+    pub fn mark_protected(&mut self) {
+        if let Held::Command { protected, .. } = &mut self.held {
+            *protected = true;
+        }
+    }
+
+    /// Whether a command client's device is known to be MFA-protected.
+    pub fn command_protected(&self) -> bool {
+        matches!(self.held, Held::Command { protected: true, .. })
+    }
+
     /// A command client's device id, as it printed it.
     pub fn command_id(&self) -> Option<&str> {
         match &self.held {
             Held::Library(_) => None,
-            Held::Command { id } => Some(id),
+            Held::Command { id, .. } => Some(id),
         }
     }
 }
 
 pub struct Person {
+    /// Admin for who bootstrapped an organization, standard for a member.
+    pub profile_in_organization: parsec_mfa_reference::protocol::UserProfile,
     /// The organization the person belongs to (the scenario's own, or
     /// another one on the same server).
     pub organization: OrganizationID,
@@ -492,6 +507,20 @@ impl MfaWorld {
         self.people
             .get(&name.to_lowercase())
             .unwrap_or_else(|| panic!("{name} is not in this scenario"))
+    }
+
+    /// The name of the administrator of the scenario's organization (who
+    /// bootstrapped it).
+    pub fn administrator(&self) -> &str {
+        let organization = &self.started().organization;
+        self.people
+            .iter()
+            .find(|(_, p)| {
+                p.organization == *organization
+                    && p.profile_in_organization == parsec_mfa_reference::protocol::UserProfile::Admin
+            })
+            .map(|(name, _)| name.as_str())
+            .expect("an administrator exists")
     }
 
     /// The keys of the administrator of the scenario's organization (who

@@ -86,6 +86,16 @@ pub fn status_device_protected(stdout: &str) -> Option<bool> {
     })
 }
 
+/// A `device list` line: `ID  ORGANIZATION  EMAIL  LABEL  PROTECTION`,
+/// the protection `password+MFA` (true) or `password` (false), last.
+pub fn listed_protection(line: &str) -> Option<bool> {
+    match line.split_whitespace().last()? {
+        "password+MFA" => Some(true),
+        "password" => Some(false),
+        _ => None,
+    }
+}
+
 fn line_value(text: &str, prefix: &str) -> Option<String> {
     text.lines()
         .find_map(|l| l.trim().strip_prefix(prefix).map(|v| v.trim().to_owned()))

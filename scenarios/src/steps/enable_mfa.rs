@@ -122,6 +122,10 @@ async fn confirm(world: &mut MfaWorld, name: &str, code: String) {
     if command_client(world).is_some() {
         if world.person_ref(name).screen.is_none() {
             show_profile(world, name, None).await;
+            // The section did not open: its refusal is what the person was told.
+            if world.person_ref(name).screen.is_none() {
+                return;
+            }
         }
         let outcome = through_client::type_code_on_screen(world, name, code).await;
         world.person(name).told_mfa(outcome);
@@ -184,11 +188,7 @@ async fn confirms_again(world: &mut MfaWorld, name: Name) {
 /// reference library's), or the client's `mfa status` does.
 async fn device_protected(world: &MfaWorld, name: &str) -> bool {
     match command_client(world) {
-        Some(client) => {
-            let code = phone_code(world, name).await;
-            let (_, protected) = through_client::status(world, &client, name, code).await;
-            protected.unwrap_or_else(|| panic!("`mfa status` printed no `This device: …` line"))
-        }
+        Some(client) => through_client::device_protected(world, &client, name).await,
         None => world.person_ref(name).device().file().totp_opaque_key_id.is_some(),
     }
 }

@@ -107,7 +107,7 @@ fn saved_device(ended: &Ended, organization: OrganizationID, config: ConfigDir) 
     Device {
         config,
         organization,
-        held: Held::Command { id },
+        held: Held::Command { id, protected: false },
     }
 }
 
@@ -171,6 +171,58 @@ pub async fn create_device(world: &MfaWorld, client: &CommandClient, name: &str,
     saved_device(&ended, organization, ConfigDir::new(computer(world, name)))
 }
 
+/// `user create --device ADMIN --email E --name N --new-config-dir DIR`:
+/// the administrator's client adds `name` to the organization, with a
+/// first device on `name`'s own computer.
+pub async fn create_user(
+    world: &MfaWorld,
+    client: &CommandClient,
+    admin: &str,
+    code: Option<String>,
+    name: &str,
+    email: &str,
+) -> Device {
+    let member_computer = computer(world, name);
+    let args = [
+        "user",
+        "create",
+        "--device",
+        &device_arg(world, admin),
+        "--email",
+        email,
+        "--name",
+        name,
+        "--device-label",
+        &format!("{name}'s laptop"),
+        "--new-config-dir",
+        &member_computer.display().to_string(),
+        "--password-stdin",
+        "--kdf-cost",
+        "minimal",
+    ]
+    .map(str::to_owned);
+    let mut process = spawn(world, admin, client, &args).await;
+    // The administrator's code and password open their device; then the
+    // new member's password is asked.
+    let admin_password = world.person_ref(admin).password.clone();
+    let member_password = super::user::password_of(name);
+    let mut passwords = 0;
+    let mut answer = |prompt: Prompt| match prompt {
+        Prompt::Code => code.clone().map_or(Answer::Close, Answer::Type),
+        Prompt::Password => {
+            passwords += 1;
+            Answer::Type(match passwords {
+                1 => admin_password.clone(),
+                _ => member_password.clone(),
+            })
+        }
+    };
+    drive_to_end(&mut process, &mut answer).await;
+    let ended = end(process).await;
+    let organization = world.person_ref(admin).device().organization.clone();
+    saved_device(&ended, organization, ConfigDir::new(member_computer))
+}
+
 /// What the person types: the code when asked for one (nothing if they
 /// have none), the password when asked for it.
 fn answers(code: Option<String>, password: String) -> impl FnMut(Prompt) -> Answer {
@@ -198,6 +250,9 @@ pub async fn open_mfa_section(
     name: &str,
 ) -> Result<(SetupStatus, Option<String>), MfaError> {
     world.person(name).screen = None;
+    if world.person_ref(name).device().command_protected() {
+        not_run("the contract has no command that opens the MFA section of a device MFA already protects");
+    }
     let password = world.person_ref(name).password.clone();
     let args = [
         "mfa",
@@ -258,7 +313,14 @@ pub async fn type_code_on_screen(world: &mut MfaWorld, name: &str, code: String)
     drive_to_end(&mut process, &mut answers(Some(code), password)).await;
     let ended = end(process).await;
     match ended.code {
-        Some(exit::OK) => Ok(()),
+        Some(exit::OK) => {
+            // `mfa enable` protects the device (a reset link's confirmation
+            // leaves it as it was).
+            if ended.shown.contains(" mfa enable ") {
+                world.person(name).device_mut().mark_protected();
+            }
+            Ok(())
+        }
         _ => Err(mfa_error(&ended)),
     }
 }
@@ -287,6 +349,26 @@ pub async fn status(
         contract::status_set_up(&ended.stdout),
         contract::status_device_protected(&ended.stdout),
     )
+}
+
+/// `device list`: whether this device is MFA-protected, from the line
+/// that starts with its id (`… password+MFA` or `… password`): the
+/// client's local knowledge, no server asked.
+pub async fn device_protected(world: &MfaWorld, client: &CommandClient, name: &str) -> bool {
+    let id = device_arg(world, name);
+    let process = spawn(world, name, client, &["device".to_owned(), "list".to_owned()]).await;
+    let ended = end(process).await;
+    let line = ended
+        .stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with(&id))
+        .unwrap_or_else(|| panic!("`{}` does not list the device {id}", ended.shown));
+    contract::listed_protection(line).unwrap_or_else(|| {
+        panic!(
+            "`{}` lists {id} without `password` or `password+MFA`: {line}",
+            ended.shown
+        )
+    })
 }
 
 /// How the person gives the code at login.

@@ -36,8 +36,9 @@ fn new_device(world: &MfaWorld, name: &str, keys: LocalDevice) -> Device {
     Device::library(config, file, keys)
 }
 
-fn add_person(world: &mut MfaWorld, name: &str, organization: OrganizationID, device: Device) {
+fn add_person(world: &mut MfaWorld, name: &str, organization: OrganizationID, device: Device, profile: UserProfile) {
     let person = Person {
+        profile_in_organization: profile,
         email: Env::email_in(name, &organization),
         organization,
         password: password_of(name),
@@ -100,7 +101,7 @@ async fn bootstrap_with_email(
             new_device(world, name, keys)
         }
     };
-    add_person(world, name, organization, device);
+    add_person(world, name, organization, device, UserProfile::Admin);
     world.person(name).email = email;
 }
 
@@ -134,6 +135,15 @@ async fn other_organization_same_id(world: &mut MfaWorld, name: Name, victim: Na
 
 #[given(expr = "{person} is a member of the organization")]
 async fn member(world: &mut MfaWorld, name: Name) {
+    if let Some(client) = command_client(world) {
+        let organization = world.started().organization.clone();
+        let email = world.started().email_of(&name);
+        let admin = world.administrator().to_owned();
+        let code = phone_code(world, &admin).await;
+        let device = through_client::create_user(world, &client, &admin, code, &name, &email).await;
+        add_person(world, &name, organization, device, UserProfile::Standard);
+        return;
+    }
     let admin = world.administrator_keys();
     let who = NewIdentity {
         human_handle: HumanHandle::new(&world.started().email_of(&name), &name).expect("a valid identity"),
@@ -145,7 +155,7 @@ async fn member(world: &mut MfaWorld, name: Name) {
         .expect("the user is created");
     let device = new_device(world, &name, keys);
     let organization = world.started().organization.clone();
-    add_person(world, &name, organization, device);
+    add_person(world, &name, organization, device, UserProfile::Standard);
 }
 
 /// A device of the same person in another organization of the server,
@@ -316,6 +326,19 @@ impl std::str::FromStr for Refusal {
 }
 
 impl Refusal {
+    /// The client contract's exit code for this refusal where it has no
+    /// code of its own (1, any other error), so that a command client's
+    /// refusal is checked at the contract's granularity; `None` where the
+    /// contract's outcome is the reference library's.
+    pub fn exit_code(self) -> Option<i32> {
+        match self {
+            Self::InvalidCode | Self::ResetLinkNotValid => None,
+            Self::WrongSignature | Self::TooOld | Self::UnknownDevice | Self::Frozen | Self::Revoked => {
+                Some(crate::client::contract::exit::GENERAL)
+            }
+        }
+    }
+
     /// What the server answers for this reason.
     pub fn error(self) -> MfaError {
         match self {
