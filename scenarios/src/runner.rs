@@ -365,10 +365,20 @@ async fn run_inner(
         // server (a clock scenario's, given back for the next one) and its
         // turn must not.
         .after(|_, _, _, _, world| {
+            let mut unused_client = false;
             if let Some(world) = world {
                 world.end_env();
+                unused_client =
+                    world.client.command().is_some() && !world.client_used.load(std::sync::atomic::Ordering::Relaxed);
             }
-            async {}.boxed_local()
+            async move {
+                // A scenario the client under test plays no part in
+                // (the server's configuration alone) says nothing of it.
+                if unused_client {
+                    crate::client::not_run("no step of this scenario goes through the client");
+                }
+            }
+            .boxed_local()
         })
         .with_cli(cli)
         .filter_run(options.features.clone(), filter)
@@ -376,6 +386,7 @@ async fn run_inner(
 
     let mut report = report.take();
     report.shard = controls.shard;
+    report.client = controls.client.command().map(|c| format!("cmd={}", c.command));
     if let Some(expectations) = &expectations {
         let known = known.lock().map(|k| k.clone()).unwrap_or_default();
         expectations.judge(&mut report, &known);

@@ -376,6 +376,9 @@ pub struct MfaWorld {
     pub factory: Option<Arc<dyn TargetFactory>>,
     /// Who plays the people (set by the runner; the reference library by default).
     pub client: crate::client::ClientChoice,
+    /// Whether a step ran the command client (a scenario that never does
+    /// says nothing of it).
+    pub client_used: std::sync::atomic::AtomicBool,
     /// Where the steps record what they show the reader (set by the runner).
     pub recorder: Recorder,
     pub spec: TargetSpec,

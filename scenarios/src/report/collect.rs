@@ -477,7 +477,10 @@ fn verdict(outcomes: &[Outcome]) -> (Status, Option<String>) {
     // A step that cannot run with the client under test (see `client::not_run`).
     if let Some((_, reason)) = message.and_then(|m| m.split_once(crate::client::NOT_RUN)) {
         let reason = reason.lines().next().unwrap_or_default().trim();
-        return (Status::Skipped, Some(format!("{}: {reason}", first.what)));
+        return (
+            Status::Skipped,
+            Some(format!("{}: {}{reason}", first.what, crate::client::NOT_RUN)),
+        );
     }
     let why = match (first.status, message) {
         (StepStatus::Failed, Some(message)) => message.to_owned(),

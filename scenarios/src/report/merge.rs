@@ -87,6 +87,7 @@ fn merge_target(target: &str, mut parts: Vec<TargetReport>) -> Result<TargetRepo
     }
     parts.sort_by_key(|p| p.shard.map(|s| s.index));
     let mut merged = TargetReport::new(target, parts[0].description.clone());
+    merged.client = parts[0].client.clone();
     let mut seen = BTreeSet::new();
     let mut judged: Option<Judged> = None;
     for part in parts {

@@ -418,6 +418,10 @@ pub struct Table {
 /// are in alphabetical order, the order `results.json` has always had.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TargetReport {
+    /// The client that played the people (`--client`), when it was not the
+    /// reference library (whose reports name no client).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<String>,
     /// One line for a reader: what the target is.
     pub description: String,
     /// What the run was judged against (`--expect`); `None`: not judged.
@@ -463,6 +467,7 @@ impl<'de> Deserialize<'de> for Format {
 impl TargetReport {
     pub fn new(target: impl Into<String>, description: impl Into<String>) -> Self {
         TargetReport {
+            client: None,
             description: description.into(),
             expectations: None,
             format: Format,

@@ -47,6 +47,7 @@ fn client_env(world: &MfaWorld, name: &str) -> ClientEnv {
 }
 
 async fn spawn(world: &MfaWorld, name: &str, client: &CommandClient, args: &[String]) -> ClientProcess {
+    world.client_used.store(true, std::sync::atomic::Ordering::Relaxed);
     ClientProcess::spawn(client, args, &client_env(world, name))
         .await
         .unwrap_or_else(|e| panic!("{e}"))
