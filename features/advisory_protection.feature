@@ -4,7 +4,7 @@ Feature: The server administrator advises device protections
   clients which protections to use. Only the `+TOTP` variants make MFA
   mandatory; the advice is part of the server configuration.
 
-  @ADV-2
+  @ADV-2 @CLIENT-8 @client
   Scenario: PASSWORD+TOTP advised: a password-only login is refused
     Given the server administrator advises "PASSWORD+TOTP"
     And an organization whose administrator is Alice
@@ -19,7 +19,7 @@ Feature: The server administrator advises device protections
     When Alice logs in with the code from her authenticator app and her password
     Then Alice is logged in
 
-  @ADV-2
+  @ADV-2 @CLIENT-8 @client
   Scenario: PASSWORD advised: MFA is optional
     Given the server administrator advises "PASSWORD, PASSWORD+TOTP"
     And an organization whose administrator is Alice

@@ -15,6 +15,10 @@ use std::process::ExitCode;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// A deliberate defect of the client commands (repeatable), to prove
+    /// that the client rules' scenarios catch it (`self-check`).
+    #[arg(long = "inject-client-fault", value_name = "NAME", global = true, hide = true)]
+    inject_client_fault: Vec<commands::client_faults::ClientFault>,
 }
 
 #[derive(Subcommand)]
@@ -56,6 +60,7 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => return usage_error(e),
     };
+    commands::client_faults::activate(&cli.inject_client_fault);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {

@@ -346,7 +346,17 @@ async fn run_inner(
         .max_concurrent_scenarios(options.concurrency)
         .before(move |feature, rule, scenario, world| {
             let factory = factory.clone();
-            let client = client.clone();
+            // A client rule's scenario (`@client`) always goes through a
+            // command client: with the reference library chosen, the
+            // reference client's binary.
+            let client = match &client {
+                crate::client::ClientChoice::Reference
+                    if all_tags(feature, rule, scenario).iter().any(|t| t == tags::CLIENT) =>
+                {
+                    crate::client::ClientChoice::reference_binary(crate::steps::command_line::binary())
+                }
+                other => other.clone(),
+            };
             let moves_clock = all_tags(feature, rule, scenario)
                 .iter()
                 .any(|t| t == tags::CLOCK || t == tags::EXACT_CLOCK)

@@ -178,6 +178,8 @@ pub struct Person {
     pub latest: Latest,
     /// What the profile's MFA section showed last.
     pub profile: Option<SetupStatus>,
+    /// What a command client asked at the last login, in order.
+    pub login_prompts: Vec<crate::client::process::Prompt>,
     /// The `otpauth://` URI a command client printed beside its QR code,
     /// which the phone scans.
     pub shown_uri: Option<String>,

@@ -1,6 +1,7 @@
 //! What every client command shares: where the device files are, how long
 //! to keep trying the network, and opening a device.
 
+use super::client_faults::{self, ClientFault};
 use super::failure::Failure;
 use super::input::Input;
 use clap::Args;
@@ -89,6 +90,16 @@ impl NetworkArgs {
             return Err(Failure::general("--deadline must be between 0 and 3600 seconds."));
         }
         let deadline = Duration::from_secs_f64(self.deadline);
+        if client_faults::on(ClientFault::NoRetry) {
+            // A first wait as long as the deadline: no second attempt.
+            let once = deadline.min(Duration::from_secs(10));
+            return Ok(RetryPolicy {
+                deadline: once,
+                attempt_timeout: once,
+                first_backoff: once,
+                max_backoff: once,
+            });
+        }
         Ok(RetryPolicy {
             deadline,
             attempt_timeout: deadline.min(Duration::from_secs(10)),
@@ -182,17 +193,64 @@ pub async fn open_device(
     input: &mut Input,
     policy: Policy,
 ) -> Result<LocalDevice, Failure> {
+    let password_prompt = format!("Password of {}", file.human_handle.email);
+    let early_password = match client_faults::on(ClientFault::PasswordFirst) {
+        true => Some(input.password(&password_prompt)?),
+        false => None,
+    };
     let opaque_key = match file.totp_opaque_key_id {
-        Some(_) => {
+        Some(id) if client_faults::on(ClientFault::OpaqueKeyOnDisk) && cached_key(file, id).is_some() => {
+            cached_key(file, id)
+        }
+        Some(id) => {
             let code = input.code(code, "Enter the 6-digit code from your authenticator app")?;
-            fetch_key_with_code(conn, file, &code).await?
+            let mut fetched = fetch_key_with_code(conn, file, &code).await;
+            if client_faults::on(ClientFault::RefusedCodeRetried) && fetched == Err(LoginError::InvalidCode) {
+                fetched = fetch_key_with_code(conn, file, &code).await;
+            }
+            if client_faults::on(ClientFault::PasswordAfterRefusedCode) && fetched.is_err() && early_password.is_none()
+            {
+                let _ = input.password(&password_prompt);
+            }
+            let key = fetched?;
+            if client_faults::on(ClientFault::OpaqueKeyOnDisk)
+                && let Some(key) = &key
+            {
+                let _ = std::fs::write(cached_key_path(file, id), key.as_bytes());
+            }
+            key
         }
         None => None,
     };
-    let password = input.password(&format!("Password of {}", file.human_handle.email))?;
+    let password = match early_password {
+        Some(password) => password,
+        None => input.password(&password_prompt)?,
+    };
     let device = unlock(file, &password, opaque_key.as_ref()).map_err(LoginError::from)?;
+    let policy = match client_faults::on(ClientFault::AdviceIgnored) {
+        true => Policy::Ignore,
+        false => policy,
+    };
     if policy == Policy::Enforce && check_policy(conn, file).await? == PolicyCheck::ServerUnreachable {
         eprintln!("Note: the server is unreachable; its device protection advice will be checked at the next login.");
     }
     Ok(device)
+}
+
+/// The `opaque-key-on-disk` defect's cache: the key in clear, in the config
+/// directory as the environment names it (the harness's way; a defect
+/// needs no more).
+fn cached_key_path(file: &DeviceFilePassword, id: parsec_mfa_reference::protocol::TOTPOpaqueKeyID) -> PathBuf {
+    let dir = std::env::var_os("PARSEC_MFA_CONFIG_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(ConfigDir::default_location);
+    dir.join(format!("opaque-key-{}-{}", file.device_id.hex(), id.hex()))
+}
+
+fn cached_key(
+    file: &DeviceFilePassword,
+    id: parsec_mfa_reference::protocol::TOTPOpaqueKeyID,
+) -> Option<parsec_mfa_reference::crypto::SecretKey> {
+    let bytes: [u8; 32] = std::fs::read(cached_key_path(file, id)).ok()?.try_into().ok()?;
+    Some(parsec_mfa_reference::crypto::SecretKey(bytes))
 }

@@ -60,6 +60,10 @@ pub fn local_time(at: DateTime) -> String {
 }
 
 fn throttled(wait_until: DateTime) -> Failure {
+    let wait_until = match super::client_faults::on(super::client_faults::ClientFault::WrongWaitShown) {
+        true => DateTime::from_micros(wait_until.as_micros() + 30_000_000),
+        false => wait_until,
+    };
     Failure::new(
         exit::THROTTLED,
         format!(

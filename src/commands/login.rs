@@ -5,10 +5,12 @@
 //! on a terminal): `ls`, `cat NAME`, `write NAME TEXT…`, `append NAME TEXT…`,
 //! `rm NAME`, `echo TEXT`, `help`, `exit`.
 
+use super::client_faults::{self, ClientFault};
 use super::common::{DeviceArgs, Policy, connection_for, open_device};
 use super::failure::Failure;
 use super::input::Input;
 use clap::Args;
+use parsec_mfa_reference::client::Connection;
 use parsec_mfa_reference::client::workspace::{Workspace, WorkspaceError};
 use std::io::{IsTerminal, Write};
 
@@ -32,10 +34,10 @@ pub async fn run(args: LoginArgs) -> Result<(), Failure> {
         device.device_label
     );
     let workspace = Workspace::open(dir.workspace_dir(device.device_id), device.local_symkey.clone());
-    shell(&workspace, &mut input)
+    shell(&workspace, &mut input, &conn).await
 }
 
-fn shell(workspace: &Workspace, input: &mut Input) -> Result<(), Failure> {
+async fn shell(workspace: &Workspace, input: &mut Input, conn: &Connection) -> Result<(), Failure> {
     let interactive = std::io::stdin().is_terminal();
     let mut failed = false;
     loop {
@@ -50,6 +52,14 @@ fn shell(workspace: &Workspace, input: &mut Input) -> Result<(), Failure> {
         }
         if line == "exit" || line == "quit" {
             break;
+        }
+        // The `workspace-needs-server` defect: nothing works offline.
+        if client_faults::on(ClientFault::WorkspaceNeedsServer)
+            && let Err(e) = conn.server_config().await
+        {
+            eprintln!("The workspace needs the server: {e}");
+            failed = true;
+            continue;
         }
         if let Err(message) = execute(workspace, line) {
             eprintln!("{message}");

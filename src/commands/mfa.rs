@@ -1,6 +1,7 @@
 //! `parsec-mfa mfa status | enable | reset-confirm`: the profile's MFA
 //! section and the lost-phone recovery link.
 
+use super::client_faults::{self, ClientFault};
 use super::common::{DeviceArgs, KdfCostArg, NetworkArgs, Policy, connection_for, open_device};
 use super::failure::Failure;
 use super::input::Input;
@@ -35,6 +36,8 @@ pub struct EnableArgs {
 
 #[derive(Args)]
 pub struct ResetConfirmArgs {
+    #[command(flatten)]
+    pub config: super::common::ConfigArgs,
     /// The reset link: `parsec3://…?a=totp_reset&p=…` or its http form.
     pub url: String,
     /// The 6-digit code of the new authenticator entry (asked otherwise).
@@ -104,7 +107,16 @@ async fn enable(args: EnableArgs) -> Result<(), Failure> {
     };
     let status = setup_status(&conn, signer).await?;
     match &status {
-        SetupStatus::Unconfirmed { secret } => show_secret(secret, file.organization_id.as_str()),
+        SetupStatus::Unconfirmed { secret } => {
+            if client_faults::on(ClientFault::SecretOnDisk) {
+                let _ = std::fs::write(dir.root().join("totp-key.txt"), totp::base32(secret));
+            }
+            show_secret(secret, file.organization_id.as_str())
+        }
+        SetupStatus::Confirmed if client_faults::on(ClientFault::NewKeyOnSecondDevice) => show_secret(
+            &parsec_mfa_reference::crypto::random_array::<20>(),
+            file.organization_id.as_str(),
+        ),
         SetupStatus::Confirmed => println!(
             "MFA is already set up for {}: use the same entry of your authenticator app.",
             file.human_handle.email
@@ -156,6 +168,12 @@ async fn confirm_reset(args: ResetConfirmArgs) -> Result<(), Failure> {
         "Enter the 6-digit code from your authenticator app",
     )?;
     reset_confirm(&conn, &link, &code).await?;
+    if client_faults::on(ClientFault::ResetWipesLocalFiles) {
+        let config = args.config.dir();
+        for (_, device) in config.devices().unwrap_or_default() {
+            let _ = std::fs::remove_dir_all(config.workspace_dir(device.device_id));
+        }
+    }
     println!(
         "Multi-factor authentication has been successfully enabled and will now be required to log in to this organization."
     );

@@ -5,6 +5,7 @@
 
 pub mod attack;
 pub mod bench;
+pub mod client_faults;
 pub mod common;
 pub mod conformance;
 pub mod device;

@@ -6,6 +6,7 @@
 
 use super::failure::{Failure, exit};
 use clap::Args;
+use parsec_mfa_reference::client::faults::ClientFault;
 use parsec_mfa_reference::server::Faults;
 use parsec_mfa_scenarios::self_check::matrix::{Matrix, Outcome, Scope};
 use parsec_mfa_scenarios::self_check::{FaultCase, Profile, SelfCheckError, SelfCheckOptions, run_self_check};
@@ -20,7 +21,9 @@ pub struct SelfCheckArgs {
     /// all three.
     #[arg(long = "profile", value_name = "PROFILE", value_parser = parse_profile)]
     profiles: Vec<Profile>,
-    /// The defects (repeatable), names of `parsec-mfa serve --inject-fault`.
+    /// The defects (repeatable): names of `parsec-mfa serve --inject-fault`
+    /// (the server's) or of `parsec-mfa --inject-client-fault` (the
+    /// reference client's, run with its binary as the client under test).
     /// Default: every one.
     #[arg(long = "fault", value_name = "NAME")]
     faults: Vec<String>,
@@ -77,17 +80,27 @@ pub async fn run(args: SelfCheckArgs) -> Result<(), Failure> {
     profiles.sort();
     profiles.dedup();
     let mut faults: Vec<String> = if args.faults.is_empty() {
-        Faults::NAMES.iter().map(|f| f.to_string()).collect()
+        Faults::NAMES
+            .iter()
+            .chain(ClientFault::NAMES.iter())
+            .map(|f| f.to_string())
+            .collect()
     } else {
         args.faults.clone()
     };
     faults.dedup();
-    if let Some(unknown) = faults.iter().find(|f| !Faults::NAMES.contains(&f.as_str())) {
+    let is_client = |name: &str| ClientFault::NAMES.contains(&name);
+    if let Some(unknown) = faults
+        .iter()
+        .find(|f| !Faults::NAMES.contains(&f.as_str()) && !is_client(f))
+    {
         return Err(usage(format!(
-            "--fault {unknown}: not a fault of the reference server (known: {})",
-            Faults::NAMES.join(", ")
+            "--fault {unknown}: not a fault of the reference server (known: {}) nor of its client (known: {})",
+            Faults::NAMES.join(", "),
+            ClientFault::NAMES.join(", ")
         )));
     }
+    let (client_faults, server_faults): (Vec<String>, Vec<String>) = faults.into_iter().partition(|f| is_client(f));
     if !args.features.exists() {
         return Err(usage(format!(
             "{}: no such features folder or file",
@@ -105,7 +118,10 @@ pub async fn run(args: SelfCheckArgs) -> Result<(), Failure> {
         reports: args.reports.join("self-check"),
         binary,
         profiles,
-        faults: FaultCase::list(&faults, args.repeat_faults),
+        faults: FaultCase::list(&server_faults, args.repeat_faults)
+            .into_iter()
+            .chain(FaultCase::client_faults(&client_faults))
+            .collect(),
         scope: if args.full { Scope::Full } else { Scope::KillersFirst },
         runs_at_once: args.runs_at_once,
         concurrency: args.concurrency,

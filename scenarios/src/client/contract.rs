@@ -107,8 +107,19 @@ fn line_value(text: &str, prefix: &str) -> Option<String> {
 /// with `TZ=UTC`; a `(UTC+00:00)` after it is allowed). To the second, as
 /// a person reads it.
 pub fn throttled_until(stderr: &str) -> Option<DateTime> {
+    const SHAPE: &[u8; 19] = b"dddd-dd-dd dd:dd:dd";
     let bytes = stderr.as_bytes();
     (0..bytes.len().saturating_sub(18)).find_map(|start| {
+        let window = bytes.get(start..start + 19)?;
+        let shaped = window
+            .iter()
+            .zip(SHAPE)
+            .all(|(b, s)| if *s == b'd' { b.is_ascii_digit() } else { b == s });
+        // Not inside a longer number (chrono would also take a shorter field).
+        let alone = start == 0 || !bytes[start - 1].is_ascii_digit();
+        if !(shaped && alone) {
+            return None;
+        }
         let candidate = stderr.get(start..start + 19)?;
         let parsed = chrono::NaiveDateTime::parse_from_str(candidate, "%Y-%m-%d %H:%M:%S").ok()?;
         Some(DateTime::from_micros(parsed.and_utc().timestamp() * 1_000_000))
@@ -149,5 +160,10 @@ mod tests {
             Some(DateTime::from_micros(1_767_225_604_000_000))
         );
         assert_eq!(throttled_until("no time here"), None);
+        // Not read one character early, where a parser would take `0` for the seconds.
+        assert_eq!(
+            throttled_until("until  2026-01-01 00:00:01"),
+            Some(DateTime::from_micros(1_767_225_601_000_000))
+        );
     }
 }

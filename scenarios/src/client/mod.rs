@@ -101,6 +101,14 @@ impl ClientChoice {
         }
     }
 
+    /// The reference client's own binary, through the contract.
+    pub fn reference_binary(binary: PathBuf) -> ClientChoice {
+        ClientChoice::Command(CommandClient {
+            command: format!("'{}'", binary.display()),
+            faketime: crate::faketime::find_library().ok(),
+        })
+    }
+
     pub fn command(&self) -> Option<&CommandClient> {
         match self {
             ClientChoice::Reference => None,

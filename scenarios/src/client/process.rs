@@ -343,6 +343,11 @@ impl ClientProcess {
         }
     }
 
+    /// The prompts answered so far, in order.
+    pub fn prompts(&self) -> &[Prompt] {
+        &self.prompts
+    }
+
     /// What the client has printed on stdout so far.
     pub fn stdout(&self) -> String {
         self.output.borrow().stdout.text.clone()

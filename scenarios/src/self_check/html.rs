@@ -298,6 +298,7 @@ mod tests {
             faults: vec![FaultRow {
                 label: "x".into(),
                 fault: "x".into(),
+                client: false,
                 cells: vec![Cell::judge("x", Profile::InProcess, Ok::<_, &str>(run), &[])],
             }],
             list_problems: vec![],

@@ -145,8 +145,11 @@ impl Cell {
 pub struct FaultRow {
     /// The row's name: the fault, or `<fault> (copy N)` in a scaling run.
     pub label: String,
-    /// The `--inject-fault` name.
+    /// The `--inject-fault` name, or the `--inject-client-fault` name.
     pub fault: String,
+    /// A defect of the reference client rather than of the server.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub client: bool,
     pub cells: Vec<Cell>,
 }
 
@@ -373,6 +376,7 @@ mod tests {
             faults: vec![FaultRow {
                 label: "f".into(),
                 fault: "f".into(),
+                client: false,
                 cells: vec![Cell::judge("f", Profile::InProcess, Ok::<_, &str>(run(80, 3)), &[])],
             }],
             list_problems: vec![],

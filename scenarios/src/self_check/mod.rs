@@ -100,6 +100,10 @@ impl Profile {
 pub struct FaultCase {
     pub label: String,
     pub fault: String,
+    /// A defect of the reference client (`--inject-client-fault`), run
+    /// against the faultless server with the client's binary as the client
+    /// under test; otherwise the server's (`--inject-fault`).
+    pub client: bool,
 }
 
 impl FaultCase {
@@ -116,7 +120,20 @@ impl FaultCase {
                         format!("{fault} (copy {copy})")
                     },
                     fault: fault.clone(),
+                    client: false,
                 })
+            })
+            .collect()
+    }
+
+    /// The reference client's defects, a row each.
+    pub fn client_faults(faults: &[String]) -> Vec<FaultCase> {
+        faults
+            .iter()
+            .map(|fault| FaultCase {
+                label: format!("{fault} (client)"),
+                fault: fault.clone(),
+                client: true,
             })
             .collect()
     }
@@ -128,7 +145,8 @@ impl FaultCase {
             .chars()
             .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' })
             .collect();
-        format!("fault-{}", name.trim_matches('-').replace("--", "-"))
+        let kind = if self.client { "client-fault" } else { "fault" };
+        format!("{kind}-{}", name.trim_matches('-').replace("--", "-"))
     }
 }
 
@@ -218,7 +236,11 @@ pub async fn run_self_check(options: SelfCheckOptions, stop: watch::Receiver<boo
         baseline_records.push(Baseline { profile, run, error });
     }
     let rows = rows.into_iter().collect::<Result<Vec<_>, _>>()?;
-    let known: Vec<&str> = parsec_mfa_reference::server::Faults::NAMES.to_vec();
+    let known: Vec<&str> = parsec_mfa_reference::server::Faults::NAMES
+        .iter()
+        .chain(parsec_mfa_reference::client::faults::ClientFault::NAMES.iter())
+        .copied()
+        .collect();
     let mut matrix = Matrix {
         format: matrix::FORMAT.into(),
         profiles: profiles
@@ -308,6 +330,7 @@ async fn fault_row(shared: Arc<Shared>, case: FaultCase) -> Result<FaultRow, Sel
     Ok(FaultRow {
         label: case.label,
         fault: case.fault,
+        client: case.client,
         cells,
     })
 }
@@ -394,7 +417,19 @@ async fn one_run(
     let relative = PathBuf::from(profile.name()).join(case.map_or_else(|| "baseline".to_owned(), FaultCase::folder));
     let dir = options.reports.join(&relative);
     std::fs::create_dir_all(&dir).map_err(io_error(&dir))?;
-    let faults: Vec<String> = case.map(|c| c.fault.clone()).into_iter().collect();
+    // A client's defect: the faultless server, the defective client.
+    let faults: Vec<String> = case
+        .filter(|c| !c.client)
+        .map(|c| c.fault.clone())
+        .into_iter()
+        .collect();
+    let client = match case.filter(|c| c.client) {
+        Some(case) => crate::client::ClientChoice::Command(crate::client::CommandClient {
+            command: format!("'{}' --inject-client-fault {}", options.binary.display(), case.fault),
+            faketime: crate::faketime::find_library().ok(),
+        }),
+        None => crate::client::ClientChoice::Reference,
+    };
     let name = format!("self-check-{}", relative.display()).replace('/', "-");
     let (target, _url_server) = prepare(options, profile, &name, &faults, &dir).await?;
     let console_path = dir.join("console.log");
@@ -416,7 +451,7 @@ async fn one_run(
         console: Some(Box::new(console)),
         only,
         shard: None,
-        client: Default::default(),
+        client,
     };
     run_with(run_options, controls).await?;
     let report = TargetReport::load(&dir)?;

@@ -250,6 +250,19 @@ fn shows_key(world: &mut MfaWorld, length: usize) {
     assert!(totp::qr_for_terminal(&uri).is_ok());
 }
 
+/// The user's setup is confirmed (another device did it): the section
+/// shows no new key, the same authenticator entry serves.
+#[then(expr = "{person}'s MFA section shows no key")]
+fn shows_no_key(world: &mut MfaWorld, name: Name) {
+    let person = world.person_ref(&name);
+    assert_eq!(person.last_mfa, Some(Ok(())), "the MFA section opened");
+    assert_eq!(
+        person.profile,
+        Some(SetupStatus::Confirmed),
+        "the MFA section shows a key"
+    );
+}
+
 #[then(expr = "{person}'s MFA section shows the same key as before")]
 async fn same_key(world: &mut MfaWorld, name: Name) {
     let before = world.person_ref(&name).profile.clone();

@@ -3,6 +3,7 @@
 
 use super::through_client::{self, CodeAtLogin, command_client};
 use super::user::{Refusal, app_code, phone_code, wrong_code};
+use crate::client::process::Prompt;
 use crate::world::{MfaWorld, Name};
 use cucumber::{given, then, when};
 use parsec_mfa_reference::client::device_file::{UnlockError, unlock};
@@ -28,6 +29,12 @@ async fn log_in(world: &mut MfaWorld, name: &str, code: CodeAtLogin, password: O
                 .map(|session| world.person(name).session = Some(session.device))
         }
     };
+    // A wrong code of the person's own counts as the last one, as an
+    // attacker's does.
+    if outcome == Err(LoginError::InvalidCode) {
+        let answered = world.started().now();
+        world.last_failure = Some(crate::world::Observed { sent, answered });
+    }
     if outcome.is_ok()
         && let Some(last) = world.last_failure
         && let Some(late) = last.maybe_ended_before(sent, 1, world.started().target.clock_flows())
@@ -242,4 +249,32 @@ async fn every_device(world: &mut MfaWorld, name: Name) {
         is_logged_in(world, name.clone());
     }
     world.person(&name).current = 0;
+}
+
+/// The prompts of a command client's last login (a client rule: the code
+/// first, no password once the code is refused).
+fn login_prompts(world: &MfaWorld, name: &str) -> Vec<Prompt> {
+    if command_client(world).is_none() {
+        crate::client::not_run("the prompts are a command client's; the reference library asks nothing");
+    }
+    world.person_ref(name).login_prompts.clone()
+}
+
+#[then(expr = "{person} was asked for the code, then for her/his password")]
+fn asked_code_then_password(world: &mut MfaWorld, name: Name) {
+    let prompts = login_prompts(world, &name);
+    assert_eq!(
+        prompts,
+        [Prompt::Code, Prompt::Password],
+        "what the client asked, in order"
+    );
+}
+
+#[then(expr = "{person} was not asked for her/his password")]
+fn not_asked_password(world: &mut MfaWorld, name: Name) {
+    let prompts = login_prompts(world, &name);
+    assert!(
+        !prompts.contains(&Prompt::Password),
+        "the client asked for the password after the code was refused: {prompts:?}"
+    );
 }

@@ -18,6 +18,7 @@ pub mod login;
 pub mod mailbox;
 pub mod network;
 pub mod reset_link;
+pub mod stolen_laptop;
 pub mod through_client;
 pub mod user;
 pub mod workspace;
@@ -44,6 +45,7 @@ pub fn link() -> usize {
         mailbox::ANCHOR,
         network::ANCHOR,
         reset_link::ANCHOR,
+        stolen_laptop::ANCHOR,
         user::ANCHOR,
         workspace::ANCHOR,
     ]

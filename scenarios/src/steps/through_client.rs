@@ -31,7 +31,7 @@ pub fn command_client(world: &MfaWorld) -> Option<CommandClient> {
 }
 
 /// The folder of `name`'s computer.
-fn computer(world: &MfaWorld, name: &str) -> std::path::PathBuf {
+pub fn computer(world: &MfaWorld, name: &str) -> std::path::PathBuf {
     world.started().home.join(format!("{}-computer", name.to_lowercase()))
 }
 
@@ -48,9 +48,12 @@ fn client_env(world: &MfaWorld, name: &str) -> ClientEnv {
 
 async fn spawn(world: &MfaWorld, name: &str, client: &CommandClient, args: &[String]) -> ClientProcess {
     world.client_used.store(true, std::sync::atomic::Ordering::Relaxed);
-    ClientProcess::spawn(client, args, &client_env(world, name))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
+    match ClientProcess::spawn(client, args, &client_env(world, name)).await {
+        Ok(process) => process,
+        // A machine without libfaketime cannot run a client on a simulated clock.
+        Err(e @ crate::client::process::ClientError::NoFaketime(_)) => not_run(e),
+        Err(e) => panic!("{e}"),
+    }
 }
 
 /// The client's verdict on an action it ended: a command it does not
@@ -410,10 +413,13 @@ pub async fn login(
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     if stop == Stop::Done {
-        world.person(name).shell = Some(process);
+        let person = world.person(name);
+        person.login_prompts = process.prompts().to_vec();
+        person.shell = Some(process);
         return Ok(());
     }
     let ended = end(process).await;
+    world.person(name).login_prompts = ended.prompts.clone();
     Err(login_error(&ended, no_code))
 }
 

@@ -49,6 +49,7 @@ fn add_person(world: &mut MfaWorld, name: &str, organization: OrganizationID, de
         shell: None,
         screen: None,
         shown_uri: None,
+        login_prompts: Vec::new(),
         last_login: None,
         last_mfa: None,
         latest: Latest::Nothing,

@@ -138,6 +138,9 @@ pub mod tags {
     pub const EXACT_CLOCK: &str = "exact-clock";
     /// Needs a server started with its own `--advisory-device-file-protection`.
     pub const ADVICE: &str = "advice";
+    /// A client rule: the scenario goes through a command client (the
+    /// reference client's binary where `--client reference`).
+    pub const CLIENT: &str = "client";
 }
 
 /// What the skip rules know of a target and of the run.

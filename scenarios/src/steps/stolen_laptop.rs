@@ -1,0 +1,150 @@
+//! The stolen laptop (a client rule): a copy of a person's computer and
+//! their password must open nothing without a valid code, online or
+//! offline, and the computer must hold neither the authenticator key nor
+//! what the server released. Checked through a command client only: the
+//! harness copies the client's folder as a thief would, and reads its
+//! files as bytes, whatever their format.
+
+use super::through_client::{self, CodeAtLogin, command_client, computer};
+use super::user::wrong_code;
+use crate::authenticator::AuthenticatorApp;
+use crate::client::not_run;
+use crate::world::{Device, Held, Latest, MfaWorld, Name, Person};
+use cucumber::{then, when};
+use parsec_mfa_reference::client::config_dir::ConfigDir;
+use parsec_mfa_reference::totp;
+use std::path::Path;
+
+pub static ANCHOR: &str = "stolen laptop steps";
+
+/// The most of a file the check reads: a client's files are small, and a
+/// huge one is read in part rather than whole.
+const READ_LIMIT: u64 = 16 << 20;
+
+fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), target)?;
+        }
+    }
+    Ok(())
+}
+
+#[when(expr = "{person} copies {person}'s computer and learns her/his password")]
+fn copies_computer(world: &mut MfaWorld, thief: Name, victim: Name) {
+    if command_client(world).is_none() {
+        not_run("the thief copies a command client's folder");
+    }
+    let from = computer(world, &victim);
+    let to = computer(world, &thief);
+    copy_dir(&from, &to).unwrap_or_else(|e| panic!("{} cannot be copied: {e}", from.display()));
+    let owner = world.person_ref(&victim);
+    let id = owner
+        .device()
+        .command_id()
+        .expect("a device the client under test made")
+        .to_owned();
+    let person = Person {
+        profile_in_organization: owner.profile_in_organization,
+        organization: owner.organization.clone(),
+        email: owner.email.clone(),
+        password: owner.password.clone(),
+        // The thief has the laptop, not the phone.
+        phone: AuthenticatorApp::default(),
+        devices: vec![Device {
+            config: ConfigDir::new(to),
+            organization: owner.device().organization.clone(),
+            held: Held::Command { id, protected: true },
+        }],
+        current: 0,
+        session: None,
+        shell: None,
+        screen: None,
+        shown_uri: None,
+        login_prompts: Vec::new(),
+        last_login: None,
+        last_mfa: None,
+        latest: Latest::Nothing,
+        profile: None,
+        reset_secret: None,
+        reset_link: None,
+        keys_shown: Vec::new(),
+    };
+    world.people.insert(thief.to_lowercase(), person);
+}
+
+#[then(expr = "{person} cannot open {person}'s device without a valid code")]
+async fn cannot_open(world: &mut MfaWorld, thief: Name, victim: Name) {
+    let client = command_client(world).expect("a command client (the copy is its folder)");
+    let password = world.person_ref(&thief).password.clone();
+    for code in [None, Some(wrong_code(world, &victim))] {
+        let tried = code.clone();
+        let outcome = through_client::login(world, &client, &thief, CodeAtLogin::Typed(code), password.clone()).await;
+        let opened = outcome.is_ok();
+        through_client::logout(world, &thief).await;
+        assert!(
+            !opened,
+            "the copy of {victim}'s computer opened with her password and {}",
+            match tried {
+                None => "no code".to_owned(),
+                Some(code) => format!("the wrong code {code}"),
+            }
+        );
+    }
+}
+
+#[then(expr = "no file of {person}'s computer holds her/his authenticator key")]
+fn no_key_on_disk(world: &mut MfaWorld, name: Name) {
+    let secrets: Vec<Vec<u8>> = world
+        .person_ref(&name)
+        .phone
+        .entries()
+        .iter()
+        .map(|e| e.secret.clone())
+        .collect();
+    assert!(!secrets.is_empty(), "{name}'s phone has an entry");
+    // The key as bytes, and as a person or a program would write it.
+    let forms: Vec<Vec<u8>> = secrets
+        .iter()
+        .flat_map(|secret| {
+            let base32 = totp::base32(secret);
+            [
+                secret.clone(),
+                base32.clone().into_bytes(),
+                base32.to_lowercase().into_bytes(),
+                hex::encode(secret).into_bytes(),
+            ]
+        })
+        .collect();
+    let mut found = Vec::new();
+    scan(&computer(world, &name), &forms, &mut found);
+    assert!(found.is_empty(), "{name}'s authenticator key is on disk, in {found:?}");
+}
+
+fn scan(dir: &Path, forms: &[Vec<u8>], found: &mut Vec<String>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            scan(&path, forms, found);
+            continue;
+        }
+        let mut bytes = Vec::new();
+        let read = std::fs::File::open(&path).and_then(|f| {
+            use std::io::Read as _;
+            f.take(READ_LIMIT).read_to_end(&mut bytes)
+        });
+        if read.is_ok()
+            && forms
+                .iter()
+                .any(|form| bytes.windows(form.len()).any(|w| w == form.as_slice()))
+        {
+            found.push(path.display().to_string());
+        }
+    }
+}
