@@ -9,6 +9,7 @@
 //! `docs/spec.md`, and the catalogue names every fault.
 
 use futures::StreamExt as _;
+use parsec_mfa_reference::client::faults::ClientFault;
 use parsec_mfa_reference::server::Fault;
 use parsec_mfa_scenarios::catalogue::{defined_rules, tagged_scenarios};
 use parsec_mfa_scenarios::report::{Status, TargetReport};
@@ -59,6 +60,23 @@ fn catalogue_problems(root: &Path) -> Vec<String> {
         }
         if !spec.contains(&format!("`{}`", fault.name())) {
             problems.push(format!("{}: docs/spec.md does not name it", fault.name()));
+        }
+    }
+    // The reference client's defects break client rules, checked by the
+    // self-check (tests/self_check.rs) through the client contract.
+    let tagged: BTreeSet<String> = tagged_scenarios(&root.join("features"))
+        .map(|scenarios| scenarios.into_iter().flat_map(|s| s.rules).collect())
+        .unwrap_or_default();
+    for fault in ClientFault::ALL {
+        if !defined.contains(fault.rule()) || !tagged.contains(fault.rule()) {
+            problems.push(format!(
+                "client fault {}: its rule {} is not in docs/spec.md or tags no scenario",
+                fault.name(),
+                fault.rule()
+            ));
+        }
+        if !spec.contains(&format!("`{}`", fault.name())) {
+            problems.push(format!("client fault {}: docs/spec.md does not name it", fault.name()));
         }
     }
     problems

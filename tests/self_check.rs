@@ -1,7 +1,7 @@
 //! The suite's power, checked at every `cargo test`: `parsec-mfa
 //! self-check` runs the real matrix (every deliberate defect of
-//! `Faults::NAMES` × the three profiles, and the faultless reference in
-//! each), and this test reads its `matrix.json` back and checks, on its
+//! `Faults::NAMES` and of the reference client's `ClientFault::NAMES` × the
+//! three profiles, and the faultless reference in each), and this test reads its `matrix.json` back and checks, on its
 //! own:
 //!
 //! - the faultless reference passes every scenario it runs, in every
@@ -21,6 +21,7 @@
 //! The commands' output is kept in `reports/self-check.console.log` and
 //! `reports/self-check-survivor.console.log`.
 
+use parsec_mfa_reference::client::faults::ClientFault;
 use parsec_mfa_reference::server::Faults;
 use parsec_mfa_scenarios::self_check::matrix::{Matrix, Outcome, Scope};
 use parsec_mfa_scenarios::self_check::unobservable::{reason, stale_entries};
@@ -78,8 +79,13 @@ fn check_baselines(matrix: &Matrix, problems: &mut Vec<String>) {
     }
 }
 
+/// Every defect, the server's and the client's.
+fn all_faults() -> Vec<&'static str> {
+    Faults::NAMES.iter().chain(ClientFault::NAMES.iter()).copied().collect()
+}
+
 fn check_cells(matrix: &Matrix, problems: &mut Vec<String>) {
-    for fault in Faults::NAMES {
+    for fault in all_faults() {
         let in_process_killers: BTreeSet<(String, u32)> = matrix
             .cell(fault, Profile::InProcess)
             .and_then(|c| c.run.as_ref())
@@ -143,12 +149,12 @@ fn check_page(dir: &Path, problems: &mut Vec<String>) {
             return;
         }
     };
-    for fault in Faults::NAMES {
+    for fault in all_faults() {
         if !page.contains(&format!("data-fault=\"{fault}\"")) {
             problems.push(format!("the page has no row for `{fault}`"));
         }
     }
-    let expected_cells = Faults::NAMES.len() * Profile::ALL.len();
+    let expected_cells = all_faults().len() * Profile::ALL.len();
     let cells = page.matches("data-outcome=\"").count();
     if cells != expected_cells {
         problems.push(format!("the page has {cells} defect cells, expected {expected_cells}"));
@@ -230,7 +236,7 @@ fn main() -> ExitCode {
         Ok(matrix) => {
             check_baselines(&matrix, &mut problems);
             check_cells(&matrix, &mut problems);
-            problems.extend(stale_entries(UNOBSERVABLE, Faults::NAMES));
+            problems.extend(stale_entries(UNOBSERVABLE, &all_faults()));
             if !matrix.ok {
                 problems.push("matrix.json says the self-check failed".into());
             }
@@ -243,7 +249,7 @@ fn main() -> ExitCode {
     }
     println!(
         "self-check: {} defects × {} profiles in {seconds:.1} s",
-        Faults::NAMES.len(),
+        all_faults().len(),
         Profile::ALL.len()
     );
     check_survivor(&mut problems);

@@ -13,7 +13,7 @@ use super::Profile;
 /// scenario.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Unobservable {
-    /// A name of `Faults::NAMES`.
+    /// A name of `Faults::NAMES` or of `ClientFault::NAMES`.
     pub fault: &'static str,
     pub profile: Profile,
     /// Why no scenario can see it there, e.g. "needs the clock moved by an
@@ -36,6 +36,16 @@ pub const UNOBSERVABLE: &[Unobservable] = &[
         reason: "the difference is one microsecond, at exactly `wait_until`: only a clock stopped at an exact instant (@exact-clock) shows it, and this profile's clock is the real one",
     },
     Unobservable {
+        fault: "wrong-wait-shown",
+        profile: Profile::Url,
+        reason: "the client's wait is compared with the server's to the second only where the clock stands still (@exact-clock): in real time, the login after a wrong code may come after its 1 s lockout has ended, and this profile's clock is the real one",
+    },
+    Unobservable {
+        fault: "advice-ignored",
+        profile: Profile::Url,
+        reason: "the server of this profile advises nothing (its configuration is fixed, as a user's url= target's is): a client that ignores the advice logs in as one that follows it; the @advice scenarios need a server started with advice",
+    },
+    Unobservable {
         fault: "advice-not-served",
         profile: Profile::Url,
         reason: "the server of this profile advises nothing (its configuration is fixed, as a user's url= target's is): a server that drops its advice answers the same; the @advice scenarios need a server started with advice",
@@ -56,7 +66,7 @@ pub fn stale_entries(list: &[Unobservable], known: &[&str]) -> Vec<String> {
     for (i, entry) in list.iter().enumerate() {
         if !known.contains(&entry.fault) {
             problems.push(format!(
-                "the unobservable list names `{}`, which is not a fault of the reference server (known: {})",
+                "the unobservable list names `{}`, which is not a defect of the reference server or client (known: {})",
                 entry.fault,
                 known.join(", ")
             ));
