@@ -18,7 +18,7 @@ use cucumber::gherkin::tagexpr::TagOperation;
 use cucumber::tag::Ext as _;
 use cucumber::{World as _, WriterExt as _, writer};
 use futures::FutureExt as _;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -284,6 +284,9 @@ async fn run_inner(
     let recorded = skips.clone();
     let known = Arc::new(Mutex::new(KnownScenarios::default()));
     let seen = known.clone();
+    // The rules each scenario checks, for the console's line on a failure.
+    let rules: Arc<Mutex<BTreeMap<ScenarioAt, Vec<String>>>> = Arc::default();
+    let rules_seen = rules.clone();
     let only = match controls.shard {
         None => controls.only,
         Some(shard) => {
@@ -302,6 +305,13 @@ async fn run_inner(
             for name in report_names(rule, scenario) {
                 seen.add(feature_file(feature.path.as_deref()), name);
             }
+        }
+        if let Ok(mut rules) = rules_seen.lock() {
+            let ids = all_tags(feature, rule, scenario)
+                .into_iter()
+                .filter(|t| crate::catalogue::is_rule_id(t))
+                .collect();
+            rules.insert((feature_file(feature.path.as_deref()), line), ids);
         }
         let chosen = name_filter.as_ref().is_none_or(|n| scenario.name.contains(n.as_str()))
             && only
@@ -407,10 +417,35 @@ async fn run_inner(
         Some(shard) => format!("{} (shard {shard})", report.closing_line()),
         None => report.closing_line(),
     };
-    for line in console_lines(&report).into_iter().chain([closing]) {
+    // An unjudged run names each failure with the rules it breaks (a
+    // judged one says it with its verdicts).
+    let failures = match report.expectations {
+        Some(_) => Vec::new(),
+        None => failure_lines(&report, &rules.lock().map(|r| r.clone()).unwrap_or_default()),
+    };
+    for line in failures.into_iter().chain(console_lines(&report)).chain([closing]) {
         writeln!(console, "{line}").map_err(io(Path::new("the console")))?;
     }
     Ok(report)
+}
+
+/// `failed: FILE:LINE "NAME" (RULE, …): the first line of why`, for each
+/// failed scenario.
+fn failure_lines(report: &TargetReport, rules: &BTreeMap<ScenarioAt, Vec<String>>) -> Vec<String> {
+    report
+        .results
+        .iter()
+        .filter(|r| r.status == crate::report::Status::Failed)
+        .map(|r| {
+            let ids = rules
+                .get(&(r.feature_file.clone(), r.line))
+                .filter(|ids| !ids.is_empty())
+                .map(|ids| format!(" ({})", ids.join(", ")))
+                .unwrap_or_default();
+            let why = r.detail.as_deref().and_then(|d| d.lines().next()).unwrap_or_default();
+            format!("failed: {}:{} \"{}\"{ids}: {why}", r.feature_file, r.line, r.scenario)
+        })
+        .collect()
 }
 
 /// The run's console, written by cucumber's writer and then by the runner
