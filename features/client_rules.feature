@@ -86,3 +86,10 @@ Feature: What a client must do with MFA, as a person sees it
     When Alice logs in with the code from her authenticator app and her password
     Then Alice is logged in
     And Alice reads "Draft" in the file "report.txt"
+
+  @CLIENT-9
+  Scenario: The QR code reads as the URI printed beside it
+    Given Bob is a member of the organization
+    When Bob opens the MFA section of his profile
+    Then Bob's QR code reads as the URI shown beside it
+    And the MFA section shows a key of 32 characters and its QR code

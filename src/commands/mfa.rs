@@ -63,7 +63,11 @@ fn show_secret(secret: &[u8], organization: &str) {
     println!("2. Scan the QR code or copy the key.");
     println!("Key: {}", totp::base32(secret));
     println!("URI: {uri}");
-    match totp::qr_for_terminal(&uri) {
+    let drawn = match client_faults::on(ClientFault::QrCodeOfAnotherKey) {
+        true => totp::otpauth_uri(&parsec_mfa_reference::crypto::random_array::<20>(), organization),
+        false => uri,
+    };
+    match totp::qr_for_terminal(&drawn) {
         Ok(qr) => println!("{qr}"),
         Err(e) => eprintln!("{e}"),
     }

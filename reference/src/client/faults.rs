@@ -30,12 +30,14 @@ pub enum ClientFault {
     NewKeyOnSecondDevice,
     /// CLIENT-7: confirming a reset link wipes the local workspaces.
     ResetWipesLocalFiles,
+    /// CLIENT-9: the QR code holds another key than the one printed.
+    QrCodeOfAnotherKey,
     /// CLIENT-8: the server's protection advice is not checked at login.
     AdviceIgnored,
 }
 
 impl ClientFault {
-    pub const ALL: [ClientFault; 11] = [
+    pub const ALL: [ClientFault; 12] = [
         ClientFault::PasswordFirst,
         ClientFault::PasswordAfterRefusedCode,
         ClientFault::WrongWaitShown,
@@ -46,11 +48,12 @@ impl ClientFault {
         ClientFault::SecretOnDisk,
         ClientFault::NewKeyOnSecondDevice,
         ClientFault::ResetWipesLocalFiles,
+        ClientFault::QrCodeOfAnotherKey,
         ClientFault::AdviceIgnored,
     ];
 
     /// Every defect's name, as `--inject-client-fault` takes it.
-    pub const NAMES: [&'static str; 11] = [
+    pub const NAMES: [&'static str; 12] = [
         "password-first",
         "password-after-refused-code",
         "wrong-wait-shown",
@@ -61,6 +64,7 @@ impl ClientFault {
         "secret-on-disk",
         "new-key-on-second-device",
         "reset-wipes-local-files",
+        "qr-code-of-another-key",
         "advice-ignored",
     ];
 
@@ -80,6 +84,7 @@ impl ClientFault {
             Self::NewKeyOnSecondDevice => "CLIENT-6",
             Self::ResetWipesLocalFiles => "CLIENT-7",
             Self::AdviceIgnored => "CLIENT-8",
+            Self::QrCodeOfAnotherKey => "CLIENT-9",
         }
     }
 }

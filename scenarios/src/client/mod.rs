@@ -13,6 +13,7 @@
 
 pub mod contract;
 pub mod process;
+pub mod qr;
 
 use std::path::PathBuf;
 

@@ -250,6 +250,22 @@ fn shows_key(world: &mut MfaWorld, length: usize) {
     assert!(totp::qr_for_terminal(&uri).is_ok());
 }
 
+/// The QR code a command client drew, read by a real decoder, holds the
+/// `otpauth://` URI it printed beside it (what a phone would scan).
+#[then(expr = "{person}'s QR code reads as the URI shown beside it")]
+async fn qr_reads_as_uri(world: &mut MfaWorld, name: Name) {
+    if command_client(world).is_none() {
+        crate::client::not_run("the QR code read is a command client's drawing");
+    }
+    let read = through_client::read_screen_qr(world, &name).await;
+    let uri = world
+        .person_ref(&name)
+        .shown_uri
+        .clone()
+        .expect("the client printed a `URI:` line");
+    assert_eq!(read, Some(uri), "what the QR code reads");
+}
+
 /// The user's setup is confirmed (another device did it): the section
 /// shows no new key, the same authenticator entry serves.
 #[then(expr = "{person}'s MFA section shows no key")]

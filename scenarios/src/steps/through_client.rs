@@ -305,6 +305,26 @@ pub async fn open_mfa_section(
     Ok((status, uri))
 }
 
+/// What the QR code on the person's open screen reads, once drawn (it comes
+/// with the key, before the code is asked; a client that draws none fails
+/// at the timeout).
+pub async fn read_screen_qr(world: &mut MfaWorld, name: &str) -> Option<String> {
+    let screen = world
+        .person(name)
+        .screen
+        .as_mut()
+        .unwrap_or_else(|| panic!("{name} has no screen open"));
+    let drawn = screen
+        .wait_for_stdout("draw its QR code", &|out| {
+            crate::client::qr::decode_terminal_qr(out).is_some()
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    drawn
+        .then(|| crate::client::qr::decode_terminal_qr(&screen.stdout()))
+        .flatten()
+}
+
 /// Types `code` in the screen the person has open (an MFA section, a
 /// reset link's), and reads the outcome.
 pub async fn type_code_on_screen(world: &mut MfaWorld, name: &str, code: String) -> Result<(), MfaError> {
