@@ -22,11 +22,7 @@ pub fn decode_terminal_qr(output: &str) -> Option<String> {
     // Module (x, y) is "ink" when its half of the character is drawn.
     let ink = |x: usize, y: usize| -> bool {
         let c = block.get(y / 2).and_then(|l| l.get(x)).copied().unwrap_or(' ');
-        match (c, y % 2) {
-            ('█', _) => true,
-            ('▀', 0) | ('▄', 1) => true,
-            _ => false,
-        }
+        matches!((c, y % 2), ('█', _) | ('▀', 0) | ('▄', 1))
     };
     // Ink is dark on paper, light on a terminal's dark background: try both.
     [false, true].into_iter().find_map(|ink_is_light| {
@@ -39,11 +35,7 @@ pub fn decode_terminal_qr(output: &str) -> Option<String> {
             let inside = mx >= QUIET && my >= QUIET && mx < width + QUIET && my < height + QUIET;
             let drawn = inside && ink(mx - QUIET, my - QUIET);
             // Dark modules are 0; the quiet zone is light.
-            match (inside, drawn != ink_is_light) {
-                (false, _) => 255,
-                (true, true) => 0,
-                (true, false) => 255,
-            }
+            if inside && drawn != ink_is_light { 0 } else { 255 }
         });
         image
             .detect_grids()
