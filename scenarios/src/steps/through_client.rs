@@ -46,9 +46,19 @@ fn client_env(world: &MfaWorld, name: &str) -> ClientEnv {
     }
 }
 
+/// How long a client keeps retrying a connection (`--deadline`, given to
+/// every command that talks to the server): long enough for the scenarios'
+/// slow and intermittent connections, short enough that an offline login
+/// is told at once, as a person would wait.
+pub const CLIENT_DEADLINE_SECONDS: &str = "5";
+
 async fn spawn(world: &MfaWorld, name: &str, client: &CommandClient, args: &[String]) -> ClientProcess {
     world.client_used.store(true, std::sync::atomic::Ordering::Relaxed);
-    match ClientProcess::spawn(client, args, &client_env(world, name)).await {
+    let mut args = args.to_vec();
+    if args[..] != ["device", "list"] {
+        args.extend(["--deadline".to_owned(), CLIENT_DEADLINE_SECONDS.to_owned()]);
+    }
+    match ClientProcess::spawn(client, &args, &client_env(world, name)).await {
         Ok(process) => process,
         // A machine without libfaketime cannot run a client on a simulated clock.
         Err(e @ crate::client::process::ClientError::NoFaketime(_)) => not_run(e),
