@@ -89,10 +89,54 @@ pub enum Held {
     Library(Box<(DeviceFilePassword, LocalDevice)>),
     /// A command client's, which keeps its files and keys to itself: the
     /// id it printed.
-    Command { id: String, protected: bool },
+    Command {
+        id: String,
+        protected: bool,
+        /// What `device show` printed, once read (`None`: not shown).
+        ids: Option<crate::client::contract::ShownIds>,
+    },
 }
 
 impl Device {
+    fn shown_ids(&self) -> &crate::client::contract::ShownIds {
+        match &self.held {
+            Held::Command { ids: Some(ids), .. } => ids,
+            _ => crate::client::not_run(
+                "the step needs the device's ids, which the client does not show (`device show`)",
+            ),
+        }
+    }
+
+    /// The device's user, as its file says it (readable without a password).
+    pub fn user_id(&self) -> parsec_mfa_reference::protocol::UserID {
+        match &self.held {
+            Held::Library(held) => held.0.user_id,
+            Held::Command { .. } => self.shown_ids().user_id,
+        }
+    }
+
+    pub fn device_id(&self) -> parsec_mfa_reference::protocol::DeviceID {
+        match &self.held {
+            Held::Library(held) => held.0.device_id,
+            Held::Command { .. } => self.shown_ids().device_id,
+        }
+    }
+
+    /// The opaque key protecting the device, when MFA does.
+    pub fn opaque_key_id(&self) -> Option<parsec_mfa_reference::protocol::TOTPOpaqueKeyID> {
+        match &self.held {
+            Held::Library(held) => held.0.totp_opaque_key_id,
+            Held::Command { .. } => self.shown_ids().opaque_key,
+        }
+    }
+
+    /// A command client's device: what `device show` printed now.
+    pub fn set_shown_ids(&mut self, shown: Option<crate::client::contract::ShownIds>) {
+        if let Held::Command { ids, .. } = &mut self.held {
+            *ids = shown;
+        }
+    }
+
     pub fn library(config: ConfigDir, file: DeviceFilePassword, keys: LocalDevice) -> Self {
         Device {
             config,

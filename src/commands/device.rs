@@ -13,6 +13,19 @@ pub enum DeviceCommand {
     /// A new device for the same user (its own keys and password). MFA is
     /// enabled on it separately, with the same authenticator entry.
     Create(CreateArgs),
+    /// The ids written in clear in a device file (no password needed):
+    /// its device, its user, its organization and, when MFA protects it,
+    /// its opaque key.
+    Show(ShowArgs),
+}
+
+#[derive(Args)]
+pub struct ShowArgs {
+    /// Device id (or its first characters), or the user's email.
+    #[arg(long)]
+    pub device: String,
+    #[command(flatten)]
+    pub config: ConfigArgs,
 }
 
 #[derive(Args)]
@@ -30,7 +43,19 @@ pub async fn run(command: DeviceCommand) -> Result<(), Failure> {
     match command {
         DeviceCommand::List(config) => list(config),
         DeviceCommand::Create(args) => create(args).await,
+        DeviceCommand::Show(args) => show(args),
     }
+}
+
+fn show(args: ShowArgs) -> Result<(), Failure> {
+    let (_, file) = args.config.dir().find_device(&args.device)?;
+    println!("Device ID: {}", file.device_id.hex());
+    println!("User ID: {}", file.user_id.hex());
+    println!("Organization: {}", file.organization_id.as_str());
+    if let Some(id) = file.totp_opaque_key_id {
+        println!("Opaque key: {}", id.hex());
+    }
+    Ok(())
 }
 
 fn list(config: ConfigArgs) -> Result<(), Failure> {

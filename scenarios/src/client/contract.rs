@@ -3,7 +3,7 @@
 //! a client's whole stdout or stderr and finds the line it needs; anything
 //! else the client prints is its own.
 
-use parsec_mfa_reference::protocol::DateTime;
+use parsec_mfa_reference::protocol::{DateTime, DeviceID, TOTPOpaqueKeyID, UserID};
 
 /// The contract's exit codes (the reference client's, documented in its
 /// README section and in `docs/porting-a-client.md`).
@@ -94,6 +94,28 @@ pub fn listed_protection(line: &str) -> Option<bool> {
         "password" => Some(false),
         _ => None,
     }
+}
+
+/// The ids a command client's `device show` prints: what is written in
+/// clear in a device file, which a thief with a copy of it can read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShownIds {
+    pub device_id: DeviceID,
+    pub user_id: UserID,
+    pub opaque_key: Option<TOTPOpaqueKeyID>,
+}
+
+/// `device show`: `Device ID: HEX`, `User ID: HEX`, and `Opaque key: HEX`
+/// when MFA protects the device.
+pub fn shown_ids(stdout: &str) -> Option<ShownIds> {
+    Some(ShownIds {
+        device_id: DeviceID::from_hex(&line_value(stdout, "Device ID:")?).ok()?,
+        user_id: UserID::from_hex(&line_value(stdout, "User ID:")?).ok()?,
+        opaque_key: match line_value(stdout, "Opaque key:") {
+            Some(hex) => Some(TOTPOpaqueKeyID::from_hex(&hex).ok()?),
+            None => None,
+        },
+    })
 }
 
 fn line_value(text: &str, prefix: &str) -> Option<String> {

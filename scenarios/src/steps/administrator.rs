@@ -52,7 +52,7 @@ async fn reset(world: &mut MfaWorld, organization: Option<&str>, user: UserRef, 
 }
 
 fn user_id_of(world: &MfaWorld, name: &str) -> String {
-    world.person_ref(name).device().keys().user_id.hex()
+    world.person_ref(name).device().user_id().hex()
 }
 
 #[given(expr = "the administrator has reset {person}'s MFA by email")]

@@ -27,11 +27,12 @@ fn guess(world: &MfaWorld, name: &str, n: u32) -> String {
         .wrong_code(person.organization.as_str(), world.started().now(), n)
 }
 
+/// What a copy of the device file shows in clear: its user, its opaque key.
 fn key_of(world: &MfaWorld, name: &str) -> (parsec_mfa_reference::protocol::UserID, TOTPOpaqueKeyID) {
-    let file = world.person_ref(name).device().file();
+    let device = world.person_ref(name).device();
     (
-        file.user_id,
-        file.totp_opaque_key_id.expect("the device is protected by MFA"),
+        device.user_id(),
+        device.opaque_key_id().expect("the device is protected by MFA"),
     )
 }
 
@@ -305,7 +306,7 @@ async fn lockout_days(world: &mut MfaWorld, name: Name, days: i64) {
 /// the organization of `through`.
 async fn ask_for_key(world: &mut MfaWorld, asker: &str, owner: &str, through: &str) {
     let code = app_code(world, asker).await;
-    let user_id = world.keys(asker).user_id;
+    let user_id = world.person_ref(asker).device().user_id();
     let (_, key_id) = key_of(world, owner);
     let conn = world.connection_of(through);
     let outcome = fetch_opaque_key(&conn, user_id, key_id, &code).await.map(|_| ());
@@ -348,7 +349,7 @@ fn cannot_open(world: &mut MfaWorld, name: Name) {
 #[when(expr = "an attacker who saw {person}'s code tries it with {int} made-up key ids")]
 async fn made_up_key_ids(world: &mut MfaWorld, name: Name, count: usize) {
     let code = app_code(world, &name).await;
-    let user_id = world.keys(&name).user_id;
+    let user_id = world.person_ref(&name).device().user_id();
     let conn = world.connection_of(&name);
     let mut outcome = Err(MfaError::InvalidOneTimePassword);
     for _ in 0..count {
@@ -368,7 +369,7 @@ async fn forged_link(world: &mut MfaWorld, name: Name) {
     let link = TotpResetAddr {
         server: env.route.server.clone(),
         organization_id: person.organization.clone(),
-        user_id: person.device().keys().user_id,
+        user_id: person.device().user_id(),
         token: AccessToken::new(),
     };
     let conn = world.connection_of(&name);
@@ -377,7 +378,7 @@ async fn forged_link(world: &mut MfaWorld, name: Name) {
 
 #[when(expr = "an attacker who knows {person}'s device id signs a request with a key of her/his own")]
 async fn forged_signature(world: &mut MfaWorld, name: Name) {
-    let device_id = world.keys(&name).device_id;
+    let device_id = world.person_ref(&name).device().device_id();
     let own_key = SigningKey::generate();
     let conn = world.connection_of(&name);
     let forged = Signer {

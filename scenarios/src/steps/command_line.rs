@@ -210,7 +210,7 @@ fn prints_quoted(world: &mut MfaWorld, _page: String, step: &Step) {
         .values()
         .find(|p| p.email == email)
         .expect("a person of the scenario has the example's email");
-    assert_eq!(user_id, person.device().keys().user_id.hex(), "the user reset");
+    assert_eq!(user_id, person.device().user_id().hex(), "the user reset");
     let url = printed
         .iter()
         .find_map(|l| l.strip_prefix("Reset URL: "))
@@ -242,7 +242,7 @@ fn email_link_is_printed(world: &mut MfaWorld) {
 async fn login(world: &mut MfaWorld, name: &str, code: String, at: u32) {
     let person = world.person_ref(name);
     let dir = person.device().config.root().display().to_string();
-    let device = person.device().keys().device_id.hex();
+    let device = person.device().device_id().hex();
     let typed = format!("{code}\n{}\nexit\n", person.password);
     let args = [
         "login",

@@ -15,7 +15,7 @@ pub static ANCHOR: &str = "login steps";
 async fn log_in(world: &mut MfaWorld, name: &str, code: CodeAtLogin, password: Option<String>) {
     let password = password.unwrap_or_else(|| world.person_ref(name).password.clone());
     let sent = world.started().now();
-    let outcome = match command_client(world) {
+    let outcome = match command_client(world, &name) {
         Some(client) => through_client::login(world, &client, name, code, password).await,
         None => {
             let code = match code {
@@ -53,7 +53,7 @@ async fn log_in(world: &mut MfaWorld, name: &str, code: CodeAtLogin, password: O
 pub(super) async fn logs_in(world: &mut MfaWorld, name: Name) {
     // A command client asks for the code only where MFA protects the
     // device: the person has it ready if the phone has an entry.
-    let code = match command_client(world) {
+    let code = match command_client(world, &name) {
         Some(_) => phone_code(world, &name).await,
         None => match world.person_ref(&name).device().file().totp_opaque_key_id {
             Some(_) => Some(app_code(world, &name).await),
@@ -180,7 +180,7 @@ fn login_refused(world: &mut MfaWorld, name: Name, reason: LoginRefusal) {
         }
         panic!("{name}'s login was not refused: {outcome:?}")
     };
-    let exact = command_client(world).is_none();
+    let exact = command_client(world, &name).is_none();
     assert!(
         reason.matches(&error, exact),
         "refused because {reason:?}? got {error:?}"
@@ -191,7 +191,7 @@ fn login_refused(world: &mut MfaWorld, name: Name, reason: LoginRefusal) {
 #[then(expr = "{person} is refused because {refusal}")]
 fn refused(world: &mut MfaWorld, name: Name, reason: Refusal) {
     let told = world.person_ref(&name).last_mfa.clone();
-    match (command_client(world), reason.exit_code()) {
+    match (command_client(world, &name), reason.exit_code()) {
         (None, _) | (Some(_), None) => assert_eq!(told, Some(Err(reason.error()))),
         // At the contract's granularity: its exit code for this refusal.
         (Some(_), Some(code)) => assert!(
@@ -208,7 +208,7 @@ fn must_wait(world: &mut MfaWorld, name: Name, seconds: i64) {
         panic!("not throttled: {outcome:?}")
     };
     let last = world.last_failure.expect("a wrong code was answered");
-    match command_client(world) {
+    match command_client(world, &name) {
         None => last.assert_waits_until(wait_until, seconds),
         // A client tells the time to the second, as a person reads it.
         Some(_) => last.assert_waits_until_to_the_second(wait_until, seconds),
@@ -217,7 +217,7 @@ fn must_wait(world: &mut MfaWorld, name: Name, seconds: i64) {
 
 #[then(expr = "{person}'s device cannot be opened with her/his password alone")]
 async fn password_alone(world: &mut MfaWorld, name: Name) {
-    if let Some(client) = command_client(world) {
+    if let Some(client) = command_client(world, &name) {
         // Only the password to give: the client must not open the device.
         let password = world.person_ref(&name).password.clone();
         let opened = through_client::login(world, &client, &name, CodeAtLogin::Typed(None), password).await;
@@ -254,7 +254,7 @@ async fn every_device(world: &mut MfaWorld, name: Name) {
 /// The prompts of a command client's last login (a client rule: the code
 /// first, no password once the code is refused).
 fn login_prompts(world: &MfaWorld, name: &str) -> Vec<Prompt> {
-    if command_client(world).is_none() {
+    if command_client(world, &name).is_none() {
         crate::client::not_run("the prompts are a command client's; the reference library asks nothing");
     }
     world.person_ref(name).login_prompts.clone()

@@ -18,7 +18,7 @@ pub static ANCHOR: &str = "reset link steps";
 async fn open_reset_link(world: &mut MfaWorld, name: &str, link: &str, at: u32) {
     world.attach_text(at, AttachmentKind::Url, format!("the reset link {name} opens"), link);
     let link = TotpResetAddr::parse_any(link).expect("a reset link");
-    let (outcome, printed) = match command_client(world) {
+    let (outcome, printed) = match command_client(world, name) {
         Some(client) => match through_client::open_reset_link(world, &client, name, &link).await {
             Ok((secret, uri)) => (Ok(secret), uri),
             Err(e) => (Err(e), None),
@@ -89,7 +89,7 @@ async fn opens_first_email_link(world: &mut MfaWorld, name: Name, step: &Step) {
 #[when(expr = "{person} opens the reset link from the email with {person}'s user id put in it")]
 async fn opens_edited_link(world: &mut MfaWorld, name: Name, other: Name, step: &Step) {
     let mut link = TotpResetAddr::parse_any(&email_link(world)).expect("a reset link");
-    link.user_id = world.keys(&other).user_id;
+    link.user_id = world.person_ref(&other).device().user_id();
     open_reset_link(world, &name, &link.to_string(), line(step)).await;
 }
 
@@ -180,10 +180,10 @@ fn sees_new_qr(world: &mut MfaWorld, name: Name) {
 }
 
 async fn confirm_reset(world: &mut MfaWorld, name: &str, code: String) {
-    if command_client(world).is_some() {
+    if command_client(world, name).is_some() {
         if world.person_ref(name).screen.is_none() {
             let link = world.person_ref(name).reset_link.clone().expect("a link was opened");
-            let client = command_client(world).expect("a command client");
+            let client = command_client(world, name).expect("a command client");
             let _ = through_client::open_reset_link(world, &client, name, &link).await;
         }
         let outcome = through_client::type_code_on_screen(world, name, code).await;
@@ -246,7 +246,7 @@ async fn set_up_again(world: &mut MfaWorld, name: Name, step: &Step) {
 /// A race the harness makes with two connections of the reference library:
 /// a command client, one process per action, cannot be made to race.
 fn library_only(world: &MfaWorld, what: &str) {
-    if command_client(world).is_some() {
+    if world.client.command().is_some() {
         not_run(format!(
             "{what} is raced with the reference library's connections, not through a client"
         ));

@@ -37,7 +37,7 @@ fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
 
 #[when(expr = "{person} copies {person}'s computer and learns her/his password")]
 fn copies_computer(world: &mut MfaWorld, thief: Name, victim: Name) {
-    if command_client(world).is_none() {
+    if command_client(world, &victim).is_none() {
         not_run("the thief copies a command client's folder");
     }
     let from = computer(world, &victim);
@@ -49,6 +49,10 @@ fn copies_computer(world: &mut MfaWorld, thief: Name, victim: Name) {
         .command_id()
         .expect("a device the client under test made")
         .to_owned();
+    let ids = match &owner.device().held {
+        Held::Command { ids, .. } => ids.clone(),
+        Held::Library(_) => None,
+    };
     let person = Person {
         profile_in_organization: owner.profile_in_organization,
         organization: owner.organization.clone(),
@@ -59,7 +63,11 @@ fn copies_computer(world: &mut MfaWorld, thief: Name, victim: Name) {
         devices: vec![Device {
             config: ConfigDir::new(to),
             organization: owner.device().organization.clone(),
-            held: Held::Command { id, protected: true },
+            held: Held::Command {
+                id,
+                protected: true,
+                ids,
+            },
         }],
         current: 0,
         session: None,
@@ -80,7 +88,7 @@ fn copies_computer(world: &mut MfaWorld, thief: Name, victim: Name) {
 
 #[then(expr = "{person} cannot open {person}'s device without a valid code")]
 async fn cannot_open(world: &mut MfaWorld, thief: Name, victim: Name) {
-    let client = command_client(world).expect("a command client (the copy is its folder)");
+    let client = command_client(world, &thief).expect("a command client (the copy is its folder)");
     let password = world.person_ref(&thief).password.clone();
     for code in [None, Some(wrong_code(world, &victim))] {
         let tried = code.clone();

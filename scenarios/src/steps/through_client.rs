@@ -8,6 +8,7 @@
 //! turned into the outcomes the steps already check ([`MfaError`],
 //! [`LoginError`]), at the contract's granularity: its exit codes.
 
+use crate::client::contract::ShownIds;
 use crate::client::contract::{self, exit};
 use crate::client::process::{Answer, ClientEnv, ClientProcess, Ended, Prompt, Stop};
 use crate::client::{CommandClient, not_run};
@@ -25,9 +26,17 @@ use std::time::Duration;
 /// reference), plus a start.
 pub const ACTION_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// The command client of the scenario, if it has one.
-pub fn command_client(world: &MfaWorld) -> Option<CommandClient> {
-    world.client.command().cloned()
+/// The command client that plays `name`, if the scenario has one: the
+/// person is not yet in the scenario (the client will make their device),
+/// or their device is the client's. A person of the scenario whose device
+/// the reference library made (an attacker's own organization) stays with
+/// the library.
+pub fn command_client(world: &MfaWorld, name: &str) -> Option<CommandClient> {
+    let client = world.client.command()?;
+    match world.people.get(&name.to_lowercase()) {
+        Some(person) if person.device().command_id().is_none() => None,
+        _ => Some(client.clone()),
+    }
 }
 
 /// The folder of `name`'s computer.
@@ -55,7 +64,9 @@ pub const CLIENT_DEADLINE_SECONDS: &str = "5";
 async fn spawn(world: &MfaWorld, name: &str, client: &CommandClient, args: &[String]) -> ClientProcess {
     world.client_used.store(true, std::sync::atomic::Ordering::Relaxed);
     let mut args = args.to_vec();
-    if args[..] != ["device", "list"] {
+    // `device list` and `device show` read the client's own files only.
+    let local = args.first().is_some_and(|a| a == "device") && args.get(1).is_some_and(|a| a == "list" || a == "show");
+    if !local {
         args.extend(["--deadline".to_owned(), CLIENT_DEADLINE_SECONDS.to_owned()]);
     }
     match ClientProcess::spawn(client, &args, &client_env(world, name)).await {
@@ -121,8 +132,31 @@ fn saved_device(ended: &Ended, organization: OrganizationID, config: ConfigDir) 
     Device {
         config,
         organization,
-        held: Held::Command { id, protected: false },
+        held: Held::Command {
+            id,
+            protected: false,
+            ids: None,
+        },
     }
+}
+
+/// `device show --device D`: the ids written in clear in the device file;
+/// `None` when the client does not show them (exit 89, or lines missing).
+async fn show_ids(world: &MfaWorld, client: &CommandClient, computer_of: &str, id: &str) -> Option<ShownIds> {
+    let args = ["device", "show", "--device", id].map(str::to_owned);
+    let process = spawn(world, computer_of, client, &args).await;
+    let ended = process.end().await.unwrap_or_else(|e| panic!("{e}"));
+    if ended.code != Some(exit::OK) {
+        return None;
+    }
+    contract::shown_ids(&ended.stdout)
+}
+
+/// The device just saved, with the ids its client shows.
+async fn with_ids(world: &MfaWorld, client: &CommandClient, computer_of: &str, mut device: Device) -> Device {
+    let id = device.command_id().expect("a command client's device").to_owned();
+    device.set_shown_ids(show_ids(world, client, computer_of, &id).await);
+    device
 }
 
 /// `organization bootstrap URL --email E --name N`: the person's first
@@ -158,7 +192,8 @@ pub async fn bootstrap(
     let typed = password.to_owned();
     drive_to_end(&mut process, &mut |_| Answer::Type(typed.clone())).await;
     let ended = end(process).await;
-    saved_device(&ended, organization, ConfigDir::new(computer(world, name)))
+    let device = saved_device(&ended, organization, ConfigDir::new(computer(world, name)));
+    with_ids(world, client, name, device).await
 }
 
 /// `device create --device D --label desktop`: the person's existing
@@ -182,7 +217,8 @@ pub async fn create_device(world: &MfaWorld, client: &CommandClient, name: &str,
     drive_to_end(&mut process, &mut answers(code, password)).await;
     let ended = end(process).await;
     let organization = world.person_ref(name).device().organization.clone();
-    saved_device(&ended, organization, ConfigDir::new(computer(world, name)))
+    let device = saved_device(&ended, organization, ConfigDir::new(computer(world, name)));
+    with_ids(world, client, name, device).await
 }
 
 /// `user create --device ADMIN --email E --name N --new-config-dir DIR`:
@@ -234,7 +270,8 @@ pub async fn create_user(
     drive_to_end(&mut process, &mut answer).await;
     let ended = end(process).await;
     let organization = world.person_ref(admin).device().organization.clone();
-    saved_device(&ended, organization, ConfigDir::new(member_computer))
+    let device = saved_device(&ended, organization, ConfigDir::new(member_computer));
+    with_ids(world, client, name, device).await
 }
 
 /// What the person types: the code when asked for one (nothing if they
@@ -352,6 +389,12 @@ pub async fn type_code_on_screen(world: &mut MfaWorld, name: &str, code: String)
             // leaves it as it was).
             if ended.shown.contains(" mfa enable ") {
                 world.person(name).device_mut().mark_protected();
+                // Its file now names an opaque key.
+                if let Some(client) = command_client(world, name) {
+                    let id = device_arg(world, name);
+                    let ids = show_ids(world, &client, name, &id).await;
+                    world.person(name).device_mut().set_shown_ids(ids);
+                }
             }
             Ok(())
         }

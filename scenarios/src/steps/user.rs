@@ -81,7 +81,7 @@ async fn bootstrap_with_email(
         .create_organization(organization.as_str())
         .await
         .expect("the organization is created");
-    let device = match command_client(world) {
+    let device = match command_client(world, name) {
         // A user id of one's own choosing is not something a client offers.
         Some(client) if user_id.is_none() => {
             through_client::bootstrap(world, &client, name, &created.bootstrap_url, &email, &password_of(name)).await
@@ -129,17 +129,17 @@ async fn other_organization(world: &mut MfaWorld, name: Name) {
 
 #[given(expr = "{person} bootstraps another organization on the same server, taking {person}'s user id as her/his own")]
 async fn other_organization_same_id(world: &mut MfaWorld, name: Name, victim: Name) {
-    let user_id = world.keys(&victim).user_id;
+    let user_id = world.person_ref(&victim).device().user_id();
     let organization = world.env().await.another_organization();
     bootstrap(world, &name, organization, Some(user_id)).await;
 }
 
 #[given(expr = "{person} is a member of the organization")]
 async fn member(world: &mut MfaWorld, name: Name) {
-    if let Some(client) = command_client(world) {
+    let admin = world.administrator().to_owned();
+    if let Some(client) = command_client(world, &admin) {
         let organization = world.started().organization.clone();
         let email = world.started().email_of(&name);
-        let admin = world.administrator().to_owned();
         let code = phone_code(world, &admin).await;
         let device = through_client::create_user(world, &client, &admin, code, &name, &email).await;
         add_person(world, &name, organization, device, UserProfile::Standard);
@@ -172,7 +172,7 @@ async fn device_in_other_organization(world: &mut MfaWorld, name: Name) {
         .expect("the organization is created");
     // The same person: her email in her first organization.
     let email = world.person_ref(&name).email.clone();
-    let device = match command_client(world) {
+    let device = match command_client(world, &name) {
         Some(client) => {
             let password = world.person_ref(&name).password.clone();
             through_client::bootstrap(world, &client, &name, &created.bootstrap_url, &email, &password).await
@@ -195,7 +195,7 @@ async fn device_in_other_organization(world: &mut MfaWorld, name: Name) {
 #[given(expr = "{person} has a second device")]
 #[when(expr = "{person} adds a second device")]
 async fn second_device(world: &mut MfaWorld, name: Name) {
-    if let Some(client) = command_client(world) {
+    if let Some(client) = command_client(world, &name) {
         let code = phone_code(world, &name).await;
         let device = through_client::create_device(world, &client, &name, code).await;
         world.person(&name).devices.push(device);

@@ -25,7 +25,7 @@ fn workspace(world: &MfaWorld, name: &str) -> Workspace {
 #[given(expr = "{person} writes {string} in the file {string}")]
 #[when(expr = "{person} writes {string} in the file {string}")]
 async fn writes(world: &mut MfaWorld, name: Name, text: String, file: String) {
-    if command_client(world).is_some() {
+    if command_client(world, &name).is_some() {
         let said = through_client::shell(world, &name, &format!("write {file} {text}")).await;
         assert_eq!(said, [format!("Saved {file}")], "the shell's answer to `write`");
         return;
@@ -37,7 +37,7 @@ async fn writes(world: &mut MfaWorld, name: Name, text: String, file: String) {
 
 #[then(expr = "{person} reads {string} in the file {string}")]
 async fn reads(world: &mut MfaWorld, name: Name, text: String, file: String) {
-    let content = match command_client(world) {
+    let content = match command_client(world, &name) {
         Some(_) => through_client::shell(world, &name, &format!("cat {file}"))
             .await
             .join("\n"),
@@ -52,7 +52,7 @@ async fn reads(world: &mut MfaWorld, name: Name, text: String, file: String) {
 #[then(expr = "{person}'s workspace lists {string}")]
 async fn lists(world: &mut MfaWorld, name: Name, listing: String) {
     let expected: Vec<String> = listing.split(", ").map(str::to_owned).collect();
-    let listed = match command_client(world) {
+    let listed = match command_client(world, &name) {
         Some(_) => through_client::shell(world, &name, "ls").await,
         None => workspace(world, &name).list().expect("the workspace lists"),
     };
