@@ -42,7 +42,7 @@ pub(super) fn attach_qr(world: &MfaWorld, at: u32, name: &str, label: &str, secr
 /// Opens the profile's MFA section; the QR code it shows is recorded for
 /// the step on `at`.
 async fn show_profile(world: &mut MfaWorld, name: &str, at: Option<u32>) {
-    let (outcome, printed) = match command_client(world, &name) {
+    let (outcome, printed) = match command_client(world, name) {
         Some(client) => match through_client::open_mfa_section(world, &client, name).await {
             Ok((status, uri)) => (Ok(status), uri),
             Err(e) => (Err(e), None),
@@ -119,7 +119,7 @@ fn copies_key(world: &mut MfaWorld, name: Name) {
 }
 
 async fn confirm(world: &mut MfaWorld, name: &str, code: String) {
-    if command_client(world, &name).is_some() {
+    if command_client(world, name).is_some() {
         if world.person_ref(name).screen.is_none() {
             show_profile(world, name, None).await;
             // The section did not open: its refusal is what the person was told.
@@ -187,7 +187,7 @@ async fn confirms_again(world: &mut MfaWorld, name: Name) {
 /// Whether the person's device is MFA-protected: its file says so (the
 /// reference library's), or the client's `mfa status` does.
 async fn device_protected(world: &MfaWorld, name: &str) -> bool {
-    match command_client(world, &name) {
+    match command_client(world, name) {
         Some(client) => through_client::device_protected(world, &client, name).await,
         None => world.person_ref(name).device().file().totp_opaque_key_id.is_some(),
     }

@@ -15,7 +15,7 @@ pub static ANCHOR: &str = "login steps";
 async fn log_in(world: &mut MfaWorld, name: &str, code: CodeAtLogin, password: Option<String>) {
     let password = password.unwrap_or_else(|| world.person_ref(name).password.clone());
     let sent = world.started().now();
-    let outcome = match command_client(world, &name) {
+    let outcome = match command_client(world, name) {
         Some(client) => through_client::login(world, &client, name, code, password).await,
         None => {
             let code = match code {
@@ -254,7 +254,7 @@ async fn every_device(world: &mut MfaWorld, name: Name) {
 /// The prompts of a command client's last login (a client rule: the code
 /// first, no password once the code is refused).
 fn login_prompts(world: &MfaWorld, name: &str) -> Vec<Prompt> {
-    if command_client(world, &name).is_none() {
+    if command_client(world, name).is_none() {
         crate::client::not_run("the prompts are a command client's; the reference library asks nothing");
     }
     world.person_ref(name).login_prompts.clone()
