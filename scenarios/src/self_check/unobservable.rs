@@ -36,11 +36,6 @@ pub const UNOBSERVABLE: &[Unobservable] = &[
         reason: "the difference is one microsecond, at exactly `wait_until`: only a clock stopped at an exact instant (@exact-clock) shows it, and this profile's clock is the real one",
     },
     Unobservable {
-        fault: "wrong-wait-shown",
-        profile: Profile::Url,
-        reason: "the client's wait is compared with the server's to the second only where the clock stands still (@exact-clock): in real time, the login after a wrong code may come after its 1 s lockout has ended, and this profile's clock is the real one",
-    },
-    Unobservable {
         fault: "advice-ignored",
         profile: Profile::Url,
         reason: "the server of this profile advises nothing (its configuration is fixed, as a user's url= target's is): a client that ignores the advice logs in as one that follows it; the @advice scenarios need a server started with advice",
