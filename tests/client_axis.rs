@@ -6,6 +6,9 @@
 //!   no scenario fails; every scenario passes that passes with the
 //!   reference library, or is skipped with the step the contract cannot
 //!   drive; the reports name the client;
+//! - the second client, in Python on the official wheel's protocol types
+//!   (`clients/python/`), against the same two servers; with a defect of
+//!   its own switched on, the run fails and names the rule it breaks;
 //! - a client that answers every command with exit 89 ("unimplemented"):
 //!   every scenario is skipped with that reason (or, for the one no client
 //!   plays a part in, with that), the run exits 1 (none passed), and the
@@ -113,6 +116,48 @@ fn reference_binary_as_a_client(target: &str, name: &str) -> Result<(), String> 
     Ok(())
 }
 
+/// The second client (`clients/python/`), on the official wheel's protocol
+/// types: the official server's virtualenv's Python (installed by the
+/// official run before it).
+fn python_client() -> Option<String> {
+    let python = root().join("target/parsec-official/3.9.3/bin/python");
+    let script = root().join("clients/python/parsec_client.py");
+    (python.is_file() && script.is_file()).then(|| format!("{} {}", python.display(), script.display()))
+}
+
+fn second_client(target: &str, name: &str, command: &str) -> Result<(), String> {
+    let run = conformance(&["--target", target, "--client", &format!("cmd={command}")]);
+    println!("{name}+client-python: {} in {:.1} s", run.closing_line(), run.seconds);
+    run.check(&format!("{target} with the Python client"), run.code == 0)?;
+    let report = load(&format!("{name}+client-python"))?;
+    let passed = passed_or_skipped_with_reason(&report)?;
+    if passed < 60 {
+        return Err(format!("{name}: only {passed} scenarios passed through the Python client"));
+    }
+    Ok(())
+}
+
+/// A defect of the second client's own (`PARSEC_PY_CLIENT_FAULT`) fails
+/// the run, and the console names the rule it breaks.
+fn second_client_defect(command: &str) -> Result<(), String> {
+    let client = format!("cmd=env PARSEC_PY_CLIENT_FAULT=password-first {command}");
+    let run = conformance(&[
+        "--target",
+        "in-process",
+        "--features",
+        "features/client_rules.feature",
+        "--client",
+        &client,
+    ]);
+    println!("the Python client asking the password first: {}", run.closing_line());
+    run.check("a defective client fails the run", run.code == 1)?;
+    let named = run
+        .stdout
+        .lines()
+        .any(|l| l.starts_with("failed: features/client_rules.feature:") && l.contains("(CLIENT-1)"));
+    run.check("the failure names the rule CLIENT-1", named)
+}
+
 /// A client that implements nothing: BoGo's exit 89 on every command.
 fn unimplemented_client() -> Result<(), String> {
     let script = reports().join("unimplemented-client.sh");
@@ -167,10 +212,26 @@ fn main() {
             match official {
                 Err(e) => check("the official server", Err(e)),
                 Ok(false) => {}
-                Ok(true) => check(
-                    "the reference binary as a client, against the official 3.9.3",
-                    reference_binary_as_a_client("official", "official-3.9.3"),
-                ),
+                Ok(true) => {
+                    check(
+                        "the reference binary as a client, against the official 3.9.3",
+                        reference_binary_as_a_client("official", "official-3.9.3"),
+                    );
+                    match python_client() {
+                        None => check("the Python client", Err("no clients/python or no virtualenv".into())),
+                        Some(command) => {
+                            check(
+                                "the Python client, in process",
+                                second_client("in-process", "reference-in-process", &command),
+                            );
+                            check(
+                                "the Python client, against the official 3.9.3",
+                                second_client("official", "official-3.9.3", &command),
+                            );
+                            check("the Python client's own defect", second_client_defect(&command));
+                        }
+                    }
+                }
             }
         }
     }
