@@ -163,7 +163,9 @@ fn second_client(target: &str, name: &str, command: &str) -> Result<(), String> 
     let report = load(&format!("{name}+client-python"))?;
     let passed = passed_or_skipped_with_reason(&report)?;
     if passed < 40 {
-        return Err(format!("{name}: only {passed} scenarios passed through the Python client"));
+        return Err(format!(
+            "{name}: only {passed} scenarios passed through the Python client"
+        ));
     }
     Ok(())
 }
