@@ -244,6 +244,37 @@ pub enum Latest {
 }
 
 impl Person {
+    /// A person with one device, a phone with no entry, nothing done yet.
+    pub fn new(
+        organization: OrganizationID,
+        email: String,
+        password: String,
+        device: Device,
+        profile_in_organization: parsec_mfa_reference::protocol::UserProfile,
+    ) -> Person {
+        Person {
+            profile_in_organization,
+            organization,
+            email,
+            password,
+            phone: AuthenticatorApp::default(),
+            devices: vec![device],
+            current: 0,
+            session: None,
+            shell: None,
+            screen: None,
+            shown_uri: None,
+            login_prompts: Vec::new(),
+            last_login: None,
+            last_mfa: None,
+            latest: Latest::Nothing,
+            profile: None,
+            reset_secret: None,
+            reset_link: None,
+            keys_shown: Vec::new(),
+        }
+    }
+
     pub fn told_login(&mut self, outcome: Result<(), LoginError>) {
         self.last_login = Some(outcome);
         self.latest = Latest::Login;

@@ -8,20 +8,13 @@ use parsec_mfa_reference::client::mfa::MfaError;
 use parsec_mfa_reference::protocol::DateTime;
 
 pub mod exit {
-    pub const GENERAL: u8 = 1;
-    pub const INVALID_CODE: u8 = 3;
-    pub const THROTTLED: u8 = 4;
-    pub const WRONG_PASSWORD: u8 = 5;
-    pub const UNREACHABLE: u8 = 6;
-    pub const POLICY: u8 = 7;
-    pub const BAD_RESET_LINK: u8 = 8;
+    pub use parsec_mfa_reference::client::exit_codes::{
+        BAD_RESET_LINK, GENERAL, INVALID_CODE, POLICY, THROTTLED, UNREACHABLE, UNTRUSTED_SERVER, WRONG_PASSWORD,
+    };
     /// `conformance`, `attack`: a target could not be started, reached, is
-    /// not a Parsec server, or its TLS certificate is not accepted.
-    pub const TARGET_UNUSABLE: u8 = 9;
-    /// Client and administrator commands: the server's TLS certificate is
-    /// untrusted or for another name (the same code as a target that
-    /// cannot be used).
-    pub const UNTRUSTED_SERVER: u8 = TARGET_UNUSABLE;
+    /// not a Parsec server, or its TLS certificate is not accepted (the
+    /// same code as a client's untrusted server).
+    pub const TARGET_UNUSABLE: u8 = UNTRUSTED_SERVER;
     /// `conformance`: stopped by Ctrl-C (128 + SIGINT, as shells report it).
     pub const INTERRUPTED: u8 = 130;
 }

@@ -9,6 +9,7 @@
 //! - [`policy`]: `advisory_device_file_protection` read as the official client;
 //! - [`config_dir`], [`workspace`]: what stays on disk, usable offline;
 //! - [`admin`]: the administration REST API;
+//! - [`exit_codes`]: the client commands' exit codes (the client contract's);
 //! - [`faults`]: the command line's deliberate defects (`--inject-client-fault`);
 //! - [`tls`]: plain HTTP or TLS (rustls), a private authority, a proxy in front.
 
@@ -17,6 +18,7 @@ pub mod config_dir;
 pub mod connection;
 pub mod device_file;
 pub mod enrollment;
+pub mod exit_codes;
 pub mod faults;
 pub mod login;
 pub mod mfa;

@@ -5,22 +5,21 @@
 
 use parsec_mfa_reference::protocol::{DateTime, DeviceID, TOTPOpaqueKeyID, UserID};
 
-/// The contract's exit codes (the reference client's, documented in its
-/// README section and in `docs/porting-a-client.md`).
+/// The contract's exit codes, as the harness reads a process's status
+/// (`parsec_mfa_reference::client::exit_codes`, the one list).
 pub mod exit {
-    pub const OK: i32 = 0;
-    pub const GENERAL: i32 = 1;
-    pub const USAGE: i32 = 2;
-    pub const INVALID_CODE: i32 = 3;
-    pub const THROTTLED: i32 = 4;
-    pub const WRONG_PASSWORD: i32 = 5;
-    pub const UNREACHABLE: i32 = 6;
-    pub const POLICY: i32 = 7;
-    pub const BAD_RESET_LINK: i32 = 8;
-    pub const UNTRUSTED_SERVER: i32 = 9;
-    /// The client does not implement this command (BoGo's "unimplemented"):
-    /// the scenarios that need it are skipped, never failed.
-    pub const UNIMPLEMENTED: i32 = 89;
+    use parsec_mfa_reference::client::exit_codes as codes;
+    pub const OK: i32 = codes::OK as i32;
+    pub const GENERAL: i32 = codes::GENERAL as i32;
+    pub const INVALID_CODE: i32 = codes::INVALID_CODE as i32;
+    pub const THROTTLED: i32 = codes::THROTTLED as i32;
+    pub const WRONG_PASSWORD: i32 = codes::WRONG_PASSWORD as i32;
+    pub const UNREACHABLE: i32 = codes::UNREACHABLE as i32;
+    pub const POLICY: i32 = codes::POLICY as i32;
+    pub const BAD_RESET_LINK: i32 = codes::BAD_RESET_LINK as i32;
+    pub const UNTRUSTED_SERVER: i32 = codes::UNTRUSTED_SERVER as i32;
+    /// The scenarios that need the command are skipped, never failed.
+    pub const UNIMPLEMENTED: i32 = codes::UNIMPLEMENTED as i32;
 }
 
 /// `Device <ID> (<label>) saved in <path>`: the new device's id.

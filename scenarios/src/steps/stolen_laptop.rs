@@ -7,9 +7,8 @@
 
 use super::through_client::{self, CodeAtLogin, command_client, computer};
 use super::user::wrong_code;
-use crate::authenticator::AuthenticatorApp;
 use crate::client::not_run;
-use crate::world::{Device, Held, Latest, MfaWorld, Name, Person};
+use crate::world::{Device, Held, MfaWorld, Name, Person};
 use cucumber::{then, when};
 use parsec_mfa_reference::client::config_dir::ConfigDir;
 use parsec_mfa_reference::totp;
@@ -53,36 +52,23 @@ fn copies_computer(world: &mut MfaWorld, thief: Name, victim: Name) {
         Held::Command { ids, .. } => ids.clone(),
         Held::Library(_) => None,
     };
-    let person = Person {
-        profile_in_organization: owner.profile_in_organization,
-        organization: owner.organization.clone(),
-        email: owner.email.clone(),
-        password: owner.password.clone(),
-        // The thief has the laptop, not the phone.
-        phone: AuthenticatorApp::default(),
-        devices: vec![Device {
-            config: ConfigDir::new(to),
-            organization: owner.device().organization.clone(),
-            held: Held::Command {
-                id,
-                protected: true,
-                ids,
-            },
-        }],
-        current: 0,
-        session: None,
-        shell: None,
-        screen: None,
-        shown_uri: None,
-        login_prompts: Vec::new(),
-        last_login: None,
-        last_mfa: None,
-        latest: Latest::Nothing,
-        profile: None,
-        reset_secret: None,
-        reset_link: None,
-        keys_shown: Vec::new(),
+    // The thief has the laptop and the password, not the phone.
+    let device = Device {
+        config: ConfigDir::new(to),
+        organization: owner.device().organization.clone(),
+        held: Held::Command {
+            id,
+            protected: true,
+            ids,
+        },
     };
+    let person = Person::new(
+        owner.organization.clone(),
+        owner.email.clone(),
+        owner.password.clone(),
+        device,
+        owner.profile_in_organization,
+    );
     world.people.insert(thief.to_lowercase(), person);
 }
 

@@ -6,7 +6,7 @@
 use super::through_client::{self, command_client};
 use crate::authenticator::AuthenticatorApp;
 use crate::world::Name;
-use crate::world::{Device, Env, Latest, MfaWorld, Person};
+use crate::world::{Device, Env, MfaWorld, Person};
 use cucumber::gherkin::Step;
 use cucumber::{given, when};
 use parsec_mfa_reference::client::config_dir::ConfigDir;
@@ -37,27 +37,8 @@ fn new_device(world: &MfaWorld, name: &str, keys: LocalDevice) -> Device {
 }
 
 fn add_person(world: &mut MfaWorld, name: &str, organization: OrganizationID, device: Device, profile: UserProfile) {
-    let person = Person {
-        profile_in_organization: profile,
-        email: Env::email_in(name, &organization),
-        organization,
-        password: password_of(name),
-        phone: AuthenticatorApp::default(),
-        devices: vec![device],
-        current: 0,
-        session: None,
-        shell: None,
-        screen: None,
-        shown_uri: None,
-        login_prompts: Vec::new(),
-        last_login: None,
-        last_mfa: None,
-        latest: Latest::Nothing,
-        profile: None,
-        reset_secret: None,
-        reset_link: None,
-        keys_shown: Vec::new(),
-    };
+    let email = Env::email_in(name, &organization);
+    let person = Person::new(organization, email, password_of(name), device, profile);
     world.people.insert(name.to_lowercase(), person);
 }
 
