@@ -707,7 +707,7 @@ def certificates(device: Device, author, at, signing_key):
         author=author,
         timestamp=at,
         user_id=device.user_id,
-        human_handle=P.HumanHandle.new_redacted(device.user_id),
+        human_handle=None,  # the redacted form: no personal data
         public_key=device.private_key.public_key,
         algorithm=P.PrivateKeyAlgorithm.X25519_XSALSA20_POLY1305,
         profile=P.UserProfile.from_str(device.profile),
@@ -734,7 +734,8 @@ def device_certificates(device: Device, author, at):
             algorithm=P.SigningKeyAlgorithm.ED25519,
         )
 
-    return make(P.DeviceLabel(device.device_label)), make(P.DeviceLabel.new_redacted(device.device_id))
+    # The redacted form carries no label (None).
+    return make(P.DeviceLabel(device.device_label)), make(None)
 
 
 def with_increasing_timestamp(send) -> None:
