@@ -25,6 +25,7 @@ import os
 import secrets
 import ssl
 import sys
+import threading
 import time
 import urllib.parse
 from pathlib import Path
@@ -92,6 +93,18 @@ ANON_SERVER = P.anonymous_server_cmds.latest
 # --------------------------------------------------------------------------
 # Small helpers
 # --------------------------------------------------------------------------
+
+def pause(seconds: float) -> None:
+    """Sleeps on the monotonic clock. Not time.sleep: under libfaketime it
+    fails with EINVAL (clock_nanosleep on an absolute time)."""
+    threading.Event().wait(seconds)
+
+
+def out(line: str = "") -> None:
+    """One whole line on stdout in one write: a reader never sees half of it."""
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
 
 def b64e(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
@@ -337,7 +350,7 @@ class Connection:
             attempt += 1
             if time.monotonic() - started + wait >= self.deadline:
                 raise Unreachable(reason)
-            time.sleep(wait)
+            pause(wait)
 
 
 def connection_failure(e: Exception) -> Failure:
@@ -812,8 +825,8 @@ def cmd_bootstrap(args) -> None:
     if not isinstance(rep, mod.RepOk):
         raise general(f"The bootstrap failed: the server refused ({getattr(rep, 'status', type(rep).__name__)}).")
     path = ConfigDir.from_args(args).save(protect(device, password, args.kdf_cost, None))
-    print(f"Organization {organization} bootstrapped")
-    print(saved_line(path, device))
+    out(f"Organization {organization} bootstrapped")
+    out(saved_line(path, device))
 
 
 def _open_for(args, enforce: bool):
@@ -855,8 +868,8 @@ def cmd_user_create(args) -> None:
 
     with_increasing_timestamp(send)
     path = ConfigDir(Path(args.new_config_dir)).save(protect(member, password, args.kdf_cost, None))
-    print(f"User {args.email} created")
-    print(saved_line(path, member))
+    out(f"User {args.email} created")
+    out(saved_line(path, member))
 
 
 def cmd_device_create(args) -> None:
@@ -900,37 +913,37 @@ def cmd_device_create(args) -> None:
 
     with_increasing_timestamp(send)
     path = config.save(protect(device, password, args.kdf_cost, None))
-    print(saved_line(path, device))
+    out(saved_line(path, device))
 
 
 def cmd_device_list(args) -> None:
     config = ConfigDir.from_args(args)
     files = config.devices()
     if not files:
-        print(f"No device in {config.root}")
+        out(f"No device in {config.root}")
     for f in files:
         protection = "password+MFA" if f.opaque_key_id is not None else "password"
-        print(f"{f.device_id}  {f.organization_id}  {f.email}  {f.device_label}  {protection}")
+        out(f"{f.device_id}  {f.organization_id}  {f.email}  {f.device_label}  {protection}")
 
 
 def show_secret(secret: bytes, organization: str) -> None:
-    print("1. Install an authentication app on your mobile.")
-    print("2. Copy the key into it (or make a QR code of the URI below and scan it).")
-    print(f"Key: {base32_secret(secret)}")
-    print(f"URI: {otpauth_uri(secret, organization)}")
+    out("1. Install an authentication app on your mobile.")
+    out("2. Copy the key into it (or make a QR code of the URI below and scan it).")
+    out(f"Key: {base32_secret(secret)}")
+    out(f"URI: {otpauth_uri(secret, organization)}")
 
 
 def cmd_mfa_status(args) -> None:
     _, file, conn, _, device = _open_for(args, enforce=False)
     secret = setup_secret(conn, device)
     if secret is None:
-        print(f"MFA: set up for {file.email}")
+        out(f"MFA: set up for {file.email}")
     else:
-        print(f"MFA: not set up for {file.email}")
+        out(f"MFA: not set up for {file.email}")
     if file.opaque_key_id is not None:
-        print(f"This device: protected by MFA (opaque key {file.opaque_key_id})")
+        out(f"This device: protected by MFA (opaque key {file.opaque_key_id})")
     else:
-        print("This device: not protected by MFA")
+        out("This device: not protected by MFA")
 
 
 def cmd_mfa_enable(args) -> None:
@@ -947,7 +960,7 @@ def cmd_mfa_enable(args) -> None:
     if secret is not None:
         show_secret(secret, file.organization_id)
     else:
-        print(f"MFA is already set up for {file.email}: use the same entry of your authenticator app.")
+        out(f"MFA is already set up for {file.email}: use the same entry of your authenticator app.")
     code = inp.code(args.code)
     if secret is not None:
         mod = AUTH.totp_setup_confirm
@@ -977,7 +990,7 @@ def cmd_mfa_enable(args) -> None:
         if fetched.secret != opaque_key.secret:
             raise general("The server released another key than the one it created.")
     config.save(protect(device, password, args.kdf_cost, (opaque_key_id, opaque_key), file.data.get("created_on")))
-    print(
+    out(
         "Multi-factor authentication has been successfully enabled and will now be "
         "required to log in to this organization."
     )
@@ -1004,7 +1017,7 @@ def cmd_reset_confirm(args) -> None:
         raise bad_link
     if not isinstance(rep, mod.RepOk):
         raise unknown_status(rep)
-    print(f"Multi-Factor Authentication (MFA) for {organization}")
+    out(f"Multi-Factor Authentication (MFA) for {organization}")
     show_secret(bytes(rep.totp_secret), organization)
     code = Input(True).code(args.code)
     mod = ANON.totp_setup_confirm
@@ -1020,7 +1033,7 @@ def cmd_reset_confirm(args) -> None:
         raise bad_link
     if not isinstance(rep, mod.RepOk):
         raise unknown_status(rep)
-    print(
+    out(
         "Multi-factor authentication has been successfully enabled and will now be "
         "required to log in to this organization."
     )
@@ -1098,35 +1111,35 @@ def shell_line(ws: Workspace, line: str) -> None:
     name = name.strip() if text == "" else name
     if verb == "ls":
         for n in ws.names():
-            print(n)
+            out(n)
     elif verb == "cat":
         content = ws.read(name)
         if content is None:
             raise WorkspaceError(f"no file named `{name}` in the workspace")
-        print(content.decode("utf-8", errors="replace"))
+        out(content.decode("utf-8", errors="replace"))
     elif verb == "write":
         ws.write(name, text.encode("utf-8"))
-        print(f"Saved {name}")
+        out(f"Saved {name}")
     elif verb == "append":
         content = ws.read(name) or b""
         if content:
             content += b"\n"
         ws.write(name, content + text.encode("utf-8"))
-        print(f"Saved {name}")
+        out(f"Saved {name}")
     elif verb == "rm":
         ws.remove(name)
-        print(f"Removed {name}")
+        out(f"Removed {name}")
     elif verb == "echo":
-        print(rest.strip())
+        out(rest.strip())
     elif verb == "help":
-        print("ls | cat NAME | write NAME TEXT | append NAME TEXT | rm NAME | echo TEXT | exit")
+        out("ls | cat NAME | write NAME TEXT | append NAME TEXT | rm NAME | echo TEXT | exit")
     else:
         raise WorkspaceError(f"Unknown command `{verb}` (try `help`).")
 
 
 def cmd_login(args) -> None:
     config, file, _, _, device = _open_for(args, enforce=True)
-    print(f"Logged in as {device.email} on {device.organization_id} ({device.device_label})")
+    out(f"Logged in as {device.email} on {device.organization_id} ({device.device_label})")
     ws = Workspace(config.workspace_dir(file.device_id), device.local_symkey)
     interactive = sys.stdin.isatty()
     failed = False
