@@ -74,8 +74,25 @@ def general(message: str) -> Failure:
     return Failure(EXIT_GENERAL, message)
 
 
+def _import_protocol_types():
+    """The wheel's Rust bindings, without running `parsec/__init__.py`: that
+    one loads the whole server (FastAPI, ...), seconds per command."""
+    import importlib.util
+    import types
+
+    if "parsec" not in sys.modules:
+        spec = importlib.util.find_spec("parsec")
+        if spec is not None and spec.submodule_search_locations:
+            package = types.ModuleType("parsec")
+            package.__path__ = list(spec.submodule_search_locations)
+            sys.modules["parsec"] = package
+    import parsec._parsec as bindings
+
+    return bindings
+
+
 try:
-    import parsec._parsec as P
+    P = _import_protocol_types()
 except ImportError as e:  # pragma: no cover - environment problem
     sys.stderr.write(
         f"Error: the parsec-cloud wheel is not importable ({e}); run this client "
