@@ -943,11 +943,44 @@ def cmd_device_list(args) -> None:
         out(f"{f.device_id}  {f.organization_id}  {f.email}  {f.device_label}  {protection}")
 
 
+def cmd_device_show(args) -> None:
+    """The ids a device file shows in clear (no password asked)."""
+    config = ConfigDir.from_args(args)
+    file = config.find(args.device)
+    out(f"Device ID: {file.device_id}")
+    out(f"User ID: {file.user_id.hex}")
+    out(f"Organization: {file.organization_id}")
+    if file.opaque_key_id is not None:
+        out(f"Opaque key: {file.opaque_key_id}")
+
+
+def qr_lines(text: str) -> list[str]:
+    """The QR code of `text` in Unicode half blocks, two modules a character,
+    dark modules drawn (segno, pure Python, encodes it); no lines when
+    segno is not installed."""
+    try:
+        import segno
+    except ImportError:
+        return []
+    matrix = [list(row) for row in segno.make(text, error="m", micro=False).matrix]
+    quiet = 2
+    width = len(matrix[0]) + 2 * quiet
+    blank = [0] * width
+    rows = [blank] * quiet + [[0] * quiet + row + [0] * quiet for row in matrix] + [blank] * quiet
+    if len(rows) % 2:
+        rows.append(blank)
+    glyphs = {(1, 1): "\u2588", (1, 0): "\u2580", (0, 1): "\u2584", (0, 0): " "}
+    return ["".join(glyphs[(top[x], bottom[x])] for x in range(width)) for top, bottom in zip(rows[0::2], rows[1::2])]
+
+
 def show_secret(secret: bytes, organization: str) -> None:
+    uri = otpauth_uri(secret, organization)
     out("1. Install an authentication app on your mobile.")
-    out("2. Copy the key into it (or make a QR code of the URI below and scan it).")
+    out("2. Scan the QR code or copy the key.")
     out(f"Key: {base32_secret(secret)}")
-    out(f"URI: {otpauth_uri(secret, organization)}")
+    out(f"URI: {uri}")
+    for line in qr_lines(uri):
+        out(line)
 
 
 def cmd_mfa_status(args) -> None:
@@ -1191,6 +1224,7 @@ IMPLEMENTED = {
     ("user", "create"),
     ("device", "create"),
     ("device", "list"),
+    ("device", "show"),
     ("mfa", "enable"),
     ("mfa", "status"),
     ("mfa", "reset-confirm"),
@@ -1249,6 +1283,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = dev.add_parser("list")
     common(p, password=False)
     p.set_defaults(run=cmd_device_list)
+    p = dev.add_parser("show")
+    p.add_argument("--device", required=True)
+    p.add_argument("--config-dir")
+    p.set_defaults(run=cmd_device_show)
 
     mfa = sub.add_parser("mfa").add_subparsers(dest="action", parser_class=Parser)
     p = mfa.add_parser("enable")

@@ -346,6 +346,13 @@ impl Env {
         self.route.connection(organization.clone(), retry, clock)
     }
 
+    /// The harness's own connection to the server, around the Network (its
+    /// checks do not go down with the person's connection).
+    pub fn direct_connection_to(&self, organization: &OrganizationID) -> Connection {
+        let route = crate::target::Route::to(self.target.as_ref()).expect("checked when the route was made");
+        route.connection(organization.clone(), retry_policy(Condition::Up), self.target.clock())
+    }
+
     /// A new organization id, unique like the scenario's own.
     pub fn another_organization(&self) -> OrganizationID {
         let unique = hex::encode(parsec_mfa_reference::crypto::random_array::<6>());

@@ -88,11 +88,27 @@ impl ClientChoice {
         match self {
             ClientChoice::Reference => None,
             ClientChoice::Command(c) => {
-                let program = c.command.split_whitespace().next().unwrap_or("cmd");
-                let stem = std::path::Path::new(program)
-                    .file_stem()
-                    .map(|s| s.to_string_lossy().into_owned())
-                    .unwrap_or_else(|| "cmd".to_owned());
+                let stem = |word: &str| {
+                    std::path::Path::new(word)
+                        .file_stem()
+                        .map(|s| s.to_string_lossy().into_owned())
+                        .unwrap_or_default()
+                };
+                // The program, past `env` and its VAR=VALUE words; for an
+                // interpreter, the script it runs.
+                let words = shell_words(&c.command);
+                let mut words = words
+                    .iter()
+                    .map(String::as_str)
+                    .skip_while(|w| *w == "env" || w.contains('='));
+                let program = words.next().map(stem).unwrap_or_default();
+                let interpreter = ["sh", "bash", "node", "ruby", "perl", "java"].contains(&program.as_str())
+                    || program.starts_with("python");
+                let stem = match interpreter {
+                    true => words.find(|w| !w.starts_with('-')).map(stem).unwrap_or(program),
+                    false => program,
+                };
+                let stem = if stem.is_empty() { "cmd".to_owned() } else { stem };
                 let clean: String = stem
                     .chars()
                     .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' })
@@ -116,6 +132,29 @@ impl ClientChoice {
             ClientChoice::Command(c) => Some(c),
         }
     }
+}
+
+/// A command line's words, single-quoted ones kept whole (the shell parses
+/// the command itself; this is only to name it).
+fn shell_words(command: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut quoted = false;
+    for c in command.chars() {
+        match c {
+            '\'' => quoted = !quoted,
+            c if c.is_whitespace() && !quoted => {
+                if !word.is_empty() {
+                    words.push(std::mem::take(&mut word));
+                }
+            }
+            c => word.push(c),
+        }
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    words
 }
 
 /// The start of the panic message of a step that cannot run with the
@@ -148,7 +187,11 @@ mod tests {
         assert_eq!(ClientChoice::Reference.report_suffix(), None);
         let choice: ClientChoice = "cmd=/x/target/debug/parsec-mfa --flag".parse().unwrap();
         assert_eq!(choice.report_suffix().as_deref(), Some("client-parsec-mfa"));
-        let choice: ClientChoice = "cmd=python3 c.py".parse().unwrap();
-        assert_eq!(choice.report_suffix().as_deref(), Some("client-python3"));
+        let choice: ClientChoice = "cmd=env A=1 python3 -u clients/python/parsec_client.py"
+            .parse()
+            .unwrap();
+        assert_eq!(choice.report_suffix().as_deref(), Some("client-parsec-client"));
+        let choice: ClientChoice = "cmd='/a b/parsec-mfa' --inject-client-fault x".parse().unwrap();
+        assert_eq!(choice.report_suffix().as_deref(), Some("client-parsec-mfa"));
     }
 }

@@ -1,7 +1,8 @@
 //! The stolen laptop (a client rule): a copy of a person's computer and
 //! their password must open nothing without a valid code, online or
 //! offline, and the computer must hold neither the authenticator key nor
-//! what the server released. Checked through a command client only: the
+//! the opaque key the server releases for it (asked for here with a valid
+//! code, with the ids the client shows). Checked through a command client only: the
 //! harness copies the client's folder as a thief would, and reads its
 //! files as bytes, whatever their format.
 
@@ -11,6 +12,7 @@ use crate::client::not_run;
 use crate::world::{Device, Held, MfaWorld, Name, Person};
 use cucumber::{then, when};
 use parsec_mfa_reference::client::config_dir::ConfigDir;
+use parsec_mfa_reference::client::mfa::fetch_opaque_key;
 use parsec_mfa_reference::totp;
 use std::path::Path;
 
@@ -92,8 +94,48 @@ async fn cannot_open(world: &mut MfaWorld, thief: Name, victim: Name) {
     }
 }
 
-#[then(expr = "no file of {person}'s computer holds her/his authenticator key")]
-fn no_key_on_disk(world: &mut MfaWorld, name: Name) {
+/// The key the server releases for the person's device against a valid
+/// code: asked for here as the client asks for it (its ids are what the
+/// client's `device show` printed), to look for it on disk.
+async fn released_key(world: &MfaWorld, name: &str) -> Vec<u8> {
+    let device = world.person_ref(name).device();
+    let (user_id, key_id) = (
+        device.user_id(),
+        device.opaque_key_id().expect("MFA protects the device"),
+    );
+    let code = super::user::app_code(world, name).await;
+    let conn = world.started().direct_connection_to(&device.organization);
+    fetch_opaque_key(&conn, user_id, key_id, &code)
+        .await
+        .unwrap_or_else(|e| panic!("the server releases {name}'s key for her code: {e}"))
+        .as_bytes()
+        .to_vec()
+}
+
+/// A key as bytes, and as a program might write it: hex, base32, base64.
+fn written_forms(key: &[u8]) -> Vec<Vec<u8>> {
+    use base64::Engine as _;
+    let base32 = totp::base32(key);
+    let hex = hex::encode(key);
+    [
+        key.to_vec(),
+        base32.clone().into_bytes(),
+        base32.to_lowercase().into_bytes(),
+        hex.clone().into_bytes(),
+        hex.to_uppercase().into_bytes(),
+        base64::engine::general_purpose::STANDARD_NO_PAD
+            .encode(key)
+            .into_bytes(),
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(key)
+            .into_bytes(),
+    ]
+    .into()
+}
+
+#[then(expr = "no file of {person}'s computer holds her/his authenticator key or the key the server released")]
+async fn no_key_on_disk(world: &mut MfaWorld, name: Name) {
+    let released = released_key(world, &name).await;
     let secrets: Vec<Vec<u8>> = world
         .person_ref(&name)
         .phone
@@ -102,22 +144,17 @@ fn no_key_on_disk(world: &mut MfaWorld, name: Name) {
         .map(|e| e.secret.clone())
         .collect();
     assert!(!secrets.is_empty(), "{name}'s phone has an entry");
-    // The key as bytes, and as a person or a program would write it.
     let forms: Vec<Vec<u8>> = secrets
         .iter()
-        .flat_map(|secret| {
-            let base32 = totp::base32(secret);
-            [
-                secret.clone(),
-                base32.clone().into_bytes(),
-                base32.to_lowercase().into_bytes(),
-                hex::encode(secret).into_bytes(),
-            ]
-        })
+        .chain([&released])
+        .flat_map(|key| written_forms(key))
         .collect();
     let mut found = Vec::new();
     scan(&computer(world, &name), &forms, &mut found);
-    assert!(found.is_empty(), "{name}'s authenticator key is on disk, in {found:?}");
+    assert!(
+        found.is_empty(),
+        "{name}'s authenticator key or the key the server released is on disk, in {found:?}"
+    );
 }
 
 fn scan(dir: &Path, forms: &[Vec<u8>], found: &mut Vec<String>) {
