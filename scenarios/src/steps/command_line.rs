@@ -240,6 +240,14 @@ fn email_link_is_printed(world: &mut MfaWorld) {
 // ----- the user guide: `parsec-mfa login` -----
 
 async fn login(world: &mut MfaWorld, name: &str, code: String, at: u32) {
+    // The guide's example is the reference client's command line, on a
+    // device of its own making; a client under test has the client rules
+    // (CLIENT-1) for the same promise.
+    if super::through_client::command_client(world, name).is_some() {
+        crate::client::not_run(
+            "the user guide's example runs the reference command line, which reads only its own device files",
+        );
+    }
     let person = world.person_ref(name);
     let dir = person.device().config.root().display().to_string();
     let device = person.device().device_id().hex();
