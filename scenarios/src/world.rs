@@ -368,14 +368,17 @@ impl Env {
     /// the scenario means: like a user who waits for a fresh code, wait for
     /// the next step first. Where the clock stands still, nothing to wait.
     /// (Only a phone whose clock is off needs it: see `app_code`.)
-    pub async fn fresh_step(&self) {
+    ///
+    /// `margin`: how long the code may take to reach the server (a client
+    /// process started, its prompts answered: seconds on a loaded machine).
+    pub async fn fresh_step(&self, margin: Duration) {
         const STEP_US: i64 = parsec_mfa_reference::totp::STEP_SECONDS as i64 * 1_000_000;
-        const MARGIN_US: i64 = 2_000_000;
+        let margin_us = margin.as_micros() as i64;
         if !self.target.clock_flows() {
             return;
         }
         let into_step = self.now().as_micros().rem_euclid(STEP_US);
-        if into_step >= STEP_US - MARGIN_US {
+        if into_step >= STEP_US - margin_us {
             let wait = STEP_US - into_step + 100_000;
             tokio::time::sleep(Duration::from_micros(wait as u64)).await;
         }

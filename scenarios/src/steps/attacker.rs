@@ -71,7 +71,7 @@ async fn one_wrong(world: &mut MfaWorld, name: Name) {
     // A step of the scenario may follow within the 1 s lockout with a code
     // of the user's app: start early in a 30 s step, so reading that code
     // never waits for the next one (see `Env::fresh_step`).
-    world.started().fresh_step().await;
+    world.started().fresh_step(std::time::Duration::from_secs(2)).await;
     let code = guess(world, &name, 0);
     let _ = attempt(world, &name, code).await;
 }
