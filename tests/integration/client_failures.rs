@@ -364,7 +364,7 @@ async fn no_server_at_all_is_unreachable_within_the_deadline() {
     assert_eq!(
         result,
         Err(MfaError::Connection(ConnectionError::Unreachable(
-            "connection refused or failed".into()
+            "totp_fetch_opaque_key: connection refused or failed".into()
         )))
     );
     assert!(started.elapsed() < Duration::from_secs(2));

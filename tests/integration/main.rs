@@ -38,6 +38,7 @@ mod bench_smoke;
 mod client_cli;
 mod client_device_file;
 mod client_failures;
+mod conformance_misbehaving_target;
 mod conformance_bad_targets;
 
 // The harness's targets.

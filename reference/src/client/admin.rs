@@ -54,6 +54,13 @@ impl AdminClient {
         }
     }
 
+    /// Each request gives up after `timeout` without its reply (30 s unless
+    /// set).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
     /// The same client through another HTTP client (see [`super::tls`]).
     pub fn with_http(mut self, http: reqwest::Client) -> Self {
         self.http = http;

@@ -218,7 +218,7 @@ impl Connection {
             let wait = self.retry.backoff(attempt);
             attempt += 1;
             if started.elapsed() + wait >= self.retry.deadline {
-                return Err(ConnectionError::Unreachable(reason));
+                return Err(ConnectionError::Unreachable(format!("{command}: {reason}")));
             }
             tokio::time::sleep(wait).await;
         }
@@ -303,10 +303,10 @@ pub async fn read_bounded(mut response: reqwest::Response, limit: usize) -> Resu
     Ok(bytes)
 }
 
-/// `10`, `0.5`: seconds as a person writes them.
+/// `10`, `0.5`: seconds as a person writes them, to the millisecond.
 fn seconds(d: Duration) -> String {
-    let s = d.as_secs_f64();
-    if s.fract() == 0.0 { format!("{s:.0}") } else { format!("{s}") }
+    let text = format!("{:.3}", d.as_secs_f64());
+    text.trim_end_matches('0').trim_end_matches('.').to_owned()
 }
 
 enum Retry {
