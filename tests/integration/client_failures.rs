@@ -162,7 +162,12 @@ async fn a_reply_of_64_mib_is_refused_as_too_large() {
                 if socket.write_all(head.as_bytes()).await.is_err() {
                     return;
                 }
-                let chunk = [format!("{:x}\r\n", buf.len()).into_bytes(), vec![0x80; buf.len()], b"\r\n".to_vec()].concat();
+                let chunk = [
+                    format!("{:x}\r\n", buf.len()).into_bytes(),
+                    vec![0x80; buf.len()],
+                    b"\r\n".to_vec(),
+                ]
+                .concat();
                 for _ in 0..SIZE / buf.len() {
                     if socket.write_all(&chunk).await.is_err() {
                         return;
@@ -191,7 +196,11 @@ async fn a_reply_of_64_mib_is_refused_as_too_large() {
             .to_string(),
             "totp_fetch_opaque_key: reply over 1048576 bytes"
         );
-        assert!(started.elapsed() < Duration::from_secs(3), "{base}: {:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{base}: {:?}",
+            started.elapsed()
+        );
     }
     // Not retried: the answer would be the same.
     assert_eq!(declared.received_requests().await.unwrap().len(), 1);

@@ -169,7 +169,9 @@ fn run_against(mode: Mode, name: &str) -> Outcome {
 }
 
 fn check(outcome: &Outcome, what: &str, expected: &str) {
-    let Outcome { code, output, elapsed, .. } = outcome;
+    let Outcome {
+        code, output, elapsed, ..
+    } = outcome;
     println!("{what}: exit {code} in {elapsed:?}, peak {:?} KiB", outcome.peak_kib);
     assert_eq!(*code, 1, "{what}: exit {code}:\n{output}");
     assert!(*elapsed < Duration::from_secs(60), "{what}: {elapsed:?}");
@@ -180,7 +182,11 @@ fn check(outcome: &Outcome, what: &str, expected: &str) {
 #[test]
 fn a_target_that_never_answers_a_command_is_judged_in_under_a_minute() {
     let outcome = run_against(Mode::Hang, "hang");
-    check(&outcome, "never answering", "totp_fetch_opaque_key: no reply within 5 s");
+    check(
+        &outcome,
+        "never answering",
+        "totp_fetch_opaque_key: no reply within 5 s",
+    );
 }
 
 #[test]

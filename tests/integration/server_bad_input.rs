@@ -379,14 +379,23 @@ async fn python_urllib_reads_the_413_of_a_body_over_one_mib() {
 /// makes its absence a failure).
 #[test]
 fn python_urllib_reads_the_official_servers_413_too() {
-    use parsec_mfa_scenarios::servers::{ServerOptions, cargo_target_dir, official_installed, official_venv, start_official};
+    use parsec_mfa_scenarios::servers::{
+        ServerOptions, cargo_target_dir, official_installed, official_venv, start_official,
+    };
     let target_dir = cargo_target_dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
     let installed = if official_installed(&target_dir, "3.9.3") {
         Ok(())
     } else {
-        Err(format!("no virtualenv in {}", official_venv(&target_dir, "3.9.3").display()))
+        Err(format!(
+            "no virtualenv in {}",
+            official_venv(&target_dir, "3.9.3").display()
+        ))
     };
-    match parsec_mfa_scenarios::testing::available("the official server 3.9.3", installed, "PARSEC_MFA_REQUIRE_OFFICIAL") {
+    match parsec_mfa_scenarios::testing::available(
+        "the official server 3.9.3",
+        installed,
+        "PARSEC_MFA_REQUIRE_OFFICIAL",
+    ) {
         Ok(true) => {}
         Ok(false) => return,
         Err(e) => panic!("{e}"),

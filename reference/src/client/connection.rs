@@ -176,7 +176,9 @@ impl Connection {
     /// at each attempt so a retry never carries a stale token.
     pub async fn authenticated<R: Request>(&self, signer: Signer<'_>, req: &R) -> Result<R::Rep, ConnectionError> {
         let body = req.dump();
-        let reply = self.send(R::CMD, &self.org_path("authenticated"), &body, Some(signer)).await?;
+        let reply = self
+            .send(R::CMD, &self.org_path("authenticated"), &body, Some(signer))
+            .await?;
         R::load_rep(&reply).map_err(undecodable)
     }
 

@@ -6,8 +6,8 @@ use crate::report::model::AttachmentKind;
 use crate::world::MfaWorld;
 use crate::world::Name;
 use cucumber::{gherkin::Step, given, then, when};
-use parsec_mfa_reference::client::admin::{AdminError, UserRef, plain, totp_reset_report};
 use parsec_mfa_reference::client::MAX_REPLY_BYTES;
+use parsec_mfa_reference::client::admin::{AdminError, UserRef, plain, totp_reset_report};
 use parsec_mfa_reference::client::enrollment::revoke_user;
 use parsec_mfa_reference::protocol::anonymous_server::server_config;
 
