@@ -21,7 +21,7 @@ enum Mode {
     Hang,
     /// Closes the connection with the request unread: the kernel resets it.
     Reset,
-    /// Answers 200 with a body of 64 MiB.
+    /// Answers 200 with a body of 64 MiB, its length not announced.
     Huge,
 }
 
@@ -57,7 +57,8 @@ fn closing(message: &[u8]) -> Vec<u8> {
 }
 
 fn handle(mut client: TcpStream, upstream: u16, mode: Mode) {
-    while let Some(request) = peek_request(&client) {
+    // One request per connection: the reply says `Connection: close`.
+    if let Some(request) = peek_request(&client) {
         if request.windows(COMMAND.len()).any(|w| w == COMMAND) {
             match mode {
                 Mode::Hang => {
@@ -67,10 +68,9 @@ fn handle(mut client: TcpStream, upstream: u16, mode: Mode) {
                 Mode::Reset => {}
                 Mode::Huge => {
                     let _ = client.read_exact(&mut vec![0; request.len()]);
-                    let size = 64usize << 20;
-                    let head = format!(
-                        "HTTP/1.1 200 OK\r\nContent-Type: application/msgpack\r\nContent-Length: {size}\r\n\r\n"
-                    );
+                    // No length announced: the body ends with the
+                    // connection, so the client must count as it reads.
+                    let head = "HTTP/1.1 200 OK\r\nContent-Type: application/msgpack\r\nConnection: close\r\n\r\n";
                     let chunk = vec![0x80u8; 1 << 20];
                     let _ = client.write_all(head.as_bytes());
                     for _ in 0..64 {
@@ -92,9 +92,7 @@ fn handle(mut client: TcpStream, upstream: u16, mode: Mode) {
         if server.write_all(&closing(&request)).is_err() || server.read_to_end(&mut reply).is_err() {
             return;
         }
-        // One request per connection: the client opens another.
         let _ = client.write_all(&closing(&reply));
-        return;
     }
 }
 
