@@ -12,8 +12,25 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 
-/// Bigger messages are refused (552), so a runaway sender cannot fill memory.
-const MAX_MESSAGE_BYTES: usize = 10 * 1024 * 1024;
+/// Bigger messages are refused (552) and not stored (what arrives past the
+/// limit is read and dropped), so a runaway sender cannot fill memory.
+/// 1 MiB, as the request limit of the server: the emails of the MFA
+/// lifecycle (a reset link, in text and HTML) weigh a few KiB.
+const MAX_MESSAGE_BYTES: usize = 1 << 20;
+
+/// The longest line read at once: RFC 5321 allows 512 octets for a command
+/// line and 1000 for a line of text; 64 KiB leaves room for senders that
+/// do not fold, while a line without end is never held whole. A longer
+/// command line ends the session (500); a longer text line makes the
+/// message too big (552).
+const MAX_LINE_BYTES: usize = 64 * 1024;
+
+/// One line, up to its `\n` or [`MAX_LINE_BYTES`]: the number of bytes
+/// read (0 at the end of the stream).
+async fn read_line<R: AsyncBufReadExt + Unpin>(reader: &mut R, line: &mut Vec<u8>) -> std::io::Result<usize> {
+    use tokio::io::AsyncReadExt as _;
+    (&mut *reader).take(MAX_LINE_BYTES as u64).read_until(b'\n', line).await
+}
 
 /// One email as received.
 #[derive(Debug, Clone)]
@@ -173,15 +190,19 @@ async fn session(stream: TcpStream, inbox: Arc<Inbox>) {
     let mut line = Vec::new();
     loop {
         line.clear();
-        match reader.read_until(b'\n', &mut line).await {
+        match read_line(&mut reader, &mut line).await {
             Ok(0) | Err(_) => return,
+            Ok(_) if !line.ends_with(b"\n") => {
+                let _ = write.write_all(b"500 5.5.2 Line too long\r\n").await;
+                return;
+            }
             Ok(_) => {}
         }
         let text = String::from_utf8_lossy(&line);
         let text = text.trim_end();
         let (verb, rest) = text.split_once(' ').unwrap_or((text, ""));
         let answer: &str = match verb.to_ascii_uppercase().as_str() {
-            "EHLO" => "250-parsec-mfa mailbox\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250 SIZE 10485760\r\n",
+            "EHLO" => "250-parsec-mfa mailbox\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250 SIZE 1048576\r\n",
             "HELO" => "250 parsec-mfa mailbox\r\n",
             "MAIL" => {
                 from = path_argument(rest.split_once(':').map_or("", |(_, a)| a));
@@ -240,17 +261,31 @@ async fn read_data<R: AsyncBufReadExt + Unpin>(reader: &mut R) -> Option<Option<
     let mut message = Vec::new();
     let mut too_big = false;
     let mut line = Vec::new();
+    // Whether the last piece read ended a line: a piece of a longer line
+    // is neither the lone dot nor dot-stuffed.
+    let mut at_line_start = true;
     loop {
         line.clear();
-        if reader.read_until(b'\n', &mut line).await.ok()? == 0 {
+        if read_line(reader, &mut line).await.ok()? == 0 {
             return None;
         }
-        if line == b".\r\n" || line == b".\n" {
+        let starts_line = at_line_start;
+        at_line_start = line.ends_with(b"\n");
+        if !at_line_start {
+            too_big = true;
+        }
+        if starts_line && (line == b".\r\n" || line == b".\n") {
             return Some((!too_big).then_some(message));
         }
-        let content = if line.starts_with(b"..") { &line[1..] } else { &line[..] };
-        if message.len() + content.len() > MAX_MESSAGE_BYTES {
+        let content = if starts_line && line.starts_with(b"..") {
+            &line[1..]
+        } else {
+            &line[..]
+        };
+        if too_big || message.len() + content.len() > MAX_MESSAGE_BYTES {
             too_big = true;
+            // Nothing more is kept.
+            message = Vec::new();
         } else {
             message.extend_from_slice(content);
         }
@@ -302,5 +337,37 @@ mod tests {
                 .await
                 .is_err()
         );
+    }
+
+    /// A message over 1 MiB is refused with 552 and not stored; the
+    /// session goes on. A command line without end is refused with 500.
+    #[tokio::test]
+    async fn a_message_over_the_limit_is_refused_and_not_stored() {
+        let mailbox = Mailbox::start("127.0.0.1:0").await.unwrap();
+        let mut s = TcpStream::connect(mailbox.addr()).await.unwrap();
+        expect(&mut s, "220").await;
+        for (cmd, answer) in [
+            ("EHLO client\r\n", "250"),
+            ("MAIL FROM:<parsec@example.com>\r\n", "250"),
+            ("RCPT TO:<alice@example.com>\r\n", "250"),
+            ("DATA\r\n", "354"),
+        ] {
+            s.write_all(cmd.as_bytes()).await.unwrap();
+            expect(&mut s, answer).await;
+        }
+        let line = format!("{}\r\n", "x".repeat(998));
+        for _ in 0..(2 * MAX_MESSAGE_BYTES / line.len()) {
+            s.write_all(line.as_bytes()).await.unwrap();
+        }
+        // And one line far over the line limit.
+        s.write_all(&vec![b'y'; 4 * MAX_LINE_BYTES]).await.unwrap();
+        s.write_all(b"\r\n.\r\n").await.unwrap();
+        expect(&mut s, "552").await;
+        s.write_all(b"NOOP\r\n").await.unwrap();
+        expect(&mut s, "250").await;
+        assert!(mailbox.emails().is_empty());
+        // A command line without end.
+        s.write_all(&vec![b'z'; 2 * MAX_LINE_BYTES]).await.unwrap();
+        expect(&mut s, "500").await;
     }
 }

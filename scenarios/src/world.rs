@@ -20,21 +20,43 @@ use parsec_mfa_reference::protocol::{DateTime, OrganizationID};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+
+/// How long every exchange with the target may wait for its reply
+/// (`--request-timeout`, 20 s unless set): one setting for the whole run
+/// (a process runs one), read by [`retry_policy`] and the administration
+/// client of [`crate::target::Route::admin`].
+static REQUEST_TIMEOUT_MS: AtomicU64 = AtomicU64::new(20_000);
+
+/// Sets [`request_timeout`] for the rest of the process.
+pub fn set_request_timeout(timeout: Duration) {
+    REQUEST_TIMEOUT_MS.store(timeout.as_millis().max(1) as u64, Ordering::Relaxed);
+}
+
+/// See [`set_request_timeout`].
+pub fn request_timeout() -> Duration {
+    Duration::from_millis(REQUEST_TIMEOUT_MS.load(Ordering::Relaxed))
+}
 
 /// How the scenario's client treats the network. While the scenario has
 /// the connection down, it gives up after about a second (the user is told
 /// at once that the server cannot be reached). Otherwise it waits for a
-/// slow server: on a loaded machine an answer can take seconds, and a
-/// request resent after a timeout may have run already (a user created
-/// twice is refused as `user_already_exists`, a wrong code counted twice).
-/// The network's failures are immediate, so retries stay quick either way.
+/// slow server up to [`request_timeout`]: on a loaded machine an answer can
+/// take seconds. A request sent without a reply in that time fails the step
+/// at once, naming the command: it is never sent again, as it may have run
+/// already (a user created twice is refused as `user_already_exists`, a
+/// wrong code counted twice). Connections that could not be made, or were
+/// dropped, and a gateway's 502/503/504 are retried within the same time;
+/// the network's failures are immediate, so retries stay quick.
 pub fn retry_policy(condition: Condition) -> RetryPolicy {
+    let timeout = request_timeout();
     let (deadline, attempt_timeout) = match condition {
-        Condition::Down => (Duration::from_millis(1_200), Duration::from_millis(600)),
-        Condition::Up | Condition::Slow(_) | Condition::Flaky { .. } => {
-            (Duration::from_secs(30), Duration::from_secs(20))
-        }
+        Condition::Down => (
+            Duration::from_millis(1_200).min(timeout),
+            Duration::from_millis(600).min(timeout),
+        ),
+        Condition::Up | Condition::Slow(_) | Condition::Flaky { .. } => (timeout, timeout),
     };
     RetryPolicy {
         deadline,

@@ -164,7 +164,9 @@ async fn post(http: &reqwest::Client, url: reqwest::Url, body: Vec<u8>, what: &s
         .await
         .context(what.to_owned())?;
     let status = response.status();
-    let bytes = response.bytes().await.context(what.to_owned())?;
+    let bytes = parsec_mfa_reference::client::read_bounded(response, parsec_mfa_reference::client::MAX_REPLY_BYTES)
+        .await
+        .context(what.to_owned())?;
     if status != reqwest::StatusCode::OK {
         bail!("{what}: HTTP {status} {}", String::from_utf8_lossy(&bytes));
     }

@@ -78,6 +78,11 @@ pub struct TargetArgs {
     /// Seconds a started server has to answer.
     #[arg(long, default_value_t = 60)]
     pub start_timeout: u64,
+    /// Seconds every request to the target may wait for its reply: a
+    /// scenario fails at its first timeout, naming the command, and a
+    /// request sent is never sent again.
+    #[arg(long, value_name = "SECONDS", default_value_t = 20.0)]
+    pub request_timeout: f64,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -260,6 +265,10 @@ pub async fn prepare_in(
             "{name}: deliberate defects need the reference server (--target reference or in-process)"
         )));
     }
+    if !(args.request_timeout.is_finite() && args.request_timeout > 0.0 && args.request_timeout <= 3600.0) {
+        return Err(usage("--request-timeout must be between 0 and 3600 seconds".to_owned()));
+    }
+    parsec_mfa_scenarios::world::set_request_timeout(Duration::from_secs_f64(args.request_timeout));
     let work_dir = folder.join("servers");
     // An earlier run's logs there would read as this run's.
     let _ = std::fs::remove_dir_all(&work_dir);

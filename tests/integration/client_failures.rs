@@ -125,13 +125,85 @@ async fn a_reply_slower_than_the_deadline_is_unreachable_in_time() {
     let result = fetch_key(&connection(&server.uri(), policy(400))).await;
     assert_eq!(
         result,
-        Err(MfaError::Connection(ConnectionError::Unreachable("timed out".into())))
+        Err(MfaError::Connection(ConnectionError::Unreachable(
+            "totp_fetch_opaque_key: no reply within 0.3 s".into()
+        )))
     );
     assert!(
         started.elapsed() < Duration::from_millis(1_500),
         "{:?}",
         started.elapsed()
     );
+    // Sent once: a request with no reply may have been processed (a wrong
+    // code counted), so it is never sent again (issue 22, item 4).
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+}
+
+/// A reply body over 1 MiB, declared (`Content-Length`) or streamed without
+/// a length, ends the call with the typed error at once, without reading
+/// it whole (issue 22, item 3).
+#[tokio::test]
+async fn a_reply_of_64_mib_is_refused_as_too_large() {
+    const SIZE: usize = 64 << 20;
+    let declared = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(msgpack(200, vec![0x80; SIZE]))
+        .mount(&declared)
+        .await;
+    // Chunked, no length announced: the limit holds while reading.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let streamed = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 64 * 1024];
+                let _ = socket.read(&mut buf).await;
+                let head = "HTTP/1.1 200 OK\r\nContent-Type: application/msgpack\r\nTransfer-Encoding: chunked\r\n\r\n";
+                if socket.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                let chunk = [
+                    format!("{:x}\r\n", buf.len()).into_bytes(),
+                    vec![0x80; buf.len()],
+                    b"\r\n".to_vec(),
+                ]
+                .concat();
+                for _ in 0..SIZE / buf.len() {
+                    if socket.write_all(&chunk).await.is_err() {
+                        return;
+                    }
+                }
+                let _ = socket.write_all(b"0\r\n\r\n").await;
+            });
+        }
+    });
+    for base in [declared.uri(), streamed] {
+        let started = Instant::now();
+        let result = fetch_key(&connection(&base, policy(5_000))).await;
+        assert_eq!(
+            result,
+            Err(MfaError::Connection(ConnectionError::ReplyTooLarge {
+                command: "totp_fetch_opaque_key",
+                limit: 1 << 20,
+            })),
+            "{base}"
+        );
+        assert_eq!(
+            ConnectionError::ReplyTooLarge {
+                command: "totp_fetch_opaque_key",
+                limit: 1 << 20
+            }
+            .to_string(),
+            "totp_fetch_opaque_key: reply over 1048576 bytes"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{base}: {:?}",
+            started.elapsed()
+        );
+    }
+    // Not retried: the answer would be the same.
+    assert_eq!(declared.received_requests().await.unwrap().len(), 1);
 }
 
 #[tokio::test]
@@ -301,7 +373,7 @@ async fn no_server_at_all_is_unreachable_within_the_deadline() {
     assert_eq!(
         result,
         Err(MfaError::Connection(ConnectionError::Unreachable(
-            "connection refused or failed".into()
+            "totp_fetch_opaque_key: connection refused or failed".into()
         )))
     );
     assert!(started.elapsed() < Duration::from_secs(2));

@@ -95,7 +95,7 @@ fn a_server_that_is_down() {
     assert_one_error(
         &out,
         TARGET_UNUSABLE,
-        "cannot be reached or does not answer (connection refused",
+        "cannot be reached or does not answer (server_config: connection refused",
     );
 }
 
@@ -108,7 +108,7 @@ fn a_server_that_accepts_and_never_answers() {
     assert_one_error(
         &out,
         TARGET_UNUSABLE,
-        "cannot be reached or does not answer (timed out)",
+        "cannot be reached or does not answer (server_config: no reply within 4 s)",
     );
 }
 

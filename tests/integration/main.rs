@@ -39,6 +39,7 @@ mod client_cli;
 mod client_device_file;
 mod client_failures;
 mod conformance_bad_targets;
+mod conformance_misbehaving_target;
 
 // The harness's targets.
 mod clock_turns;

@@ -291,6 +291,129 @@ async fn a_whole_body_over_one_mib_gets_a_413_the_client_can_read() {
 
 const MIB: usize = 1024 * 1024;
 
+/// The same with `Connection: close`, as Python's `urllib` asks on every
+/// request: the client writes its whole body, then reads the 413 and the
+/// close (issue 22, item 2). A blocking `std` client, as `urllib` is: it
+/// writes everything before it reads a byte.
+#[tokio::test]
+async fn a_whole_body_over_one_mib_with_connection_close_gets_a_413_the_client_can_read() {
+    let s = TestServer::start().await;
+    let token = s.token_for(&s.alice, s.now().unix_seconds());
+    for size in [MIB + 1, 2 * MIB, 16 * MIB] {
+        for (path, auth) in [
+            (s.anonymous_path(), String::new()),
+            (s.authenticated_path(), format!("Authorization: Bearer {token}\r\n")),
+            ("/anonymous_server".to_owned(), String::new()),
+        ] {
+            let port = s.port;
+            let what = format!("{path}, {size} bytes");
+            let text = tokio::task::spawn_blocking(move || close_and_read(port, &path, &auth, size))
+                .await
+                .unwrap()
+                .unwrap_or_else(|e| panic!("{what}: {e}"));
+            assert!(text.starts_with("HTTP/1.1 413 "), "{what}: {text}");
+            assert!(text.contains("Request Entity Too Large"), "{what}: {text}");
+        }
+    }
+    assert_still_answers(&s).await;
+}
+
+/// Writes a `Connection: close` request with a body of `size` bytes whole,
+/// then reads the answer until the server closes.
+fn close_and_read(port: u16, path: &str, auth: &str, size: usize) -> std::io::Result<String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    stream.set_write_timeout(Some(Duration::from_secs(10)))?;
+    let mut request = format!(
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nApi-Version: 5.5\r\n\
+         Content-Type: application/msgpack\r\n{auth}Content-Length: {size}\r\n\r\n"
+    )
+    .into_bytes();
+    request.resize(request.len() + size, 0x80);
+    stream.write_all(&request)?;
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer)?;
+    Ok(String::from_utf8_lossy(&answer).into_owned())
+}
+
+/// What Python's `urllib` gets for a body of 1 MiB + 1 byte posted to
+/// `url`: `413 <detail>`, or the exception it raised.
+fn urllib_post(url: &str) -> String {
+    let script = r#"
+import sys, urllib.request, urllib.error
+req = urllib.request.Request(sys.argv[1], data=b"\x80" * (1024 * 1024 + 1), method="POST",
+    headers={"Api-Version": "5.5", "Content-Type": "application/msgpack"})
+try:
+    with urllib.request.urlopen(req, timeout=20) as r:
+        print(r.status, r.read()[:200])
+except urllib.error.HTTPError as e:
+    print(e.code, e.read().decode("utf-8", "replace"))
+except Exception as e:
+    print("error:", repr(e))
+"#;
+    let out = std::process::Command::new("python3")
+        .args(["-c", script, url])
+        .output()
+        .expect("python3 runs");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// Issue 22, item 2, as its reporter saw it: Python's `urllib` (which asks
+/// `Connection: close`) posting 1 MiB + 1 byte reads the reference
+/// server's 413, and the official server's where it is installed.
+#[tokio::test]
+async fn python_urllib_reads_the_413_of_a_body_over_one_mib() {
+    let s = TestServer::start().await;
+    let url = format!("http://127.0.0.1:{}{}", s.port, s.anonymous_path());
+    let got = tokio::task::spawn_blocking(move || urllib_post(&url)).await.unwrap();
+    assert!(
+        got.starts_with("413 ") && got.contains("Request Entity Too Large"),
+        "the reference server, through urllib: {got}"
+    );
+    assert_still_answers(&s).await;
+}
+
+/// The same against the official 3.9.3, where its virtualenv is installed
+/// (`cargo test --test deployments` installs it; `PARSEC_MFA_REQUIRE_OFFICIAL=1`
+/// makes its absence a failure).
+#[test]
+fn python_urllib_reads_the_official_servers_413_too() {
+    use parsec_mfa_scenarios::servers::{
+        ServerOptions, cargo_target_dir, official_installed, official_venv, start_official,
+    };
+    let target_dir = cargo_target_dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
+    let installed = if official_installed(&target_dir, "3.9.3") {
+        Ok(())
+    } else {
+        Err(format!(
+            "no virtualenv in {}",
+            official_venv(&target_dir, "3.9.3").display()
+        ))
+    };
+    match parsec_mfa_scenarios::testing::available(
+        "the official server 3.9.3",
+        installed,
+        "PARSEC_MFA_REQUIRE_OFFICIAL",
+    ) {
+        Ok(true) => {}
+        Ok(false) => return,
+        Err(e) => panic!("{e}"),
+    }
+    let log_dir = std::env::temp_dir().join("parsec-mfa-urllib-413");
+    std::fs::create_dir_all(&log_dir).unwrap();
+    let options = ServerOptions {
+        administration_token: ADMIN_TOKEN.into(),
+        smtp_port: None,
+        advisory_device_file_protection: Vec::new(),
+        log_dir,
+    };
+    let server = start_official(&official_venv(&target_dir, "3.9.3"), &options).unwrap();
+    let got = urllib_post(&format!("http://127.0.0.1:{}/anonymous/Org", server.port));
+    drop(server);
+    assert!(got.starts_with("413 "), "the official server, through urllib: {got}");
+}
+
 #[tokio::test]
 async fn an_unparsable_content_length_gives_400() {
     // The official server answers 413; the HTTP layer here refuses the

@@ -54,6 +54,13 @@ impl AdminClient {
         }
     }
 
+    /// Each request gives up after `timeout` without its reply (30 s unless
+    /// set).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
     /// The same client through another HTTP client (see [`super::tls`]).
     pub fn with_http(mut self, http: reqwest::Client) -> Self {
         self.http = http;
@@ -84,10 +91,16 @@ impl AdminClient {
                 }),
             })?;
         let status = response.status();
-        let bytes = response
-            .bytes()
+        let bytes = super::connection::read_bounded(response, super::connection::MAX_REPLY_BYTES)
             .await
-            .map_err(|_| AdminError::Unreachable("connection lost".into()))?;
+            .map_err(|e| match e {
+                super::connection::ReadError::TooLarge(_) => AdminError::Unexpected {
+                    status: status.to_string(),
+                    problem: e.to_string(),
+                },
+                super::connection::ReadError::Http(e) if e.is_timeout() => AdminError::Unreachable("timed out".into()),
+                super::connection::ReadError::Http(_) => AdminError::Unreachable("connection lost".into()),
+            })?;
         if status.is_success() {
             return serde_json::from_slice(&bytes).map_err(|e| AdminError::Unexpected {
                 status: status.to_string(),

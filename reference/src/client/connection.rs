@@ -12,8 +12,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How long the client keeps trying when the network fails. Only failures
-/// that say nothing about the request itself are retried: no connection, a
-/// timeout, a dropped connection, or a proxy's 502/503/504.
+/// that say nothing about the request itself are retried: no connection
+/// (or a connection that timed out before it was made), a dropped
+/// connection, or a proxy's 502/503/504. A request sent that got no reply
+/// within `attempt_timeout` is never sent again: the server may have
+/// processed it (a wrong code counted), so the attempt ends the call with
+/// [`ConnectionError::Unreachable`] naming the command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
     /// No new attempt starts after this much time since the first one.
@@ -78,11 +82,25 @@ pub enum ConnectionError {
     BadContent,
     #[error("unexpected answer from the server: {0}")]
     InvalidResponse(String),
+    /// The reply's body (declared or read) is over [`MAX_REPLY_BYTES`]: its
+    /// reading stopped there, never retried.
+    #[error("{command}: reply over {limit} bytes")]
+    ReplyTooLarge { command: &'static str, limit: usize },
     /// The server's TLS certificate is untrusted, for another name, or the
     /// handshake failed: never retried.
     #[error("the server cannot be trusted: {0}")]
     Tls(String),
 }
+
+/// The most a reply's body may weigh. 1 MiB mirrors the request limit (the
+/// official server refuses a body over 1 MiB with 413): no reply of the MFA
+/// commands comes near it (the largest, `server_config` or an opaque key,
+/// is a few hundred bytes), and a hostile or broken server cannot make a
+/// client, or a harness running many scenarios at once, hold more than
+/// this per request. Headers are bounded by hyper itself: its HTTP/1
+/// client refuses a response head over its read buffer (about 400 KiB) and
+/// over 100 headers.
+pub const MAX_REPLY_BYTES: usize = 1 << 20;
 
 /// The identity that signs authenticated requests.
 #[derive(Clone, Copy)]
@@ -105,6 +123,9 @@ enum Attempt {
     Reply(reqwest::StatusCode, reqwest::header::HeaderMap, Vec<u8>),
     /// Worth another try: the network failed us.
     Transient(String),
+    /// Not worth another: the request was sent, and may have been processed
+    /// (no reply in time), or the reply was too large.
+    Final(ConnectionError),
     /// Not worth another: the certificate will be the same.
     Tls(String),
 }
@@ -147,7 +168,7 @@ impl Connection {
     /// An anonymous command (`POST /anonymous/<org>`).
     pub async fn anonymous<R: Request>(&self, req: &R) -> Result<R::Rep, ConnectionError> {
         let body = req.dump();
-        let reply = self.send(&self.org_path("anonymous"), &body, None).await?;
+        let reply = self.send(R::CMD, &self.org_path("anonymous"), &body, None).await?;
         R::load_rep(&reply).map_err(undecodable)
     }
 
@@ -155,7 +176,9 @@ impl Connection {
     /// at each attempt so a retry never carries a stale token.
     pub async fn authenticated<R: Request>(&self, signer: Signer<'_>, req: &R) -> Result<R::Rep, ConnectionError> {
         let body = req.dump();
-        let reply = self.send(&self.org_path("authenticated"), &body, Some(signer)).await?;
+        let reply = self
+            .send(R::CMD, &self.org_path("authenticated"), &body, Some(signer))
+            .await?;
         R::load_rep(&reply).map_err(undecodable)
     }
 
@@ -163,6 +186,7 @@ impl Connection {
     pub async fn server_config(&self) -> Result<server_config::Rep, ConnectionError> {
         let reply = self
             .send(
+                server_config::CMD,
                 &self.server.to_http_url("anonymous_server"),
                 &server_config::Req {}.dump(),
                 None,
@@ -171,13 +195,19 @@ impl Connection {
         server_config::Rep::load(&reply).map_err(undecodable)
     }
 
-    async fn send(&self, url: &str, body: &[u8], signer: Option<Signer<'_>>) -> Result<Vec<u8>, ConnectionError> {
+    async fn send(
+        &self,
+        command: &'static str,
+        url: &str,
+        body: &[u8],
+        signer: Option<Signer<'_>>,
+    ) -> Result<Vec<u8>, ConnectionError> {
         let started = Instant::now();
         let mut attempt = 0u32;
         loop {
             let remaining = self.retry.deadline.saturating_sub(started.elapsed());
             let timeout = self.retry.attempt_timeout.min(remaining).max(Duration::from_millis(1));
-            let reason = match self.attempt(url, body, signer, timeout).await {
+            let reason = match self.attempt(command, url, body, signer, timeout).await {
                 Attempt::Reply(status, headers, body) => match interpret(status, &headers, body) {
                     Ok(body) => return Ok(body),
                     Err(Retry::Transient(reason)) => reason,
@@ -185,17 +215,25 @@ impl Connection {
                 },
                 Attempt::Transient(reason) => reason,
                 Attempt::Tls(reason) => return Err(ConnectionError::Tls(reason)),
+                Attempt::Final(error) => return Err(error),
             };
             let wait = self.retry.backoff(attempt);
             attempt += 1;
             if started.elapsed() + wait >= self.retry.deadline {
-                return Err(ConnectionError::Unreachable(reason));
+                return Err(ConnectionError::Unreachable(format!("{command}: {reason}")));
             }
             tokio::time::sleep(wait).await;
         }
     }
 
-    async fn attempt(&self, url: &str, body: &[u8], signer: Option<Signer<'_>>, timeout: Duration) -> Attempt {
+    async fn attempt(
+        &self,
+        command: &'static str,
+        url: &str,
+        body: &[u8],
+        signer: Option<Signer<'_>>,
+        timeout: Duration,
+    ) -> Attempt {
         let mut request = self
             .http
             .post(url)
@@ -208,8 +246,17 @@ impl Connection {
                 AuthenticatedToken::build(signer.device_id, signer.signing_key, self.clock.now().unix_seconds());
             request = request.header("Authorization", format!("Bearer {token}"));
         }
+        let no_reply = || {
+            Attempt::Final(ConnectionError::Unreachable(format!(
+                "{command}: no reply within {} s",
+                seconds(timeout)
+            )))
+        };
         let response = match request.send().await {
             Ok(response) => response,
+            // Timed out with the connection made: the request may have
+            // reached the server. Not sent again.
+            Err(e) if e.is_timeout() && !e.is_connect() => return no_reply(),
             Err(e) => match super::tls::tls_failure(&e) {
                 Some(why) => return Attempt::Tls(why),
                 None => return Attempt::Transient(describe(&e)),
@@ -217,11 +264,51 @@ impl Connection {
         };
         let status = response.status();
         let headers = response.headers().clone();
-        match response.bytes().await {
-            Ok(bytes) => Attempt::Reply(status, headers, bytes.to_vec()),
-            Err(e) => Attempt::Transient(describe(&e)),
+        let too_large = || {
+            Attempt::Final(ConnectionError::ReplyTooLarge {
+                command,
+                limit: MAX_REPLY_BYTES,
+            })
+        };
+        match read_bounded(response, MAX_REPLY_BYTES).await {
+            Ok(bytes) => Attempt::Reply(status, headers, bytes),
+            Err(ReadError::TooLarge(_)) => too_large(),
+            Err(ReadError::Http(e)) if e.is_timeout() => no_reply(),
+            Err(ReadError::Http(e)) => Attempt::Transient(describe(&e)),
         }
     }
+}
+
+/// Why [`read_bounded`] read no body.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("reply over {0} bytes")]
+    TooLarge(usize),
+    #[error(transparent)]
+    Http(#[from] reqwest::Error),
+}
+
+/// A reply's body, read chunk by chunk and refused as soon as it is over
+/// `limit` bytes (declared in `Content-Length`, or read): no more than the
+/// limit is ever held, whatever the server sends.
+pub async fn read_bounded(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, ReadError> {
+    if response.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(ReadError::TooLarge(limit));
+    }
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        if bytes.len() + chunk.len() > limit {
+            return Err(ReadError::TooLarge(limit));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
+}
+
+/// `10`, `0.5`: seconds as a person writes them, to the millisecond.
+fn seconds(d: Duration) -> String {
+    let text = format!("{:.3}", d.as_secs_f64());
+    text.trim_end_matches('0').trim_end_matches('.').to_owned()
 }
 
 enum Retry {

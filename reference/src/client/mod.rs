@@ -26,4 +26,4 @@ pub mod policy;
 pub mod tls;
 pub mod workspace;
 
-pub use connection::{Connection, ConnectionError, RetryPolicy, Signer};
+pub use connection::{Connection, ConnectionError, MAX_REPLY_BYTES, ReadError, RetryPolicy, Signer, read_bounded};

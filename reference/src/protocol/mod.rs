@@ -44,6 +44,8 @@ impl<T: codec::Wire> codec::Wire for Option<T> {
 /// A command request, tied to its reply type: what a client sends.
 pub trait Request {
     type Rep;
+    /// The command's name (`cmd`), as errors name it.
+    const CMD: &'static str;
     fn dump(&self) -> Vec<u8>;
     fn load_rep(bytes: &[u8]) -> Result<Self::Rep, DecodeError>;
 }
@@ -111,6 +113,7 @@ macro_rules! command {
 
         impl $crate::protocol::Request for Req {
             type Rep = Rep;
+            const CMD: &'static str = CMD;
             fn dump(&self) -> Vec<u8> {
                 Req::dump(self)
             }

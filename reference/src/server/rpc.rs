@@ -124,11 +124,23 @@ async fn next_frame(body: &mut Body) -> Option<Result<http_body::Frame<Bytes>, a
 }
 
 /// The rest of a refused body, read and thrown away while the 413 goes out,
-/// as the official server does on a connection kept alive: a client that
-/// writes its whole body before it reads the answer then reads the 413,
-/// where closing the connection under it would give it a broken pipe. A
-/// request that asked for `Connection: close` gets the 413 and the close
-/// at once, as there.
+/// as the official server does: a client that writes its whole body before
+/// it reads the answer (Python's `urllib`, which also asks `Connection:
+/// close` on every request) then reads the 413. Closing the connection with
+/// the body still unread would make the kernel reset it (unread data on a
+/// closed socket gives a RST), and the reset throws away the 413 already
+/// sent: the client sees a broken pipe or a reset, never the answer.
+///
+/// hyper writes the 413 at once and keeps reading the body for as long as
+/// this task holds it; when the task drops it, hyper closes the connection
+/// (asked for `Connection: close`) or waits for the next request.
+///
+/// Bounded, since the reading costs the server a task and bandwidth: on a
+/// kept-alive connection, up to 1 GiB and 10 s without a byte (the
+/// connection is worth keeping); on a closing one, up to 64 MiB (declared
+/// beyond that, not read at all: the connection closes at once) and 2 s
+/// without a byte, since the read is only so that the client can read the
+/// 413, and a client writing its body does not pause 2 s between bytes.
 fn discard_unless_closing(headers: &HeaderMap, body: Body) {
     let closing = headers
         .get_all(header::CONNECTION)
@@ -136,18 +148,31 @@ fn discard_unless_closing(headers: &HeaderMap, body: Body) {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .any(|token| token.trim().eq_ignore_ascii_case("close"));
-    if !closing {
-        tokio::spawn(discard(body));
+    let (most, idle) = if closing {
+        (CLOSING_DRAIN_MOST, std::time::Duration::from_secs(2))
+    } else {
+        (1 << 30, std::time::Duration::from_secs(10))
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if closing && declared.is_some_and(|length| length > most) {
+        return;
     }
+    tokio::spawn(discard(body, most, idle));
 }
 
-/// Bounded in size and in idle time.
-async fn discard(mut body: Body) {
-    const MOST: u64 = 1 << 30;
-    const IDLE: std::time::Duration = std::time::Duration::from_secs(10);
+/// The most a closing connection's refused body is read, to let the client
+/// read its 413 (see [`discard_unless_closing`]).
+const CLOSING_DRAIN_MOST: u64 = 64 << 20;
+
+/// Reads and drops up to `most` bytes of `body`, giving up after `idle`
+/// without a byte.
+async fn discard(mut body: Body, most: u64, idle: std::time::Duration) {
     let mut seen = 0u64;
-    while seen < MOST {
-        match tokio::time::timeout(IDLE, next_frame(&mut body)).await {
+    while seen < most {
+        match tokio::time::timeout(idle, next_frame(&mut body)).await {
             Ok(Some(Ok(frame))) => seen += frame.data_ref().map_or(0, |d| d.len() as u64),
             _ => return,
         }

@@ -6,6 +6,7 @@ use crate::report::model::AttachmentKind;
 use crate::world::MfaWorld;
 use crate::world::Name;
 use cucumber::{gherkin::Step, given, then, when};
+use parsec_mfa_reference::client::MAX_REPLY_BYTES;
 use parsec_mfa_reference::client::admin::{AdminError, UserRef, plain, totp_reset_report};
 use parsec_mfa_reference::client::enrollment::revoke_user;
 use parsec_mfa_reference::protocol::anonymous_server::server_config;
@@ -143,7 +144,10 @@ async fn reset_raw(world: &mut MfaWorld, body: serde_json::Value) {
         .await
         .expect("the server answers");
     let status = response.status().as_u16();
-    let json: serde_json::Value = response.json().await.unwrap_or_default();
+    let json: serde_json::Value = match parsec_mfa_reference::client::read_bounded(response, MAX_REPLY_BYTES).await {
+        Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_default(),
+        Err(e) => panic!("reset_totp: {e}"),
+    };
     world.admin_outcome = Some(Err(AdminError::Refused {
         status,
         detail: json["detail"].as_str().unwrap_or_default().to_owned(),

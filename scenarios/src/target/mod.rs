@@ -289,7 +289,9 @@ impl Route {
     }
 
     pub fn admin(&self, token: &str) -> parsec_mfa_reference::client::admin::AdminClient {
-        parsec_mfa_reference::client::admin::AdminClient::new(self.server.clone(), token).with_http(self.http())
+        parsec_mfa_reference::client::admin::AdminClient::new(self.server.clone(), token)
+            .with_http(self.http())
+            .with_timeout(crate::world::request_timeout())
     }
 }
 

@@ -252,7 +252,11 @@ impl TestServer {
         let response = request.body(body).send().await.unwrap();
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let body = response.bytes().await.unwrap().to_vec();
+        // Bounded: the server under test is the reference, but a test's
+        // reader is no place to trust a reply's size.
+        let body = parsec_mfa_reference::client::read_bounded(response, parsec_mfa_reference::client::MAX_REPLY_BYTES)
+            .await
+            .unwrap();
         Reply { status, headers, body }
     }
 
@@ -295,7 +299,11 @@ impl TestServer {
             .unwrap();
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let body = response.bytes().await.unwrap().to_vec();
+        // Bounded: the server under test is the reference, but a test's
+        // reader is no place to trust a reply's size.
+        let body = parsec_mfa_reference::client::read_bounded(response, parsec_mfa_reference::client::MAX_REPLY_BYTES)
+            .await
+            .unwrap();
         Reply { status, headers, body }
     }
 
