@@ -36,6 +36,7 @@ mod traceability;
 // The client library and the command line.
 mod bench_smoke;
 mod client_cli;
+mod renamed_binary;
 mod client_device_file;
 mod client_failures;
 mod conformance_bad_targets;
