@@ -209,6 +209,7 @@ impl Env {
         }
         let into_step = self.now().as_micros().rem_euclid(STEP_US);
         if into_step >= STEP_US - MARGIN_US {
+            // Bounded: at most MARGIN_US + 0.1 s, once.
             let wait = STEP_US - into_step + 100_000;
             tokio::time::sleep(Duration::from_micros(wait as u64)).await;
         }

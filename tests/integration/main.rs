@@ -35,6 +35,7 @@ mod traceability;
 
 // The client library and the command line.
 mod bench_smoke;
+mod bounded_waits;
 mod client_cli;
 mod renamed_binary;
 mod client_device_file;
