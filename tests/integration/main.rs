@@ -37,6 +37,7 @@ mod traceability;
 mod bench_smoke;
 mod bounded_waits;
 mod client_cli;
+mod guide_configured_target;
 mod renamed_binary;
 mod client_device_file;
 mod client_failures;
