@@ -86,7 +86,10 @@ async fn status(args: DeviceArgs) -> Result<(), Failure> {
             eprintln!(
                 "To see whether MFA is set up for {email}, the server needs the 6-digit code and the password of this device."
             );
-            match input.code(args.code.as_deref(), "Enter the 6-digit code from your authenticator app") {
+            match input.code(
+                args.code.as_deref(),
+                "Enter the 6-digit code from your authenticator app",
+            ) {
                 Ok(code) => Some(code),
                 Err(_) => {
                     eprintln!("MFA for {email}: not asked of the server (give the code with --code to see it).");

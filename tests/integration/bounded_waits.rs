@@ -29,11 +29,7 @@ async fn a_throttle_naming_a_past_wait_fails_the_step_in_seconds() {
     run(options).await.unwrap();
     let elapsed = started.elapsed();
     let report = TargetReport::load(&reports).unwrap();
-    let failed: Vec<_> = report
-        .results
-        .iter()
-        .filter(|r| r.status == Status::Failed)
-        .collect();
+    let failed: Vec<_> = report.results.iter().filter(|r| r.status == Status::Failed).collect();
     assert!(!failed.is_empty(), "no scenario failed");
     assert!(
         failed.iter().any(|r| r

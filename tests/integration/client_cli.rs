@@ -272,15 +272,29 @@ fn mfa_status_answers_the_local_part_without_a_code() {
 
     let out = alice.run(&["mfa", "status", "--device", ALICE, "--password-stdin"], "");
     assert_eq!(out.code, 0, "{out}");
-    assert!(out.stdout.contains("This device: protected by MFA (opaque key "), "{out}");
+    assert!(
+        out.stdout.contains("This device: protected by MFA (opaque key "),
+        "{out}"
+    );
     assert!(!out.stdout.contains("MFA: "), "the server was not asked\n{out}");
     assert!(out.stderr.contains("give the code with --code"), "{out}");
 
     let out = alice.run(
-        &["mfa", "status", "--device", ALICE, "--code", &code_now(&key), "--password-stdin"],
+        &[
+            "mfa",
+            "status",
+            "--device",
+            ALICE,
+            "--code",
+            &code_now(&key),
+            "--password-stdin",
+        ],
         &format!("{PASSWORD}\n"),
     );
     assert_eq!(out.code, 0, "{out}");
-    assert!(out.stdout.contains("This device: protected by MFA (opaque key "), "{out}");
+    assert!(
+        out.stdout.contains("This device: protected by MFA (opaque key "),
+        "{out}"
+    );
     assert!(out.stdout.contains("MFA: set up for "), "{out}");
 }

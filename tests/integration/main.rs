@@ -37,11 +37,11 @@ mod traceability;
 mod bench_smoke;
 mod bounded_waits;
 mod client_cli;
-mod guide_configured_target;
-mod renamed_binary;
 mod client_device_file;
 mod client_failures;
 mod conformance_bad_targets;
+mod guide_configured_target;
+mod renamed_binary;
 
 // The harness's targets.
 mod clock_turns;

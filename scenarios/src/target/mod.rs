@@ -251,10 +251,12 @@ pub fn skip_reason_for<'a>(
     let needed: Vec<String> = needs.advice.iter().cloned().collect();
     if tags.contains(&tags::ADVICE) {
         match &context.advertised_advice {
-            None => return Some(format!(
-                "needs a server advising {} (@advice); this target's configuration is fixed and its advice is not known",
-                shown(&needed)
-            )),
+            None => {
+                return Some(format!(
+                    "needs a server advising {} (@advice); this target's configuration is fixed and its advice is not known",
+                    shown(&needed)
+                ));
+            }
             Some(advertised) => {
                 let advertised_set: std::collections::BTreeSet<String> = advertised.iter().cloned().collect();
                 if advertised_set != needs.advice {
@@ -492,7 +494,8 @@ mod tests {
         let other = needing(&["PASSWORD+TOTP"]);
         let reason = skip_reason_for(&advice, 0, &other, &guide).unwrap();
         assert!(
-            reason.contains("needs a server advising PASSWORD+TOTP (@advice)") && reason.contains("advises PASSWORD+TOTP, PKI"),
+            reason.contains("needs a server advising PASSWORD+TOTP (@advice)")
+                && reason.contains("advises PASSWORD+TOTP, PKI"),
             "{reason}"
         );
         let none = needing(&[]);
@@ -501,9 +504,16 @@ mod tests {
         assert_eq!(skip_reason_for(&advice, 0, &none, &fixed_advising(&[])), None);
         // Unknown advice: skipped, as before.
         let unknown = context(ClockControl::None, false);
-        assert!(skip_reason_for(&advice, 0, &same, &unknown).unwrap().contains("not known"));
+        assert!(
+            skip_reason_for(&advice, 0, &same, &unknown)
+                .unwrap()
+                .contains("not known")
+        );
         // A target starting a server per scenario gives each its own.
-        assert_eq!(skip_reason_for(&advice, 0, &other, &context(ClockControl::None, true)), None);
+        assert_eq!(
+            skip_reason_for(&advice, 0, &other, &context(ClockControl::None, true)),
+            None
+        );
     }
 
     #[test]
@@ -517,10 +527,19 @@ mod tests {
         );
         assert!(skip_reason_for(&password_only, 0, &none, &fixed_advising(&["PKI+TOTP", "KEYRING"])).is_some());
         for allowing in [&[][..], &["PASSWORD", "PASSWORD+TOTP"][..]] {
-            assert_eq!(skip_reason_for(&password_only, 0, &none, &fixed_advising(allowing)), None);
+            assert_eq!(
+                skip_reason_for(&password_only, 0, &none, &fixed_advising(allowing)),
+                None
+            );
         }
-        assert_eq!(skip_reason_for(&password_only, 0, &none, &context(ClockControl::None, false)), None);
-        assert_eq!(skip_reason_for(&password_only, 0, &none, &context(ClockControl::Exact, true)), None);
+        assert_eq!(
+            skip_reason_for(&password_only, 0, &none, &context(ClockControl::None, false)),
+            None
+        );
+        assert_eq!(
+            skip_reason_for(&password_only, 0, &none, &context(ClockControl::Exact, true)),
+            None
+        );
     }
 
     #[test]

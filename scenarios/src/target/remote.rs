@@ -256,7 +256,10 @@ impl TargetFactory for Remote {
             // A scenario's advice is welcome when it is the server's own
             // (compared as sets): the configuration is fixed, not changed.
             let wanted: std::collections::BTreeSet<&String> = spec.advisory_device_file_protection.iter().collect();
-            let advertised = self.advice.get().map(|a| a.iter().collect::<std::collections::BTreeSet<_>>());
+            let advertised = self
+                .advice
+                .get()
+                .map(|a| a.iter().collect::<std::collections::BTreeSet<_>>());
             let same_advice = advertised.as_ref().map_or(wanted.is_empty(), |a| *a == wanted);
             if !same_advice || !spec.faults.is_empty() {
                 return Err(TargetError::Refused {
