@@ -69,7 +69,7 @@ Feature: Log in with MFA: the code first, then the password
     When Alice logs in with her password only
     Then Alice's login is refused because a code is needed
 
-  @DEV-2
+  @DEV-2 @password-only
   Scenario: A device without MFA logs in with the password alone
     Given Bob is a member of the organization
     When Bob logs in with his password only

@@ -37,7 +37,7 @@ Feature: The user guide's MFA page, as executable examples
     And Alice's entries hold different keys
     And each of Alice's devices logs in with the code from her authenticator app
 
-  @DEV-5 @DEV-2
+  @DEV-5 @DEV-2 @password-only
   Scenario: A device of the same user without MFA logs in with the password alone
     The entry serves the devices "you protect with MFA": a device Alice
     did not protect asks no code.

@@ -56,6 +56,10 @@ fn main() -> ExitCode {
     // reqwest is built without a TLS provider of its own (see Cargo.toml):
     // every HTTP client of this process (bench's too) needs it installed.
     parsec_mfa_reference::client::tls::install_crypto_provider();
+    // The command-line steps run this program, whatever its file name.
+    if let Ok(exe) = std::env::current_exe() {
+        parsec_mfa_scenarios::steps::command_line::register_program(exe);
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => return usage_error(e),

@@ -12,7 +12,9 @@
 use crate::expectations::{KnownScenarios, TargetExpectations, console_lines};
 use crate::report::collect::{Collector, Skips, feature_file, outline_row_name, row_name, with_skips};
 use crate::report::{CUCUMBER_JSON_FILE, ReportError, TargetReport};
-use crate::target::{SkipContext, TargetFactory, depends_on_time, real_seconds_needed, skip_reason, tags};
+use crate::target::{
+    SkipContext, TargetFactory, advice_of_steps, depends_on_time, real_seconds_needed, skip_reason_for, tags,
+};
 use crate::world::MfaWorld;
 use cucumber::gherkin::tagexpr::TagOperation;
 use cucumber::tag::Ext as _;
@@ -97,6 +99,19 @@ fn all_steps<'a>(
         .chain(background(rule.and_then(|r| r.background.as_ref())))
         .chain(scenario.steps.iter())
         .map(|step| step.value.as_str())
+}
+
+/// As [`all_steps`], each with its docstring.
+fn all_steps_with_docstrings<'a>(
+    feature: &'a cucumber::gherkin::Feature,
+    rule: Option<&'a cucumber::gherkin::Rule>,
+    scenario: &'a cucumber::gherkin::Scenario,
+) -> impl Iterator<Item = (&'a str, Option<&'a str>)> {
+    let background = |b: Option<&'a cucumber::gherkin::Background>| b.into_iter().flat_map(|b| b.steps.iter());
+    background(feature.background.as_ref())
+        .chain(background(rule.and_then(|r| r.background.as_ref())))
+        .chain(scenario.steps.iter())
+        .map(|step| (step.value.as_str(), step.docstring.as_deref()))
 }
 
 /// Checks a `--tags` expression before anything starts.
@@ -265,6 +280,7 @@ async fn run_inner(
         capabilities: options.target.capabilities(),
         real_time_budget: options.target.real_time_budget(),
         clock_note: options.target.clock_note(),
+        advertised_advice: options.target.advertised_advice(),
     };
     let skips = Skips::default();
     // What the steps show (emails, QR codes, output, clock jumps), for the report.
@@ -324,7 +340,8 @@ async fn run_inner(
             return false;
         }
         let real_seconds = real_seconds_needed(all_steps(feature, rule, scenario));
-        match skip_reason(&all_tags(feature, rule, scenario), real_seconds, &context) {
+        let needs = advice_of_steps(all_steps_with_docstrings(feature, rule, scenario));
+        match skip_reason_for(&all_tags(feature, rule, scenario), real_seconds, &needs, &context) {
             None => true,
             Some(reason) => {
                 recorded.add(feature, scenario, reason);

@@ -401,6 +401,7 @@ impl Env {
         }
         let into_step = self.now().as_micros().rem_euclid(STEP_US);
         if into_step >= STEP_US - margin_us {
+            // Bounded: at most the margin + 0.1 s, once.
             let wait = STEP_US - into_step + 100_000;
             tokio::time::sleep(Duration::from_micros(wait as u64)).await;
         }

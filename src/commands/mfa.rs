@@ -73,22 +73,51 @@ fn show_secret(secret: &[u8], organization: &str) {
     }
 }
 
+/// The local half first, from the device file alone (nothing asked):
+/// whether this device is MFA-protected and with which opaque key id. Then
+/// what only the server knows (whether MFA is set up for the user), for
+/// which it asks the code (an MFA device) and the password. On an MFA
+/// device with no code (no `--code`, nothing typed), the local line stands
+/// alone and the command succeeds, with a note that the server part needs
+/// the code.
 async fn status(args: DeviceArgs) -> Result<(), Failure> {
     let (_, file) = args.config.dir().find_device(&args.device)?;
-    let conn = connection_for(&file, &args.network)?;
+    let email = &file.human_handle.email;
+    match file.totp_opaque_key_id {
+        Some(id) => println!("This device: protected by MFA (opaque key {})", id.hex()),
+        None => println!("This device: not protected by MFA"),
+    }
     let mut input = Input::new(args.password.password_stdin);
-    let device = open_device(&conn, &file, args.code.as_deref(), &mut input, Policy::Ignore).await?;
+    let code = match file.totp_opaque_key_id {
+        Some(_) => {
+            eprintln!(
+                "To see whether MFA is set up for {email}, the server needs the 6-digit code and the password of this device."
+            );
+            match input.code(
+                args.code.as_deref(),
+                "Enter the 6-digit code from your authenticator app",
+            ) {
+                Ok(code) => Some(code),
+                Err(_) => {
+                    eprintln!("MFA for {email}: not asked of the server (give the code with --code to see it).");
+                    return Ok(());
+                }
+            }
+        }
+        None => {
+            eprintln!("To see whether MFA is set up for {email}, the server needs the password of this device.");
+            None
+        }
+    };
+    let conn = connection_for(&file, &args.network)?;
+    let device = open_device(&conn, &file, code.as_deref(), &mut input, Policy::Ignore).await?;
     let signer = Signer {
         device_id: device.device_id,
         signing_key: &device.signing_key,
     };
     match setup_status(&conn, signer).await? {
-        SetupStatus::Unconfirmed { .. } => println!("MFA: not set up for {}", file.human_handle.email),
-        SetupStatus::Confirmed => println!("MFA: set up for {}", file.human_handle.email),
-    }
-    match file.totp_opaque_key_id {
-        Some(id) => println!("This device: protected by MFA (opaque key {})", id.hex()),
-        None => println!("This device: not protected by MFA"),
+        SetupStatus::Unconfirmed { .. } => println!("MFA: not set up for {email}"),
+        SetupStatus::Confirmed => println!("MFA: set up for {email}"),
     }
     Ok(())
 }

@@ -372,9 +372,10 @@ pub async fn prepare_in(
             let facts = probe_route(&remote.route().map_err(unusable)?, &args.admin_token)
                 .await
                 .map_err(unusable)?;
+            remote.learn(&facts);
             if !facts.advice.is_empty() {
                 println!(
-                    "Note: {url} advises {}: scenarios that log in with a password alone expect no advice and may fail.",
+                    "Note: {url} advises {}: the @advice scenarios needing that advice run, the others are skipped, and so are the @password-only ones where no password-only device is allowed.",
                     facts.advice.join(", ")
                 );
             }

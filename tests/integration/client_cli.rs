@@ -258,3 +258,43 @@ fn an_unreachable_server_is_one_sentence_and_exit_6() {
     assert_eq!(out.code, 1, "{out}");
     one_error_line(&out);
 }
+
+/// `mfa status`: the local half (this device's protection, from its file)
+/// without a code; both halves with the code and the password.
+#[test]
+fn mfa_status_answers_the_local_part_without_a_code() {
+    let home = home("status-local");
+    let server = server(&home, &[]);
+    let alice = Computer::new(BINARY.as_ref(), home.join("alice"));
+    organization_with_alice(&alice, &server, "Status");
+    let (out, key) = alice.enable_mfa(ALICE, PASSWORD, "");
+    assert_eq!(out.code, 0, "{out}");
+
+    let out = alice.run(&["mfa", "status", "--device", ALICE, "--password-stdin"], "");
+    assert_eq!(out.code, 0, "{out}");
+    assert!(
+        out.stdout.contains("This device: protected by MFA (opaque key "),
+        "{out}"
+    );
+    assert!(!out.stdout.contains("MFA: "), "the server was not asked\n{out}");
+    assert!(out.stderr.contains("give the code with --code"), "{out}");
+
+    let out = alice.run(
+        &[
+            "mfa",
+            "status",
+            "--device",
+            ALICE,
+            "--code",
+            &code_now(&key),
+            "--password-stdin",
+        ],
+        &format!("{PASSWORD}\n"),
+    );
+    assert_eq!(out.code, 0, "{out}");
+    assert!(
+        out.stdout.contains("This device: protected by MFA (opaque key "),
+        "{out}"
+    );
+    assert!(out.stdout.contains("MFA: set up for "), "{out}");
+}

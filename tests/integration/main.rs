@@ -35,11 +35,14 @@ mod traceability;
 
 // The client library and the command line.
 mod bench_smoke;
+mod bounded_waits;
 mod client_cli;
 mod client_device_file;
 mod client_failures;
 mod conformance_bad_targets;
 mod conformance_misbehaving_target;
+mod guide_configured_target;
+mod renamed_binary;
 
 // The harness's targets.
 mod clock_turns;

@@ -112,6 +112,8 @@ fault_table! {
         "the wait is 2^n seconds after n failures (the schema comment's formula)";
     ThrottleLinear: "throttle-linear", "THR-1",
         "the wait is n seconds after n failures";
+    ThrottleWaitInThePast: "throttle-wait-in-the-past", "THR-1",
+        "a `throttled` reply names a `wait_until` an hour before the attempt";
     ThrottleCapped: "throttle-capped", "THR-2",
         "the wait never exceeds one hour";
     ThrottleEndExcluded: "throttle-end-excluded", "THR-3",
@@ -407,6 +409,15 @@ impl Faults {
             return correct.map(|w| DateTime::from_micros(w.as_micros().min(last.add_seconds(3600).as_micros())));
         }
         correct
+    }
+
+    /// THR-1: the `wait_until` a `throttled` reply at `now` names, given
+    /// the right one.
+    pub(super) fn reported_wait(&self, now: DateTime, wait_until: DateTime) -> DateTime {
+        match self.has(Fault::ThrottleWaitInThePast) {
+            true => now.add_seconds(-3600),
+            false => wait_until,
+        }
     }
 
     /// THR-3: whether an attempt at `now` falls in the wait.

@@ -52,6 +52,7 @@ impl AppState {
     pub fn throttled_at(&self, key: &OpaqueKey, now: DateTime) -> Option<DateTime> {
         self.throttle_wait_until(key)
             .filter(|wait_until| self.faults.in_wait(now, *wait_until))
+            .map(|wait_until| self.faults.reported_wait(now, wait_until))
     }
 
     /// FRZ-1 to FRZ-6: whether a revoked or frozen user is turned away at

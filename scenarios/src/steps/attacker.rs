@@ -80,6 +80,8 @@ async fn one_wrong(world: &mut MfaWorld, name: Name) {
 async fn wrong_until_throttled(world: &mut MfaWorld, name: Name, count: usize) {
     // Where time flows, an attempt may come after the wait (a slow
     // server): it is then a counted failure, which the next step allows for.
+    // Bounded: the scenarios ask for a few `throttled` replies; 20 attempts
+    // leave room for late ones, and more is a server that never throttles.
     const MOST_ATTEMPTS: u32 = 20;
     let start = world.attack.1;
     for n in 1..=MOST_ATTEMPTS {
@@ -100,20 +102,46 @@ async fn wrong_until_throttled(world: &mut MfaWorld, name: Name, count: usize) {
 
 #[when(expr = "an attacker tries {int} wrong codes on {person}'s device, each as soon as allowed")]
 async fn wrong_as_soon_as_allowed(world: &mut MfaWorld, count: usize, name: Name) {
+    // Bounded by the rule checked (THR-1, THR-5): after each wait the next
+    // attempt is allowed, so each failure comes after at most one
+    // `throttled` reply (the wait of the failure before, or of earlier
+    // steps): at most 2 × `count` attempts. A server that throttles again
+    // once its wait is over, or names a wait already past, fails the step
+    // at once instead of keeping it looping.
+    let most_attempts = 2 * count;
     let mut failures = 0;
     let mut n = 0;
+    let mut waited_for: Option<DateTime> = None;
     while failures < count {
+        assert!(
+            (n as usize) < most_attempts,
+            "{n} attempts for {count} wrong codes: more `throttled` replies than one per failure"
+        );
         let code = guess(world, &name, n);
         n += 1;
+        let sent = world.started().now();
         match attempt(world, &name, code).await {
-            Err(MfaError::InvalidOneTimePassword) => failures += 1,
+            Err(MfaError::InvalidOneTimePassword) => {
+                failures += 1;
+                waited_for = None;
+            }
             Err(MfaError::Throttled { wait_until }) => {
+                assert!(
+                    wait_until >= sent,
+                    "throttled until a time already past: {wait_until} (the attempt left at {sent})"
+                );
+                if let Some(previous) = waited_for {
+                    panic!(
+                        "throttled again (until {wait_until}) after the wait it named (until {previous}) was over: a lockout that outlasts the rule"
+                    );
+                }
+                waited_for = Some(wait_until);
                 let now = world.started().now().as_micros();
                 let wait = wait_until.as_micros() + 1 - now;
                 world
                     .started()
                     .target
-                    .advance(wait)
+                    .advance(wait.max(0))
                     .await
                     .unwrap_or_else(|e| panic!("the clock moves: {e}"));
             }

@@ -42,12 +42,28 @@ pub struct CommandRun {
     pub stderr: String,
 }
 
-/// The `parsec-mfa` binary: `PARSEC_MFA_BIN`, else this program when it is
-/// `parsec-mfa` (`parsec-mfa conformance`), else the one cargo builds next
-/// to a test binary (`target/<profile>/deps/…` → `target/<profile>/parsec-mfa`).
+/// The program the command-line steps run, registered by the `parsec-mfa`
+/// main at start ([`register_program`]): this program, whatever its file
+/// name (a renamed or wrapped binary).
+static PROGRAM: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// Registers `path` (the `parsec-mfa` main's `current_exe`) as the program
+/// the command-line steps run. The first registration holds.
+pub fn register_program(path: PathBuf) {
+    let _ = PROGRAM.set(path);
+}
+
+/// The `parsec-mfa` binary: `PARSEC_MFA_BIN`, else the program registered
+/// by the `parsec-mfa` main ([`register_program`], whatever its file name),
+/// else this program when it is named `parsec-mfa`, else the one cargo
+/// builds next to a test binary (`target/<profile>/deps/…` →
+/// `target/<profile>/parsec-mfa`).
 pub fn binary() -> PathBuf {
     if let Some(path) = std::env::var_os("PARSEC_MFA_BIN") {
         return path.into();
+    }
+    if let Some(path) = PROGRAM.get() {
+        return path.clone();
     }
     let exe = std::env::current_exe().unwrap_or_default();
     if exe.file_stem().is_some_and(|s| s == "parsec-mfa") {

@@ -38,6 +38,8 @@ fn about(email: &Email, organization: &str) -> bool {
 pub(super) async fn email_arrives(world: &mut MfaWorld, name: Name, step: &Step) {
     let seen = world.emails_seen.get(&name.to_lowercase()).copied().unwrap_or(0);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    // Bounded by the 5 s deadline: each wait below gets only what is left
+    // of it, and fails the step once it is over.
     let emails = loop {
         let emails = emails_for(world, &name);
         if emails.len() > seen {

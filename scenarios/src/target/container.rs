@@ -204,7 +204,10 @@ impl Image {
                 .into());
             }
             match probe_route(&route, token).await {
-                Ok(_) => return Ok(()),
+                Ok(facts) => {
+                    self.remote.learn(&facts);
+                    return Ok(());
+                }
                 Err(why) if started.elapsed() > timeout => {
                     return Err(ContainerError::NotReady {
                         reference: self.reference.clone(),
@@ -299,6 +302,10 @@ impl TargetFactory for Image {
 
     fn real_time_budget(&self) -> Duration {
         self.remote.real_time_budget()
+    }
+
+    fn advertised_advice(&self) -> Option<Vec<String>> {
+        self.remote.advice()
     }
 
     fn start(&self, spec: TargetSpec) -> BoxFuture<'_, Result<Box<dyn Target>, TargetError>> {

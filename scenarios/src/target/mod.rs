@@ -136,11 +136,56 @@ pub mod tags {
     pub const CLOCK: &str = "clock";
     /// Needs the server's time stopped at exact instants.
     pub const EXACT_CLOCK: &str = "exact-clock";
-    /// Needs a server started with its own `--advisory-device-file-protection`.
+    /// Needs a server started with its own `--advisory-device-file-protection`
+    /// (the advice its steps give), or a fixed-configuration target that
+    /// advises exactly that.
     pub const ADVICE: &str = "advice";
     /// A client rule: the scenario goes through a command client (the
     /// reference client's binary where `--client reference`).
     pub const CLIENT: &str = "client";
+    /// Needs a password-only device to be allowed: skipped on a target
+    /// whose advice allows no `PASSWORD` device (e.g. only `+TOTP`
+    /// variants, the admin guide's MFA-mandatory configuration).
+    pub const PASSWORD_ONLY: &str = "password-only";
+}
+
+/// What a scenario's steps ask of the server's configuration.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScenarioNeeds {
+    /// The advisory device file protection its steps give the server
+    /// ("the server administrator advises …", "the server is started with
+    /// the flags …"), as a set; empty: none (the default configuration).
+    pub advice: std::collections::BTreeSet<String>,
+}
+
+/// The advice the steps (text, docstring) of a scenario give its server.
+pub fn advice_of_steps<'a>(steps: impl IntoIterator<Item = (&'a str, Option<&'a str>)>) -> ScenarioNeeds {
+    let mut advice = std::collections::BTreeSet::new();
+    for (text, docstring) in steps {
+        if let Some(list) = text
+            .strip_prefix("the server administrator advises \"")
+            .and_then(|rest| rest.strip_suffix('"'))
+        {
+            advice.extend(list.split(", ").map(str::to_owned));
+        }
+        if text.starts_with("the server is started with the flags") {
+            let mut words = docstring.unwrap_or_default().split_whitespace();
+            while let Some(word) = words.next() {
+                if word == "--advisory-device-file-protection"
+                    && let Some(value) = words.next()
+                {
+                    advice.insert(value.to_owned());
+                }
+            }
+        }
+    }
+    ScenarioNeeds { advice }
+}
+
+/// Whether a server advising `advice` lets a password-only device in:
+/// with no advice, or when `PASSWORD` itself is advised.
+pub fn allows_password_only(advice: &[String]) -> bool {
+    advice.is_empty() || advice.iter().any(|a| a == "PASSWORD")
 }
 
 /// What the skip rules know of a target and of the run.
@@ -152,6 +197,9 @@ pub struct SkipContext {
     /// Why the target has less clock control than its kind usually has
     /// (e.g. libfaketime did not take hold), added to clock reasons.
     pub clock_note: Option<String>,
+    /// What a fixed-configuration target advertises in `server_config`
+    /// (read once when it is prepared); `None`: not known.
+    pub advertised_advice: Option<Vec<String>>,
 }
 
 /// Why a scenario with these tags, which waits `real_seconds` where the
@@ -160,6 +208,17 @@ pub struct SkipContext {
 pub fn skip_reason<'a>(
     scenario_tags: impl IntoIterator<Item = &'a String>,
     real_seconds: u64,
+    context: &SkipContext,
+) -> Option<String> {
+    skip_reason_for(scenario_tags, real_seconds, &ScenarioNeeds::default(), context)
+}
+
+/// As [`skip_reason`], for a scenario whose steps need `needs` of the
+/// server's configuration.
+pub fn skip_reason_for<'a>(
+    scenario_tags: impl IntoIterator<Item = &'a String>,
+    real_seconds: u64,
+    needs: &ScenarioNeeds,
     context: &SkipContext,
 ) -> Option<String> {
     let tags: Vec<&str> = scenario_tags.into_iter().map(String::as_str).collect();
@@ -185,8 +244,42 @@ pub fn skip_reason<'a>(
             "needs {needed}, over the real-time budget of {budget} s (--real-time-budget); this target has no clock control{note}"
         ));
     }
-    if tags.contains(&tags::ADVICE) && !context.capabilities.per_scenario_config {
-        return Some("needs a server started with its own advisory device file protection (@advice); this target's configuration is fixed".into());
+    if context.capabilities.per_scenario_config {
+        return None;
+    }
+    let shown = |advice: &[String]| match advice {
+        [] => "nothing".to_owned(),
+        _ => advice.join(", "),
+    };
+    let needed: Vec<String> = needs.advice.iter().cloned().collect();
+    if tags.contains(&tags::ADVICE) {
+        match &context.advertised_advice {
+            None => {
+                return Some(format!(
+                    "needs a server advising {} (@advice); this target's configuration is fixed and its advice is not known",
+                    shown(&needed)
+                ));
+            }
+            Some(advertised) => {
+                let advertised_set: std::collections::BTreeSet<String> = advertised.iter().cloned().collect();
+                if advertised_set != needs.advice {
+                    return Some(format!(
+                        "needs a server advising {} (@advice); this target's configuration is fixed and advises {}",
+                        shown(&needed),
+                        shown(advertised)
+                    ));
+                }
+            }
+        }
+    }
+    if tags.contains(&tags::PASSWORD_ONLY)
+        && let Some(advertised) = &context.advertised_advice
+        && !allows_password_only(advertised)
+    {
+        return Some(format!(
+            "needs a password-only device to be allowed (@password-only); this target advises {}, which allows none (MFA mandatory)",
+            shown(advertised)
+        ));
     }
     None
 }
@@ -313,6 +406,11 @@ pub trait TargetFactory: Send + Sync {
     fn real_time_budget(&self) -> Duration {
         DEFAULT_REAL_TIME_BUDGET
     }
+    /// What a fixed-configuration target advertises as its advisory device
+    /// file protection (`server_config`), read when it was prepared.
+    fn advertised_advice(&self) -> Option<Vec<String>> {
+        None
+    }
     fn start(&self, spec: TargetSpec) -> BoxFuture<'_, Result<Box<dyn Target>, TargetError>>;
 }
 
@@ -375,7 +473,94 @@ mod tests {
             },
             real_time_budget: Duration::from_secs(30),
             clock_note: None,
+            advertised_advice: None,
         }
+    }
+
+    fn fixed_advising(advice: &[&str]) -> SkipContext {
+        SkipContext {
+            advertised_advice: Some(advice.iter().map(|a| a.to_string()).collect()),
+            ..context(ClockControl::None, false)
+        }
+    }
+
+    fn needing(advice: &[&str]) -> ScenarioNeeds {
+        ScenarioNeeds {
+            advice: advice.iter().map(|a| a.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn advice_scenarios_run_on_a_fixed_target_advising_the_same_set() {
+        let advice = tags(&["advice"]);
+        let guide = fixed_advising(&["PASSWORD+TOTP", "PKI"]);
+        let same = needing(&["PKI", "PASSWORD+TOTP"]);
+        assert_eq!(skip_reason_for(&advice, 0, &same, &guide), None);
+        let other = needing(&["PASSWORD+TOTP"]);
+        let reason = skip_reason_for(&advice, 0, &other, &guide).unwrap();
+        assert!(
+            reason.contains("needs a server advising PASSWORD+TOTP (@advice)")
+                && reason.contains("advises PASSWORD+TOTP, PKI"),
+            "{reason}"
+        );
+        let none = needing(&[]);
+        let reason = skip_reason_for(&advice, 0, &none, &guide).unwrap();
+        assert!(reason.contains("advising nothing"), "{reason}");
+        assert_eq!(skip_reason_for(&advice, 0, &none, &fixed_advising(&[])), None);
+        // Unknown advice: skipped, as before.
+        let unknown = context(ClockControl::None, false);
+        assert!(
+            skip_reason_for(&advice, 0, &same, &unknown)
+                .unwrap()
+                .contains("not known")
+        );
+        // A target starting a server per scenario gives each its own.
+        assert_eq!(
+            skip_reason_for(&advice, 0, &other, &context(ClockControl::None, true)),
+            None
+        );
+    }
+
+    #[test]
+    fn password_only_scenarios_skip_where_mfa_is_mandatory() {
+        let password_only = tags(&["password-only"]);
+        let none = ScenarioNeeds::default();
+        let reason = skip_reason_for(&password_only, 0, &none, &fixed_advising(&["PASSWORD+TOTP", "PKI"])).unwrap();
+        assert!(
+            reason.contains("@password-only") && reason.contains("advises PASSWORD+TOTP, PKI"),
+            "{reason}"
+        );
+        assert!(skip_reason_for(&password_only, 0, &none, &fixed_advising(&["PKI+TOTP", "KEYRING"])).is_some());
+        for allowing in [&[][..], &["PASSWORD", "PASSWORD+TOTP"][..]] {
+            assert_eq!(
+                skip_reason_for(&password_only, 0, &none, &fixed_advising(allowing)),
+                None
+            );
+        }
+        assert_eq!(
+            skip_reason_for(&password_only, 0, &none, &context(ClockControl::None, false)),
+            None
+        );
+        assert_eq!(
+            skip_reason_for(&password_only, 0, &none, &context(ClockControl::Exact, true)),
+            None
+        );
+    }
+
+    #[test]
+    fn the_advice_a_scenario_needs_comes_from_its_steps() {
+        let needs = advice_of_steps([
+            ("the server administrator advises \"PASSWORD+TOTP, PKI\"", None),
+            ("an organization whose administrator is Alice", None),
+        ]);
+        assert_eq!(needs, needing(&["PASSWORD+TOTP", "PKI"]));
+        let flags = "--advisory-device-file-protection PASSWORD+TOTP \\\n--advisory-device-file-protection PKI";
+        let needs = advice_of_steps([(
+            "the server is started with the flags, as quoted from admin-guide-user-authentication.txt:",
+            Some(flags),
+        )]);
+        assert_eq!(needs, needing(&["PASSWORD+TOTP", "PKI"]));
+        assert_eq!(advice_of_steps([("Alice logs in", None)]), ScenarioNeeds::default());
     }
 
     fn tags(list: &[&str]) -> Vec<String> {

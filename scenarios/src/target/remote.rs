@@ -66,6 +66,9 @@ pub struct Remote {
     token: String,
     mailbox: Arc<Mailbox>,
     real_time_budget: Duration,
+    /// What the server advertises (`server_config`), read once by the
+    /// probe when the target is prepared ([`Remote::learn`]).
+    advice: std::sync::OnceLock<Vec<String>>,
 }
 
 impl Remote {
@@ -102,7 +105,19 @@ impl Remote {
             token: token.to_owned(),
             mailbox: Arc::new(mailbox),
             real_time_budget: DEFAULT_REAL_TIME_BUDGET,
+            advice: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Keeps what the probe learnt of the server (its advice), for the
+    /// skip rules and for the scenarios whose advice is the server's.
+    pub fn learn(&self, facts: &ServerFacts) {
+        let _ = self.advice.set(facts.advice.clone());
+    }
+
+    /// The server's advertised advice, once learnt.
+    pub fn advice(&self) -> Option<Vec<String>> {
+        self.advice.get().cloned()
     }
 
     pub fn with_real_time_budget(mut self, budget: Duration) -> Self {
@@ -232,9 +247,21 @@ impl TargetFactory for Remote {
         self.real_time_budget
     }
 
+    fn advertised_advice(&self) -> Option<Vec<String>> {
+        self.advice()
+    }
+
     fn start(&self, spec: TargetSpec) -> BoxFuture<'_, Result<Box<dyn Target>, TargetError>> {
         Box::pin(async move {
-            if !spec.advisory_device_file_protection.is_empty() || !spec.faults.is_empty() {
+            // A scenario's advice is welcome when it is the server's own
+            // (compared as sets): the configuration is fixed, not changed.
+            let wanted: std::collections::BTreeSet<&String> = spec.advisory_device_file_protection.iter().collect();
+            let advertised = self
+                .advice
+                .get()
+                .map(|a| a.iter().collect::<std::collections::BTreeSet<_>>());
+            let same_advice = advertised.as_ref().map_or(wanted.is_empty(), |a| *a == wanted);
+            if !same_advice || !spec.faults.is_empty() {
                 return Err(TargetError::Refused {
                     target: self.url.clone(),
                     why: "this target's configuration is fixed",
