@@ -24,10 +24,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// How long every exchange with the target may wait for its reply
-/// (`--request-timeout`, 20 s unless set): one setting for the whole run
+/// (`--request-timeout`, 10 s unless set): one setting for the whole run
 /// (a process runs one), read by [`retry_policy`] and the administration
 /// client of [`crate::target::Route::admin`].
-static REQUEST_TIMEOUT_MS: AtomicU64 = AtomicU64::new(20_000);
+static REQUEST_TIMEOUT_MS: AtomicU64 = AtomicU64::new(10_000);
 
 /// Sets [`request_timeout`] for the rest of the process.
 pub fn set_request_timeout(timeout: Duration) {

@@ -81,7 +81,7 @@ pub struct TargetArgs {
     /// Seconds every request to the target may wait for its reply: a
     /// scenario fails at its first timeout, naming the command, and a
     /// request sent is never sent again.
-    #[arg(long, value_name = "SECONDS", default_value_t = 20.0)]
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
     pub request_timeout: f64,
 }
 
