@@ -178,7 +178,7 @@ fn print_summary(matrix: &Matrix) {
     let width = matrix
         .faults
         .iter()
-        .map(|row| row.label.len())
+        .map(|row| Matrix::shown_label(row).len())
         .chain([20])
         .max()
         .unwrap_or(20);
@@ -205,7 +205,7 @@ fn print_summary(matrix: &Matrix) {
     }
     println!("{baseline}");
     for row in &matrix.faults {
-        let mut line = format!("{:<width$}", row.label);
+        let mut line = format!("{:<width$}", Matrix::shown_label(row));
         for info in &matrix.profiles {
             let text = match row.cells.iter().find(|c| c.profile == info.profile) {
                 Some(cell) => match (cell.outcome, &cell.run) {

@@ -409,7 +409,19 @@ fn python_urllib_reads_the_official_servers_413_too() {
         log_dir,
     };
     let server = start_official(&official_venv(&target_dir, "3.9.3"), &options).unwrap();
-    let got = urllib_post(&format!("http://127.0.0.1:{}/anonymous/Org", server.port));
+    // An organization that exists: the official server looks it up before
+    // it reads the body (an unknown one is 404).
+    let created = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sys, json, urllib.request as u; u.urlopen(u.Request(sys.argv[1], data=json.dumps({'organization_id': 'UrllibOrg'}).encode(), headers={'Authorization': 'Bearer ' + sys.argv[2], 'Content-Type': 'application/json'}), timeout=20)",
+            &format!("http://127.0.0.1:{}/administration/organizations", server.port),
+            ADMIN_TOKEN,
+        ])
+        .status()
+        .expect("python3 runs");
+    assert!(created.success(), "the organization is created");
+    let got = urllib_post(&format!("http://127.0.0.1:{}/anonymous/UrllibOrg", server.port));
     drop(server);
     assert!(got.starts_with("413 "), "the official server, through urllib: {got}");
 }

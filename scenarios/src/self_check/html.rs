@@ -129,7 +129,7 @@ pub fn page(matrix: &Matrix) -> String {
             html,
             "<tr class=\"fault\" data-fault=\"{}\"><th>{}</th>",
             escape(&row.fault),
-            escape(&row.label)
+            escape(&Matrix::shown_label(row))
         );
         for info in &matrix.profiles {
             match row.cells.iter().find(|c| c.profile == info.profile) {

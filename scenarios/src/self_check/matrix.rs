@@ -235,6 +235,14 @@ impl Matrix {
             .collect()
     }
 
+    /// The row's name as shown: a client's defect says so.
+    pub fn shown_label(row: &FaultRow) -> String {
+        match row.client {
+            true => format!("{} (client)", row.label),
+            false => row.label.clone(),
+        }
+    }
+
     pub fn cell(&self, label: &str, profile: Profile) -> Option<&Cell> {
         self.faults
             .iter()

@@ -131,7 +131,7 @@ impl FaultCase {
         faults
             .iter()
             .map(|fault| FaultCase {
-                label: format!("{fault} (client)"),
+                label: fault.clone(),
                 fault: fault.clone(),
                 client: true,
             })
