@@ -26,7 +26,8 @@ const PASSWORD_ONLY: [&str; 2] = [
     "A device of the same user without MFA logs in with the password alone",
 ];
 
-/// `parsec-mfa conformance --target url=… --tags "@advice or @password-only"`;
+/// `parsec-mfa conformance --target url=… --tags "@advice or @password-only
+/// or @DEV-1"` (scenarios giving no advice run on the server as it is);
 /// checks the verdicts.
 fn run_against(url: &str, token: &str, smtp: &str, reports: &Path) {
     let out = Command::new(BINARY)

@@ -253,14 +253,15 @@ impl TargetFactory for Remote {
 
     fn start(&self, spec: TargetSpec) -> BoxFuture<'_, Result<Box<dyn Target>, TargetError>> {
         Box::pin(async move {
-            // A scenario's advice is welcome when it is the server's own
+            // A scenario that gives no advice takes the server as it is; one
+            // that gives advice is welcome when it is the server's own
             // (compared as sets): the configuration is fixed, not changed.
             let wanted: std::collections::BTreeSet<&String> = spec.advisory_device_file_protection.iter().collect();
             let advertised = self
                 .advice
                 .get()
                 .map(|a| a.iter().collect::<std::collections::BTreeSet<_>>());
-            let same_advice = advertised.as_ref().map_or(wanted.is_empty(), |a| *a == wanted);
+            let same_advice = wanted.is_empty() || advertised.as_ref().is_some_and(|a| *a == wanted);
             if !same_advice || !spec.faults.is_empty() {
                 return Err(TargetError::Refused {
                     target: self.url.clone(),
