@@ -70,21 +70,6 @@ pub fn status_set_up(stdout: &str) -> Option<bool> {
     })
 }
 
-/// `mfa status`: `This device: protected by MFA …` or `This device: not
-/// protected by MFA`.
-pub fn status_device_protected(stdout: &str) -> Option<bool> {
-    stdout.lines().find_map(|l| {
-        let l = l.trim().strip_prefix("This device: ")?;
-        if l.starts_with("not protected") {
-            Some(false)
-        } else if l.starts_with("protected") {
-            Some(true)
-        } else {
-            None
-        }
-    })
-}
-
 /// A `device list` line: `ID  ORGANIZATION  EMAIL  LABEL  PROTECTION`,
 /// the protection `password+MFA` (true) or `password` (false), last.
 pub fn listed_protection(line: &str) -> Option<bool> {
@@ -164,13 +149,10 @@ mod tests {
         assert_eq!(status_set_up("MFA: not set up for a@b\n"), Some(false));
         assert_eq!(status_set_up("MFA: set up for a@b\n"), Some(true));
         assert_eq!(
-            status_device_protected("This device: protected by MFA (opaque key ab)\n"),
+            listed_protection("0123abcd  Org  a@b.c  laptop  password+MFA"),
             Some(true)
         );
-        assert_eq!(
-            status_device_protected("This device: not protected by MFA\n"),
-            Some(false)
-        );
+        assert_eq!(listed_protection("0123abcd  Org  a@b.c  laptop  password"), Some(false));
     }
 
     #[test]

@@ -293,7 +293,7 @@ async fn same_key(world: &mut MfaWorld, name: Name) {
 async fn says_set_up(world: &mut MfaWorld, name: Name) {
     if let Some(client) = command_client(world, &name) {
         let code = phone_code(world, &name).await;
-        let (set_up, _) = through_client::status(world, &client, &name, code).await;
+        let set_up = through_client::status(world, &client, &name, code).await;
         assert_eq!(set_up, Some(true), "`mfa status` says MFA is set up for the user");
         return;
     }
