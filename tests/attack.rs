@@ -32,7 +32,7 @@ use parsec_mfa_scenarios::attack::{DEFAULT_PARALLELISMS, run_attack};
 use parsec_mfa_scenarios::faketime::find_library;
 use parsec_mfa_scenarios::report::attack::{ATTACK_HTML_FILE, ATTACK_JSON_FILE};
 use parsec_mfa_scenarios::servers::{ServerOptions, find_python312, free_port, start_reference};
-use parsec_mfa_scenarios::target::InProcess;
+use parsec_mfa_scenarios::targets::InProcess;
 use parsec_mfa_scenarios::testing::available;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};

@@ -15,7 +15,7 @@ use parsec_mfa_scenarios::attack::model::{AttackReport, Horizon};
 use parsec_mfa_scenarios::attack::{DEFAULT_PARALLELISMS, run_attack};
 use parsec_mfa_scenarios::report::attack::{ATTACK_HTML_FILE, attack_html, count, format_probability, plot_series};
 use parsec_mfa_scenarios::runner::reports_dir;
-use parsec_mfa_scenarios::target::InProcess;
+use parsec_mfa_scenarios::targets::InProcess;
 use parsec_mfa_scenarios::testing::chromium::{
     between, chromium_dom, chromium_or_skip, chromium_screenshot, relative, unescape, write,
 };

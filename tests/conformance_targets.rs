@@ -37,7 +37,7 @@
 use parsec_mfa_scenarios::faketime::find_library;
 use parsec_mfa_scenarios::report::{Status, TargetReport};
 use parsec_mfa_scenarios::servers::{ServerOptions, find_python312, free_port, start_reference};
-use parsec_mfa_scenarios::target::launched::CLOCK_SERVERS;
+use parsec_mfa_scenarios::targets::launched::CLOCK_SERVERS;
 use parsec_mfa_scenarios::testing::available;
 use std::collections::BTreeSet;
 use std::path::Path;

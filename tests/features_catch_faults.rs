@@ -14,7 +14,7 @@ use parsec_mfa_reference::server::Fault;
 use parsec_mfa_scenarios::catalogue::{defined_rules, tagged_scenarios};
 use parsec_mfa_scenarios::report::{Status, TargetReport};
 use parsec_mfa_scenarios::runner::{RunOptions, Totals, reports_dir, run};
-use parsec_mfa_scenarios::target::InProcess;
+use parsec_mfa_scenarios::targets::InProcess;
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;

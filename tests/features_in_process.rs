@@ -3,7 +3,7 @@
 //! Any failed, undefined or unexplained skipped step fails the run.
 
 use parsec_mfa_scenarios::runner::{RunOptions, reports_dir, run};
-use parsec_mfa_scenarios::target::InProcess;
+use parsec_mfa_scenarios::targets::InProcess;
 use std::path::Path;
 use std::sync::Arc;
 

@@ -36,7 +36,7 @@
 use parsec_mfa_scenarios::expectations::Expectations;
 use parsec_mfa_scenarios::report::{COMPARE_FILE, TargetReport, compare_html};
 use parsec_mfa_scenarios::runner::{RunOptions, run, run_judged};
-use parsec_mfa_scenarios::target::{
+use parsec_mfa_scenarios::targets::{
     BoxFuture, Capabilities, ClockControl, InProcess, Target, TargetError, TargetFactory, TargetSpec,
 };
 use std::path::{Path, PathBuf};

@@ -19,7 +19,7 @@
 use parsec_mfa_scenarios::report::model::StepOutcome;
 use parsec_mfa_scenarios::report::{COMPARE_FILE, HTML_FILE, Status, TargetReport, compare_html};
 use parsec_mfa_scenarios::runner::{RunOptions, reports_dir, run};
-use parsec_mfa_scenarios::target::{
+use parsec_mfa_scenarios::targets::{
     BoxFuture, Capabilities, ClockControl, InProcess, Target, TargetError, TargetFactory, TargetSpec,
 };
 use parsec_mfa_scenarios::testing::chromium::{

@@ -16,7 +16,7 @@
 //! that does not read the time through the dynamic C library (a statically
 //! linked binary, Go's runtime, a command that clears `LD_PRELOAD`) is not
 //! affected: the harness checks that control took hold before relying on it
-//! (see [`crate::target::clock_check`]).
+//! (see [`crate::targets::clock_check`]).
 
 use parsec_mfa_reference::protocol::DateTime;
 use std::path::{Path, PathBuf};

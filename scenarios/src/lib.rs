@@ -30,6 +30,6 @@ pub mod runner;
 pub mod self_check;
 pub mod servers;
 pub mod steps;
-pub mod target;
+pub mod targets;
 pub mod testing;
 pub mod world;

@@ -2,7 +2,7 @@
 //! `reports/<target>/`: console output, JUnit XML, cucumber JSON, and the
 //! HTML page; then the closing line `N passed, N failed, N skipped`
 //! (scenarios). A scenario the target cannot run (see
-//! [`crate::target::skip_reason`]) is not given to cucumber: it is reported
+//! [`crate::targets::skip_reason`]) is not given to cucumber: it is reported
 //! as skipped, with the reason, in every report. A run given the target's
 //! expectations ([`run_judged`], `--expect`) is judged against them before
 //! its reports are written: each scenario's verdict, then the known
@@ -12,7 +12,7 @@
 use crate::expectations::{KnownScenarios, TargetExpectations, console_lines};
 use crate::report::collect::{Collector, Skips, feature_file, outline_row_name, row_name, with_skips};
 use crate::report::{CUCUMBER_JSON_FILE, ReportError, TargetReport};
-use crate::target::{
+use crate::targets::{
     SkipContext, TargetFactory, advice_of_steps, depends_on_time, real_seconds_needed, skip_reason_for, tags,
 };
 use crate::world::MfaWorld;
@@ -499,7 +499,7 @@ mod tests {
     /// The in-process reference presented without clock control: the
     /// runner skips the scenarios that would wait longer than the real-time
     /// budget.
-    struct WithoutClock(crate::target::InProcess);
+    struct WithoutClock(crate::targets::InProcess);
 
     impl TargetFactory for WithoutClock {
         fn name(&self) -> &str {
@@ -510,17 +510,18 @@ mod tests {
             "the in-process reference, its clock control hidden".into()
         }
 
-        fn capabilities(&self) -> crate::target::Capabilities {
-            crate::target::Capabilities {
-                clock: crate::target::ClockControl::None,
+        fn capabilities(&self) -> crate::targets::Capabilities {
+            crate::targets::Capabilities {
+                clock: crate::targets::ClockControl::None,
                 ..self.0.capabilities()
             }
         }
 
         fn start(
             &self,
-            spec: crate::target::TargetSpec,
-        ) -> crate::target::BoxFuture<'_, Result<Box<dyn crate::target::Target>, crate::target::TargetError>> {
+            spec: crate::targets::TargetSpec,
+        ) -> crate::targets::BoxFuture<'_, Result<Box<dyn crate::targets::Target>, crate::targets::TargetError>>
+        {
             self.0.start(spec)
         }
     }
@@ -539,7 +540,7 @@ mod tests {
             features: outside.clone(),
             reports: outside.join("reports"),
             concurrency: 16,
-            target: Arc::new(WithoutClock(crate::target::InProcess::default())),
+            target: Arc::new(WithoutClock(crate::targets::InProcess::default())),
             tags: None,
             name: Some("The wait doubles".into()),
         })

@@ -6,7 +6,7 @@ use crate::mailbox::{Email, Mailbox};
 use crate::network::{Condition, Network};
 use crate::report::Recorder;
 use crate::report::model::{Attachment, AttachmentKind};
-use crate::target::{InProcess, Target, TargetFactory, TargetSpec};
+use crate::targets::{InProcess, Target, TargetFactory, TargetSpec};
 use parsec_mfa_reference::client::admin::{AdminClient, AdminError};
 use parsec_mfa_reference::client::config_dir::ConfigDir;
 use parsec_mfa_reference::client::login::LoginError;
@@ -26,7 +26,7 @@ use std::time::Duration;
 /// How long every exchange with the target may wait for its reply
 /// (`--request-timeout`, 10 s unless set): one setting for the whole run
 /// (a process runs one), read by [`retry_policy`] and the administration
-/// client of [`crate::target::Route::admin`].
+/// client of [`crate::targets::Route::admin`].
 static REQUEST_TIMEOUT_MS: AtomicU64 = AtomicU64::new(10_000);
 
 /// Sets [`request_timeout`] for the rest of the process.
@@ -333,7 +333,7 @@ pub struct Env {
     pub target: Box<dyn Target>,
     pub network: Network,
     /// How the client reaches the server through the Network (TLS or not).
-    pub route: crate::target::Route,
+    pub route: crate::targets::Route,
     /// Unique to the scenario (servers may be shared).
     pub organization: OrganizationID,
     pub admin: AdminClient,
@@ -371,7 +371,7 @@ impl Env {
     /// The harness's own connection to the server, around the Network (its
     /// checks do not go down with the person's connection).
     pub fn direct_connection_to(&self, organization: &OrganizationID) -> Connection {
-        let route = crate::target::Route::to(self.target.as_ref()).expect("checked when the route was made");
+        let route = crate::targets::Route::to(self.target.as_ref()).expect("checked when the route was made");
         route.connection(organization.clone(), retry_policy(Condition::Up), self.target.clock())
     }
 
@@ -569,9 +569,9 @@ impl MfaWorld {
             let network = Network::start(target.socket_addr())
                 .await
                 .expect("the network proxy listens");
-            let route = crate::target::Route::new(target.tls(), network.addr())
+            let route = crate::targets::Route::new(target.tls(), network.addr())
                 .unwrap_or_else(|e| panic!("an HTTP client: {e}"));
-            let admin = crate::target::Route::to(target.as_ref())
+            let admin = crate::targets::Route::to(target.as_ref())
                 .unwrap_or_else(|e| panic!("an HTTP client: {e}"))
                 .admin(target.administration_token());
             let unique = hex::encode(parsec_mfa_reference::crypto::random_array::<6>());

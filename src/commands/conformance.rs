@@ -280,7 +280,7 @@ async fn run_once(
     };
     if let Some(client) = args.client.command()
         && client.faketime.is_none()
-        && factory.capabilities().clock != parsec_mfa_scenarios::target::ClockControl::None
+        && factory.capabilities().clock != parsec_mfa_scenarios::targets::ClockControl::None
     {
         let failure = Failure::new(
             exit::TARGET_UNUSABLE,

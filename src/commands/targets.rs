@@ -11,9 +11,9 @@ use parsec_mfa_scenarios::servers::{
     ServerError, cargo_target_dir, install_official, migrate_official_db, official_installed, official_takes_advice,
     official_venv,
 };
-use parsec_mfa_scenarios::target::launched::{FaketimeMode, Launched, PLACEHOLDERS, ServerKind};
-use parsec_mfa_scenarios::target::remote::{Remote, probe, probe_route};
-use parsec_mfa_scenarios::target::{DEFAULT_REAL_TIME_BUDGET, ImageRequest, InProcess, START_IMAGE, TargetFactory};
+use parsec_mfa_scenarios::targets::launched::{FaketimeMode, Launched, PLACEHOLDERS, ServerKind};
+use parsec_mfa_scenarios::targets::remote::{Remote, probe, probe_route};
+use parsec_mfa_scenarios::targets::{DEFAULT_REAL_TIME_BUDGET, ImageRequest, InProcess, START_IMAGE, TargetFactory};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;

@@ -6,7 +6,7 @@
 
 use parsec_mfa_scenarios::report::{Status, TargetReport};
 use parsec_mfa_scenarios::runner::{RunOptions, reports_dir, run};
-use parsec_mfa_scenarios::target::InProcess;
+use parsec_mfa_scenarios::targets::InProcess;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

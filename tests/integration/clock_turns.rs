@@ -1,13 +1,13 @@
-//! Clock servers taken in turns (`scenarios/src/target/launched.rs`): once a
+//! Clock servers taken in turns (`scenarios/src/targets/launched.rs`): once a
 //! clock scenario ends, its server serves the next one, its clock moved
 //! forward to the start of the next TOTP step (never back); no two
 //! scenarios hold one at the same time, and at most `CLOCK_SERVERS` run at
 //! once, the next scenario waiting for a turn. Against the reference binary
 //! with `--test-clock`, whose time the harness reads back.
 
-use parsec_mfa_scenarios::target::clock_check::server_time;
-use parsec_mfa_scenarios::target::launched::{CLOCK_SERVERS, Launched, ServerKind};
-use parsec_mfa_scenarios::target::{TargetFactory, TargetSpec};
+use parsec_mfa_scenarios::targets::clock_check::server_time;
+use parsec_mfa_scenarios::targets::launched::{CLOCK_SERVERS, Launched, ServerKind};
+use parsec_mfa_scenarios::targets::{TargetFactory, TargetSpec};
 use parsec_mfa_scenarios::testing::ADMIN_TOKEN;
 use std::time::Duration;
 

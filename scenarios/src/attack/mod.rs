@@ -27,7 +27,7 @@ pub mod rounds;
 pub mod victim;
 pub mod window;
 
-use crate::target::{ClockControl, TargetFactory, TargetSpec};
+use crate::targets::{ClockControl, TargetFactory, TargetSpec};
 use model::{ATTACK_FORMAT, AttackReport, ClockUsed, Measurement, Rule};
 use odds::{RULE_STATEMENT, Timeline, matches, rule_figures};
 use rounds::Play;
@@ -47,7 +47,7 @@ pub const MAX_PARALLELISM: u32 = 256;
 pub enum AttackError {
     /// The target did not start, or its clock did not move.
     #[error(transparent)]
-    Target(#[from] crate::target::TargetError),
+    Target(#[from] crate::targets::TargetError),
     /// The victim (organization, MFA, opaque keys) could not be set up:
     /// the step that failed, and why.
     #[error("{step}: {reason}")]

@@ -9,7 +9,7 @@ use super::AttackError;
 use super::model::{Horizon, Round, Stop};
 use super::odds::next_round_at;
 use super::victim::Victim;
-use crate::target::{ClockControl, Target};
+use crate::targets::{ClockControl, Target};
 use parsec_mfa_reference::client::mfa::MfaError;
 use parsec_mfa_reference::protocol::TOTPOpaqueKeyID;
 use std::time::{Duration, Instant};

@@ -7,7 +7,7 @@
 
 use super::AttackError;
 use crate::network::Condition;
-use crate::target::Target;
+use crate::targets::Target;
 use crate::world::retry_policy;
 use parsec_mfa_reference::client::enrollment::{NewIdentity, bootstrap_organization};
 use parsec_mfa_reference::client::mfa::{self, MfaError, SetupStatus};
@@ -41,7 +41,7 @@ fn failed<E: Into<Box<dyn std::error::Error + Send + Sync>>>(step: &'static str)
 impl Victim {
     /// Sets the victim up on `target` with `keys` opaque keys.
     pub async fn set_up(target: &dyn Target, keys: usize) -> Result<Victim, AttackError> {
-        let route = crate::target::Route::to(target).map_err(failed("no HTTP client"))?;
+        let route = crate::targets::Route::to(target).map_err(failed("no HTTP client"))?;
         let unique = hex::encode(parsec_mfa_reference::crypto::random_array::<6>());
         let organization = format!("Attack{unique}");
         let created = route

@@ -6,7 +6,7 @@
 use super::AttackError;
 use super::model::{StepProbe, Window};
 use super::victim::{Victim, code_at};
-use crate::target::Target;
+use crate::targets::Target;
 use parsec_mfa_reference::client::mfa::MfaError;
 use parsec_mfa_reference::protocol::{DateTime, TOTPOpaqueKeyID};
 use parsec_mfa_reference::totp::STEP_SECONDS;

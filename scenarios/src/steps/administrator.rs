@@ -36,7 +36,7 @@ async fn reset(world: &mut MfaWorld, organization: Option<&str>, user: UserRef, 
     let outcome = match token {
         None => env.admin.reset_totp(&org, &user, send_email).await,
         Some(token) => {
-            crate::target::Route::to(env.target.as_ref())
+            crate::targets::Route::to(env.target.as_ref())
                 .unwrap_or_else(|e| panic!("an HTTP client: {e}"))
                 .admin(token)
                 .reset_totp(&org, &user, send_email)
@@ -130,7 +130,7 @@ async fn reset_other_org(world: &mut MfaWorld, name: Name, org: String) {
 /// selectors, or neither).
 async fn reset_raw(world: &mut MfaWorld, body: serde_json::Value) {
     let env = world.started();
-    let route = crate::target::Route::to(env.target.as_ref()).unwrap_or_else(|e| panic!("an HTTP client: {e}"));
+    let route = crate::targets::Route::to(env.target.as_ref()).unwrap_or_else(|e| panic!("an HTTP client: {e}"));
     let url = route.server.to_http_url(&format!(
         "administration/organizations/{}/users/reset_totp",
         env.organization.as_str()
