@@ -22,6 +22,7 @@ pub mod authenticator;
 pub mod catalogue;
 pub mod client;
 pub mod expectations;
+pub mod explore;
 pub mod faketime;
 pub mod mailbox;
 pub mod network;
