@@ -140,7 +140,9 @@ fn refused(what: &str, run: &Run, expected: &str) -> Result<(), String> {
 /// Waits until an HTTPS server answers on `port` (any status), or fails
 /// with its log.
 fn wait_https(server: &ServerProcess, ca: &Path, timeout: Duration) -> Result<(), String> {
-    let client = HttpSettings::trusting_file(ca)?.client()?;
+    let client = HttpSettings::trusting_file(ca)
+        .and_then(|settings| settings.client())
+        .map_err(|e| e.to_string())?;
     let url = format!("https://localhost:{}/", server.port);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -2,7 +2,7 @@
 //! combined mode, X25519 key pairs, XSalsa20-Poly1305 secret boxes
 //! (nonce-prefixed) and Argon2id password derivation.
 
-use crate::protocol::codec::{Wire, bin_array};
+use crate::protocol::codec::{ValueError, Wire, bin_array};
 use crypto_secretbox::aead::{Aead, KeyInit};
 use ed25519_dalek::Signer as _;
 use rmpv::Value;
@@ -65,7 +65,7 @@ macro_rules! key32 {
             fn to_wire(&self) -> Value {
                 Value::Binary(self.0.to_vec())
             }
-            fn from_wire(value: &Value) -> Result<Self, String> {
+            fn from_wire(value: &Value) -> Result<Self, ValueError> {
                 bin_array::<32>(value).map($name)
             }
         }

@@ -65,8 +65,17 @@ pub fn base32(secret: &[u8]) -> String {
     Secret::from(secret.to_vec()).to_base32()
 }
 
+/// A key that is not base32, or a URI too long for a QR code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TotpError {
+    #[error("invalid base32 secret: {0}")]
+    Base32(String),
+    #[error("cannot draw the QR code: {0}")]
+    Qr(#[from] qrcode::types::QrError),
+}
+
 /// Reads a key typed by a person: spaces and padding ignored, any case.
-pub fn secret_from_base32(text: &str) -> Result<Vec<u8>, String> {
+pub fn secret_from_base32(text: &str) -> Result<Vec<u8>, TotpError> {
     let cleaned: String = text
         .chars()
         .filter(|c| !c.is_whitespace() && *c != '=')
@@ -74,7 +83,7 @@ pub fn secret_from_base32(text: &str) -> Result<Vec<u8>, String> {
         .collect();
     Secret::try_from_base32(&cleaned)
         .map(|s| s.as_ref().to_vec())
-        .map_err(|e| format!("invalid base32 secret: {e}"))
+        .map_err(|e| TotpError::Base32(e.to_string()))
 }
 
 /// `otpauth://totp/parsec.cloud:<Org>?secret=<BASE32>&issuer=parsec.cloud`,
@@ -88,8 +97,8 @@ pub fn otpauth_uri(secret: &[u8], organization: &str) -> String {
 }
 
 /// The QR code of `uri` drawn with Unicode half blocks, for a terminal.
-pub fn qr_for_terminal(uri: &str) -> Result<String, String> {
-    let code = qrcode::QrCode::new(uri.as_bytes()).map_err(|e| format!("cannot draw the QR code: {e}"))?;
+pub fn qr_for_terminal(uri: &str) -> Result<String, TotpError> {
+    let code = qrcode::QrCode::new(uri.as_bytes())?;
     Ok(code
         .render::<qrcode::render::unicode::Dense1x2>()
         .dark_color(qrcode::render::unicode::Dense1x2::Light)

@@ -15,8 +15,8 @@ pub enum EntryError {
     #[error("no secret in the QR code")]
     NoSecret,
     /// The key is not base32 (the reason as the TOTP library gives it).
-    #[error("{0}")]
-    BadKey(String),
+    #[error(transparent)]
+    BadKey(#[from] totp::TotpError),
 }
 
 #[derive(Debug, Clone)]

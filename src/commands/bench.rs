@@ -15,7 +15,7 @@ use clap::Args;
 use parsec_mfa_reference::client::admin::{AdminClient, AdminError};
 use parsec_mfa_reference::client::enrollment::{NewIdentity, bootstrap_organization};
 use parsec_mfa_reference::client::mfa::{self, SetupStatus};
-use parsec_mfa_reference::client::tls::HttpSettings;
+use parsec_mfa_reference::client::tls::{HttpSettings, TlsSetupError};
 use parsec_mfa_reference::client::{Connection, RetryPolicy, Signer};
 use parsec_mfa_reference::clock::{Clock, SystemClock};
 use parsec_mfa_reference::crypto::SecretKey;
@@ -301,11 +301,11 @@ async fn connection(
             .timeout(Duration::from_secs(30))
             .pool_max_idle_per_host(1)
             .build()
-            .map_err(|e| e.to_string())
+            .map_err(|e| TlsSetupError::Client(e.to_string()))
     });
     let http = match built {
         Ok(http) => http,
-        Err(e) => return (latencies, 1, Some(e)),
+        Err(e) => return (latencies, 1, Some(e.to_string())),
     };
     // The body only changes with the 30 s TOTP step.
     let mut step = u64::MAX;

@@ -33,8 +33,9 @@ impl Failure {
         }
     }
 
-    pub fn general(message: impl Into<String>) -> Self {
-        Self::new(exit::GENERAL, message)
+    /// Any error's text (a `String`, or a typed error from the library).
+    pub fn general(message: impl std::fmt::Display) -> Self {
+        Self::new(exit::GENERAL, message.to_string())
     }
 }
 

@@ -59,8 +59,7 @@ pub struct ServeArgs {
     inject_fault: Vec<String>,
 }
 
-// String: the reference crate's parser reports text, which clap takes as is.
-fn parse_advisory(s: &str) -> Result<AdvisoryDeviceFileProtection, String> {
+fn parse_advisory(s: &str) -> Result<AdvisoryDeviceFileProtection, parsec_mfa_reference::protocol::ValueError> {
     s.parse()
 }
 

@@ -29,7 +29,7 @@ use reference::protocol::local_device::{DeviceFilePassword, LocalDevice, Passwor
 use reference::protocol::token::{AuthenticatedToken, TokenFormatError};
 use reference::protocol::{
     AccessToken, Bytes, DateTime, DecodeError, DeviceID, HumanHandle, OrganizationID, TOTPOpaqueKeyID, UserID,
-    UserProfile, VlobID, anonymous, anonymous_server, authenticated,
+    UserProfile, ValueError, VlobID, anonymous, anonymous_server, authenticated,
 };
 use rmpv::Value;
 use std::str::FromStr;
@@ -1074,7 +1074,7 @@ fn wrong_ext_type_for_a_user_id() {
         anonymous::AnyCmdReq::load(&bytes),
         Err(DecodeError::InvalidField {
             field: "user_id",
-            reason: "expected ext type 2, found ext type 3".into()
+            reason: ValueError::invalid("expected ext type 2, found ext type 3")
         })
     );
     // Nor are bin or str accepted in place of the extension.
@@ -1097,7 +1097,7 @@ fn wrong_ext_length_for_a_user_id() {
         anonymous::AnyCmdReq::load(&bytes),
         Err(DecodeError::InvalidField {
             field: "user_id",
-            reason: "ext 2 must hold 16 bytes, found 15".into()
+            reason: ValueError::invalid("ext 2 must hold 16 bytes, found 15")
         })
     );
 }
@@ -1109,7 +1109,10 @@ fn wrong_field_type_for_the_code() {
         anonymous::AnyCmdReq::load(&bytes),
         Err(DecodeError::InvalidField {
             field: "one_time_password",
-            reason: "expected a string, found an integer".into()
+            reason: ValueError::WrongKind {
+                expected: "a string",
+                found: "an integer"
+            }
         })
     );
 }
@@ -1190,7 +1193,10 @@ fn structural_defects() {
         anonymous::AnyCmdReq::load(&map(&[("cmd", Value::from(1))])),
         Err(DecodeError::InvalidField {
             field: "cmd",
-            reason: "expected a string, found an integer".into()
+            reason: ValueError::WrongKind {
+                expected: "a string",
+                found: "an integer"
+            }
         })
     );
     assert_eq!(

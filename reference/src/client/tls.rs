@@ -19,23 +19,49 @@ pub fn install_crypto_provider() {
     });
 }
 
+/// Why an HTTP client could not be set up for TLS. Messages of foreign
+/// errors are kept as text: the system configuration is cached and shared,
+/// and rustls' and reqwest's errors cannot be cloned.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum TlsSetupError {
+    #[error("no TLS crypto provider installed")]
+    NoProvider,
+    #[error("the system's authorities: {0}")]
+    SystemAuthorities(String),
+    #[error("{0}")]
+    Protocols(String),
+    #[error("{0}")]
+    Pem(String),
+    #[error("no PEM certificate in it")]
+    NoCertificate,
+    #[error("{path}: {why}")]
+    File {
+        path: std::path::PathBuf,
+        why: Box<TlsSetupError>,
+    },
+    #[error("{path}: {why}")]
+    Read { path: std::path::PathBuf, why: String },
+    #[error("cannot set up HTTPS: {0}")]
+    Client(String),
+}
+
 /// TLS checked against the system's authorities, as reqwest does by
 /// default, but with the authorities loaded once: reqwest reads and parses
 /// every file of the system's store at each client it builds, and the
 /// harness builds one per app (the self-check's CPU grew sevenfold).
-fn system_tls_config() -> Result<rustls::ClientConfig, String> {
-    static CONFIG: std::sync::OnceLock<Result<rustls::ClientConfig, String>> = std::sync::OnceLock::new();
+fn system_tls_config() -> Result<rustls::ClientConfig, TlsSetupError> {
+    static CONFIG: std::sync::OnceLock<Result<rustls::ClientConfig, TlsSetupError>> = std::sync::OnceLock::new();
     CONFIG
         .get_or_init(|| {
             install_crypto_provider();
             let provider = rustls::crypto::CryptoProvider::get_default()
                 .cloned()
-                .ok_or("no TLS crypto provider installed")?;
+                .ok_or(TlsSetupError::NoProvider)?;
             let verifier = rustls_platform_verifier::Verifier::new(provider.clone())
-                .map_err(|e| format!("the system's authorities: {e}"))?;
+                .map_err(|e| TlsSetupError::SystemAuthorities(e.to_string()))?;
             Ok(rustls::ClientConfig::builder_with_provider(provider)
                 .with_safe_default_protocol_versions()
-                .map_err(|e| e.to_string())?
+                .map_err(|e| TlsSetupError::Protocols(e.to_string()))?
                 .dangerous()
                 .with_custom_certificate_verifier(Arc::new(verifier))
                 .with_no_client_auth())
@@ -54,10 +80,10 @@ pub struct HttpSettings {
 
 impl HttpSettings {
     /// Trusts only the authorities in `pem` (one or more certificates).
-    pub fn trusting_pem(pem: &[u8]) -> Result<Self, String> {
-        let certificates = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| e.to_string())?;
+    pub fn trusting_pem(pem: &[u8]) -> Result<Self, TlsSetupError> {
+        let certificates = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| TlsSetupError::Pem(e.to_string()))?;
         if certificates.is_empty() {
-            return Err("no PEM certificate in it".into());
+            return Err(TlsSetupError::NoCertificate);
         }
         Ok(HttpSettings {
             authority: Some(Arc::new(pem.to_vec())),
@@ -66,9 +92,15 @@ impl HttpSettings {
     }
 
     /// Trusts only the authorities of a PEM file.
-    pub fn trusting_file(path: &Path) -> Result<Self, String> {
-        let pem = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        Self::trusting_pem(&pem).map_err(|e| format!("{}: {e}", path.display()))
+    pub fn trusting_file(path: &Path) -> Result<Self, TlsSetupError> {
+        let pem = std::fs::read(path).map_err(|e| TlsSetupError::Read {
+            path: path.to_owned(),
+            why: e.to_string(),
+        })?;
+        Self::trusting_pem(&pem).map_err(|why| TlsSetupError::File {
+            path: path.to_owned(),
+            why: Box::new(why),
+        })
     }
 
     /// Connections to `name` go to `addr`'s IP address.
@@ -77,21 +109,20 @@ impl HttpSettings {
         self
     }
 
-    pub fn client(&self) -> Result<reqwest::Client, String> {
-        self.builder()?
-            .build()
-            .map_err(|e| format!("cannot set up HTTPS: {}", chain(&e)))
+    pub fn client(&self) -> Result<reqwest::Client, TlsSetupError> {
+        self.builder()?.build().map_err(|e| TlsSetupError::Client(chain(&e)))
     }
 
     /// A client builder with these settings, for a caller that sets more
     /// (timeouts, connection pools: `parsec-mfa bench`).
-    pub fn builder(&self) -> Result<reqwest::ClientBuilder, String> {
+    pub fn builder(&self) -> Result<reqwest::ClientBuilder, TlsSetupError> {
         install_crypto_provider();
         let mut builder =
             reqwest::Client::builder().user_agent(concat!("parsec-mfa-reference-client/", env!("CARGO_PKG_VERSION")));
         match &self.authority {
             Some(pem) => {
-                let certificates = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| e.to_string())?;
+                let certificates =
+                    reqwest::Certificate::from_pem_bundle(pem).map_err(|e| TlsSetupError::Pem(e.to_string()))?;
                 builder = builder.tls_certs_only(certificates);
             }
             None => builder = builder.tls_backend_preconfigured(system_tls_config()?),

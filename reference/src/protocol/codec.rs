@@ -29,7 +29,7 @@ pub enum DecodeError {
     #[error("unexpected field `{0}`")]
     UnexpectedField(String),
     #[error("field `{field}`: {reason}")]
-    InvalidField { field: &'static str, reason: String },
+    InvalidField { field: &'static str, reason: ValueError },
     #[error("unknown command `{0}`")]
     UnknownCommand(String),
     #[error("unknown {kind} `{value}`")]
@@ -60,12 +60,48 @@ pub fn encode_value(value: &Value) -> Vec<u8> {
     out
 }
 
+/// Why one msgpack value is not the Parsec value expected there; [`Fields`]
+/// adds the field name. The texts are the official decoder's where the
+/// vectors show them (`Invalid size: …`, `Invalid OrganizationID: …`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ValueError {
+    #[error("expected {expected}, found {found}")]
+    WrongKind {
+        expected: &'static str,
+        found: &'static str,
+    },
+    #[error("item {index}: {source}")]
+    Item { index: usize, source: Box<ValueError> },
+    /// A value of the right kind whose content is refused, with the reason.
+    #[error("{0}")]
+    Invalid(String),
+    /// A structure nested in a field (a map inside the server's config).
+    #[error(transparent)]
+    Nested(Box<DecodeError>),
+}
+
+impl From<DecodeError> for ValueError {
+    fn from(error: DecodeError) -> Self {
+        ValueError::Nested(Box::new(error))
+    }
+}
+
+impl ValueError {
+    pub fn wrong_kind(expected: &'static str, found: &Value) -> Self {
+        ValueError::WrongKind {
+            expected,
+            found: kind_of(found),
+        }
+    }
+    pub fn invalid(reason: impl Into<String>) -> Self {
+        ValueError::Invalid(reason.into())
+    }
+}
+
 /// A value that has a msgpack representation on the Parsec wire.
-///
-/// `from_wire` returns a plain reason; [`Fields`] adds the field name.
 pub trait Wire: Sized {
     fn to_wire(&self) -> Value;
-    fn from_wire(value: &Value) -> Result<Self, String>;
+    fn from_wire(value: &Value) -> Result<Self, ValueError>;
 }
 
 pub(crate) fn kind_of(value: &Value) -> &'static str {
@@ -86,16 +122,16 @@ impl Wire for String {
     fn to_wire(&self) -> Value {
         Value::from(self.as_str())
     }
-    fn from_wire(value: &Value) -> Result<Self, String> {
+    fn from_wire(value: &Value) -> Result<Self, ValueError> {
         match value {
             Value::String(s) => s
                 .as_str()
                 .map(str::to_owned)
-                .ok_or_else(|| "string is not valid UTF-8".to_owned()),
+                .ok_or_else(|| ValueError::invalid("string is not valid UTF-8")),
             // serde's String visitor (used by the official decoder) also
             // takes bin holding UTF-8.
-            Value::Binary(b) => String::from_utf8(b.clone()).map_err(|_| "bytes are not UTF-8".into()),
-            other => Err(format!("expected a string, found {}", kind_of(other))),
+            Value::Binary(b) => String::from_utf8(b.clone()).map_err(|_| ValueError::invalid("bytes are not UTF-8")),
+            other => Err(ValueError::wrong_kind("a string", other)),
         }
     }
 }
@@ -104,10 +140,10 @@ impl Wire for bool {
     fn to_wire(&self) -> Value {
         Value::Boolean(*self)
     }
-    fn from_wire(value: &Value) -> Result<Self, String> {
+    fn from_wire(value: &Value) -> Result<Self, ValueError> {
         value
             .as_bool()
-            .ok_or_else(|| format!("expected a boolean, found {}", kind_of(value)))
+            .ok_or_else(|| ValueError::Invalid(format!("expected a boolean, found {}", kind_of(value))))
     }
 }
 
@@ -115,10 +151,10 @@ impl Wire for u64 {
     fn to_wire(&self) -> Value {
         Value::from(*self)
     }
-    fn from_wire(value: &Value) -> Result<Self, String> {
+    fn from_wire(value: &Value) -> Result<Self, ValueError> {
         value
             .as_u64()
-            .ok_or_else(|| format!("expected an unsigned integer, found {}", kind_of(value)))
+            .ok_or_else(|| ValueError::Invalid(format!("expected an unsigned integer, found {}", kind_of(value))))
     }
 }
 
@@ -126,9 +162,9 @@ impl Wire for u32 {
     fn to_wire(&self) -> Value {
         Value::from(*self)
     }
-    fn from_wire(value: &Value) -> Result<Self, String> {
+    fn from_wire(value: &Value) -> Result<Self, ValueError> {
         let n = u64::from_wire(value)?;
-        u32::try_from(n).map_err(|_| format!("{n} does not fit in 32 bits"))
+        u32::try_from(n).map_err(|_| ValueError::Invalid(format!("{n} does not fit in 32 bits")))
     }
 }
 
@@ -136,13 +172,13 @@ impl Wire for f64 {
     fn to_wire(&self) -> Value {
         Value::F64(*self)
     }
-    fn from_wire(value: &Value) -> Result<Self, String> {
+    fn from_wire(value: &Value) -> Result<Self, ValueError> {
         match value {
             Value::F64(f) => Ok(*f),
             Value::F32(f) => Ok(f64::from(*f)),
             // serde's float visitor accepts integers too.
-            Value::Integer(i) => i.as_f64().ok_or_else(|| "integer out of range".into()),
-            other => Err(format!("expected a float, found {}", kind_of(other))),
+            Value::Integer(i) => i.as_f64().ok_or_else(|| ValueError::invalid("integer out of range")),
+            other => Err(ValueError::wrong_kind("a float", other)),
         }
     }
 }
@@ -174,11 +210,11 @@ impl Wire for Bytes {
     fn to_wire(&self) -> Value {
         Value::Binary(self.0.clone())
     }
-    fn from_wire(value: &Value) -> Result<Self, String> {
+    fn from_wire(value: &Value) -> Result<Self, ValueError> {
         match value {
             Value::Binary(b) => Ok(Bytes(b.clone())),
             Value::String(s) => Ok(Bytes(s.as_bytes().to_vec())),
-            other => Err(format!("expected bytes, found {}", kind_of(other))),
+            other => Err(ValueError::wrong_kind("bytes", other)),
         }
     }
 }
@@ -187,38 +223,48 @@ impl<T: Wire> Wire for Vec<T> {
     fn to_wire(&self) -> Value {
         Value::Array(self.iter().map(Wire::to_wire).collect())
     }
-    fn from_wire(value: &Value) -> Result<Self, String> {
+    fn from_wire(value: &Value) -> Result<Self, ValueError> {
         match value {
             Value::Array(items) => items
                 .iter()
                 .enumerate()
-                .map(|(i, v)| T::from_wire(v).map_err(|e| format!("item {i}: {e}")))
+                .map(|(i, v)| {
+                    T::from_wire(v).map_err(|e| ValueError::Item {
+                        index: i,
+                        source: Box::new(e),
+                    })
+                })
                 .collect(),
-            other => Err(format!("expected an array, found {}", kind_of(other))),
+            other => Err(ValueError::wrong_kind("an array", other)),
         }
     }
 }
 
 /// Reads a fixed-size msgpack `bin` (keys, tokens, salts).
-pub fn bin_array<const N: usize>(value: &Value) -> Result<[u8; N], String> {
+pub fn bin_array<const N: usize>(value: &Value) -> Result<[u8; N], ValueError> {
     match value {
         Value::Binary(b) => b
             .as_slice()
             .try_into()
-            .map_err(|_| format!("Invalid size: expected {N} bytes, found {}", b.len())),
-        other => Err(format!("expected bytes, found {}", kind_of(other))),
+            .map_err(|_| ValueError::Invalid(format!("Invalid size: expected {N} bytes, found {}", b.len()))),
+        other => Err(ValueError::wrong_kind("bytes", other)),
     }
 }
 
 /// Reads a msgpack `ext` of the given type and exact length.
-pub fn ext_payload<const N: usize>(value: &Value, ext_type: i8) -> Result<[u8; N], String> {
+pub fn ext_payload<const N: usize>(value: &Value, ext_type: i8) -> Result<[u8; N], ValueError> {
     match value {
         Value::Ext(t, data) if *t == ext_type => data
             .as_slice()
             .try_into()
-            .map_err(|_| format!("ext {ext_type} must hold {N} bytes, found {}", data.len())),
-        Value::Ext(t, _) => Err(format!("expected ext type {ext_type}, found ext type {t}")),
-        other => Err(format!("expected ext type {ext_type}, found {}", kind_of(other))),
+            .map_err(|_| ValueError::Invalid(format!("ext {ext_type} must hold {N} bytes, found {}", data.len()))),
+        Value::Ext(t, _) => Err(ValueError::Invalid(format!(
+            "expected ext type {ext_type}, found ext type {t}"
+        ))),
+        other => Err(ValueError::Invalid(format!(
+            "expected ext type {ext_type}, found {}",
+            kind_of(other)
+        ))),
     }
 }
 
@@ -314,11 +360,11 @@ impl<'a> Fields<'a> {
         match self.get(name).ok_or(DecodeError::MissingField(name))? {
             Value::String(s) => s.as_str().ok_or(DecodeError::InvalidField {
                 field: name,
-                reason: "string is not valid UTF-8".into(),
+                reason: ValueError::invalid("string is not valid UTF-8"),
             }),
             other => Err(DecodeError::InvalidField {
                 field: name,
-                reason: format!("expected a string, found {}", kind_of(other)),
+                reason: ValueError::wrong_kind("a string", other),
             }),
         }
     }

@@ -18,7 +18,7 @@ pub mod local_device;
 pub mod token;
 pub mod types;
 
-pub use codec::{Bytes, DecodeError};
+pub use codec::{Bytes, DecodeError, ValueError};
 pub use types::*;
 
 /// The API version this implementation speaks (and the only major accepted).
@@ -33,7 +33,7 @@ impl<T: codec::Wire> codec::Wire for Option<T> {
     fn to_wire(&self) -> rmpv::Value {
         self.as_ref().map_or(rmpv::Value::Nil, codec::Wire::to_wire)
     }
-    fn from_wire(value: &rmpv::Value) -> Result<Self, String> {
+    fn from_wire(value: &rmpv::Value) -> Result<Self, ValueError> {
         match value {
             rmpv::Value::Nil => Ok(None),
             other => T::from_wire(other).map(Some),

@@ -1,7 +1,7 @@
 //! Identifiers and value types shared by the commands, certificates and
 //! device files, with their exact wire encodings.
 
-use super::codec::{Wire, bin_array, ext_payload, kind_of};
+use super::codec::{ValueError, Wire, bin_array, ext_payload};
 use rmpv::Value;
 use std::fmt;
 use std::str::FromStr;
@@ -33,10 +33,10 @@ macro_rules! uuid_id {
             }
             /// Accepts 32 hex digits, and the dashed or upper-case UUID forms
             /// the official parser also takes.
-            pub fn from_hex(s: &str) -> Result<Self, String> {
+            pub fn from_hex(s: &str) -> Result<Self, ValueError> {
                 uuid::Uuid::try_parse(s)
                     .map($name)
-                    .map_err(|_| format!("Invalid {}: `{s}`", stringify!($name)))
+                    .map_err(|_| ValueError::Invalid(format!("Invalid {}: `{s}`", stringify!($name))))
             }
         }
 
@@ -59,8 +59,8 @@ macro_rules! uuid_id {
         }
 
         impl FromStr for $name {
-            type Err = String;
-            fn from_str(s: &str) -> Result<Self, String> {
+            type Err = ValueError;
+            fn from_str(s: &str) -> Result<Self, ValueError> {
                 Self::from_hex(s)
             }
         }
@@ -69,7 +69,7 @@ macro_rules! uuid_id {
             fn to_wire(&self) -> Value {
                 Value::Ext(EXT_UUID, self.as_bytes().to_vec())
             }
-            fn from_wire(value: &Value) -> Result<Self, String> {
+            fn from_wire(value: &Value) -> Result<Self, ValueError> {
                 ext_payload::<16>(value, EXT_UUID).map(Self::from_bytes)
             }
         }
@@ -134,8 +134,8 @@ impl DateTime {
     }
 
     /// Parses `YYYY-MM-DDTHH:MM:SS[.ffffff]Z`.
-    pub fn parse_rfc3339(s: &str) -> Result<Self, String> {
-        let bad = || format!("invalid UTC timestamp `{s}`");
+    pub fn parse_rfc3339(s: &str) -> Result<Self, ValueError> {
+        let bad = || ValueError::Invalid(format!("invalid UTC timestamp `{s}`"));
         let s2 = s.strip_suffix('Z').ok_or_else(bad)?;
         let (date, time) = s2.split_once('T').ok_or_else(bad)?;
         let num = |t: &str| t.parse::<i64>().map_err(|_| bad());
@@ -216,7 +216,7 @@ impl Wire for DateTime {
     fn to_wire(&self) -> Value {
         Value::Ext(EXT_DATETIME, self.0.to_be_bytes().to_vec())
     }
-    fn from_wire(value: &Value) -> Result<Self, String> {
+    fn from_wire(value: &Value) -> Result<Self, ValueError> {
         ext_payload::<8>(value, EXT_DATETIME).map(|b| DateTime(i64::from_be_bytes(b)))
     }
 }
@@ -232,12 +232,12 @@ impl AccessToken {
     pub fn hex(&self) -> String {
         hex::encode(self.0)
     }
-    pub fn from_hex(s: &str) -> Result<Self, String> {
-        let bytes = hex::decode(s).map_err(|_| format!("invalid token `{s}`"))?;
+    pub fn from_hex(s: &str) -> Result<Self, ValueError> {
+        let bytes = hex::decode(s).map_err(|_| ValueError::Invalid(format!("invalid token `{s}`")))?;
         bytes
             .try_into()
             .map(AccessToken)
-            .map_err(|_| format!("invalid token `{s}`: expected 16 bytes"))
+            .map_err(|_| ValueError::Invalid(format!("invalid token `{s}`: expected 16 bytes")))
     }
 }
 
@@ -257,7 +257,7 @@ impl Wire for AccessToken {
     fn to_wire(&self) -> Value {
         Value::Binary(self.0.to_vec())
     }
-    fn from_wire(value: &Value) -> Result<Self, String> {
+    fn from_wire(value: &Value) -> Result<Self, ValueError> {
         bin_array::<16>(value).map(AccessToken)
     }
 }
@@ -278,14 +278,14 @@ impl OrganizationID {
 }
 
 impl FromStr for OrganizationID {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = ValueError;
+    fn from_str(s: &str) -> Result<Self, ValueError> {
         let id = icu_normalizer::ComposingNormalizerBorrowed::new_nfc().normalize(s);
         let valid = (1..=32).contains(&id.len()) && id.chars().all(|c| c == '-' || regex_syntax::is_word_character(c));
         if valid {
             Ok(OrganizationID(id.into_owned()))
         } else {
-            Err(format!("Invalid OrganizationID: `{s}`"))
+            Err(ValueError::Invalid(format!("Invalid OrganizationID: `{s}`")))
         }
     }
 }
@@ -306,7 +306,7 @@ impl Wire for OrganizationID {
     fn to_wire(&self) -> Value {
         Value::from(self.0.as_str())
     }
-    fn from_wire(value: &Value) -> Result<Self, String> {
+    fn from_wire(value: &Value) -> Result<Self, ValueError> {
         String::from_wire(value)?.parse()
     }
 }
@@ -319,15 +319,15 @@ pub struct HumanHandle {
 }
 
 impl HumanHandle {
-    pub fn new(email: &str, label: &str) -> Result<Self, String> {
+    pub fn new(email: &str, label: &str) -> Result<Self, ValueError> {
         let email_ok = matches!(email.split_once('@'), Some((l, d)) if !l.is_empty() && !d.is_empty())
             && email.len() <= 254
             && !email.chars().any(char::is_whitespace);
         if !email_ok {
-            return Err(format!("Invalid email address: `{email}`"));
+            return Err(ValueError::Invalid(format!("Invalid email address: `{email}`")));
         }
         if label.trim().is_empty() || label.chars().count() > 254 {
-            return Err(format!("Invalid human label: `{label}`"));
+            return Err(ValueError::Invalid(format!("Invalid human label: `{label}`")));
         }
         Ok(HumanHandle {
             email: email.to_owned(),
@@ -340,12 +340,12 @@ impl Wire for HumanHandle {
     fn to_wire(&self) -> Value {
         Value::Array(vec![Value::from(self.email.as_str()), Value::from(self.label.as_str())])
     }
-    fn from_wire(value: &Value) -> Result<Self, String> {
+    fn from_wire(value: &Value) -> Result<Self, ValueError> {
         match value {
             Value::Array(items) if items.len() == 2 => {
                 HumanHandle::new(&String::from_wire(&items[0])?, &String::from_wire(&items[1])?)
             }
-            other => Err(format!("expected [email, label], found {}", kind_of(other))),
+            other => Err(ValueError::wrong_kind("[email, label]", other)),
         }
     }
 }
@@ -365,11 +365,11 @@ macro_rules! wire_enum {
         }
 
         impl std::str::FromStr for $name {
-            type Err = String;
-            fn from_str(s: &str) -> Result<Self, String> {
+            type Err = $crate::protocol::codec::ValueError;
+            fn from_str(s: &str) -> Result<Self, $crate::protocol::codec::ValueError> {
                 match s {
                     $($wire => Ok($name::$variant),)+
-                    other => Err(format!("unknown {} `{other}`", stringify!($name))),
+                    other => Err($crate::protocol::codec::ValueError::invalid(format!("unknown {} `{other}`", stringify!($name)))),
                 }
             }
         }
@@ -384,7 +384,7 @@ macro_rules! wire_enum {
             fn to_wire(&self) -> rmpv::Value {
                 rmpv::Value::from(self.as_str())
             }
-            fn from_wire(value: &rmpv::Value) -> Result<Self, String> {
+            fn from_wire(value: &rmpv::Value) -> Result<Self, $crate::protocol::codec::ValueError> {
                 <String as $crate::protocol::codec::Wire>::from_wire(value)?.parse()
             }
         }

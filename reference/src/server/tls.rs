@@ -17,25 +17,48 @@ use tokio_rustls::server::TlsStream;
 /// A client has this long to finish its handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Why `--ssl-certfile`/`--ssl-keyfile` cannot serve TLS.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerTlsError {
+    #[error("--ssl-certfile {}: {source}", path.display())]
+    Certificates {
+        path: std::path::PathBuf,
+        source: rustls_pki_types::pem::Error,
+    },
+    #[error("--ssl-certfile {}: no PEM certificate in it", path.display())]
+    NoCertificate { path: std::path::PathBuf },
+    #[error("--ssl-keyfile {}: {source}", path.display())]
+    Key {
+        path: std::path::PathBuf,
+        source: rustls_pki_types::pem::Error,
+    },
+    #[error("--ssl-certfile/--ssl-keyfile: {0}")]
+    Pair(#[from] rustls::Error),
+}
+
 /// The server's TLS configuration from its PEM certificate chain and key.
-pub fn server_config(certfile: &Path, keyfile: &Path) -> Result<Arc<rustls::ServerConfig>, String> {
+pub fn server_config(certfile: &Path, keyfile: &Path) -> Result<Arc<rustls::ServerConfig>, ServerTlsError> {
     use rustls_pki_types::pem::PemObject;
     use rustls_pki_types::{CertificateDer, PrivateKeyDer};
     let chain = CertificateDer::pem_file_iter(certfile)
         .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-        .map_err(|e| format!("--ssl-certfile {}: {e}", certfile.display()))?;
+        .map_err(|source| ServerTlsError::Certificates {
+            path: certfile.to_owned(),
+            source,
+        })?;
     if chain.is_empty() {
-        return Err(format!(
-            "--ssl-certfile {}: no PEM certificate in it",
-            certfile.display()
-        ));
+        return Err(ServerTlsError::NoCertificate {
+            path: certfile.to_owned(),
+        });
     }
-    let key = PrivateKeyDer::from_pem_file(keyfile).map_err(|e| format!("--ssl-keyfile {}: {e}", keyfile.display()))?;
+    let key = PrivateKeyDer::from_pem_file(keyfile).map_err(|source| ServerTlsError::Key {
+        path: keyfile.to_owned(),
+        source,
+    })?;
     crate::client::tls::install_crypto_provider();
     let mut config = rustls::ServerConfig::builder()
         .with_no_client_auth()
-        .with_single_cert(chain, key)
-        .map_err(|e| format!("--ssl-certfile/--ssl-keyfile: {e}"))?;
+        .with_single_cert(chain, key)?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }

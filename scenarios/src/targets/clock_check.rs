@@ -91,7 +91,8 @@ pub async fn server_time(addr: SocketAddr, token: &str) -> Result<ServerTime, Cl
         Arc::new(SystemClock),
     );
     let who = NewIdentity {
-        human_handle: HumanHandle::new("clock.check@example.com", "Clock check").map_err(ClockCheckError::Identity)?,
+        human_handle: HumanHandle::new("clock.check@example.com", "Clock check")
+            .map_err(|e| ClockCheckError::Identity(e.to_string()))?,
         device_label: "clock check".into(),
     };
     let (req, _) = bootstrap_request(&conn, &link, &who, DateTime::from_micros(FAR_PAST_MICROS));

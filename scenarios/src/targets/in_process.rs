@@ -5,7 +5,7 @@ use super::{BoxFuture, Capabilities, ClockControl, Target, TargetError, TargetFa
 use crate::mailbox::Mailbox;
 use crate::testing::server::InProcessServer;
 use parsec_mfa_reference::clock::{Clock, ManualClock};
-use parsec_mfa_reference::protocol::DateTime;
+use parsec_mfa_reference::protocol::{DateTime, ValueError};
 use parsec_mfa_reference::server::{EmailConfig, Faults, Store};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -61,7 +61,7 @@ impl TargetFactory for InProcess {
                 .iter()
                 .map(|a| a.parse())
                 .collect::<Result<Vec<_>, _>>()
-                .map_err(TargetError::Config)?;
+                .map_err(|e: ValueError| TargetError::Config(e.to_string()))?;
             let mut faults = Faults::default();
             for fault in spec.faults.iter().chain(&self.faults) {
                 faults.enable(fault).map_err(TargetError::Config)?;

@@ -356,7 +356,7 @@ impl Route {
             },
         };
         // Checked once here: later clients are built the same way.
-        route.settings.client().map_err(HttpClientError)?;
+        route.settings.client().map_err(|e| HttpClientError(e.to_string()))?;
         Ok(route)
     }
 

@@ -12,6 +12,7 @@ use parsec_mfa_reference::client::admin::{AdminError, UserRef};
 use parsec_mfa_reference::client::tls::HttpSettings;
 use parsec_mfa_reference::client::{ConnectionError, RetryPolicy};
 use parsec_mfa_reference::clock::{Clock, SystemClock};
+use parsec_mfa_reference::protocol::ValueError;
 use parsec_mfa_reference::protocol::anonymous_server::server_config;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -85,7 +86,7 @@ impl Remote {
     ) -> Result<Self, TargetError> {
         let addr = resolve(url).await?;
         let trust = match ca_cert {
-            Some(path) => HttpSettings::trusting_file(path).map_err(TargetError::Config)?,
+            Some(path) => HttpSettings::trusting_file(path).map_err(|e| TargetError::Config(e.to_string()))?,
             None => HttpSettings::default(),
         };
         let tls = url.strip_prefix("https://").map(|rest| TlsRoute {
@@ -195,7 +196,7 @@ pub async fn probe_route(route: &Route, token: &str) -> Result<ServerFacts, Prob
     };
     let org = PROBE_ORGANIZATION
         .parse()
-        .map_err(|e: String| ProbeError::Organization(format!("{e:?}")))?;
+        .map_err(|e: ValueError| ProbeError::Organization(format!("{:?}", e.to_string())))?;
     let conn = route.connection(org, quick, Arc::new(SystemClock));
     let advice = match conn.server_config().await {
         Ok(server_config::Rep::Ok(config)) => config.advisory_device_file_protection.unwrap_or_default(),

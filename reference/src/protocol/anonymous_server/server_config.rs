@@ -2,7 +2,7 @@
 //! advisory device file protections (API 5.5) that say whether MFA is
 //! expected.
 
-use crate::protocol::codec::{DecodeError, Fields, MapBuilder, UnknownStatus, Wire, decode_value, encode_value};
+use crate::protocol::codec::{DecodeError, Fields, MapBuilder, UnknownStatus, ValueError, Wire, decode_value, encode_value};
 use crate::protocol::types::wire_enum;
 use rmpv::Value;
 use std::fmt;
@@ -61,11 +61,11 @@ impl Wire for OpenBaoAuthConfig {
             .field("mount_path", &self.mount_path)
             .build()
     }
-    fn from_wire(value: &Value) -> Result<Self, String> {
-        let f = Fields::new(value, &[]).map_err(|e| e.to_string())?;
+    fn from_wire(value: &Value) -> Result<Self, ValueError> {
+        let f = Fields::new(value, &[])?;
         Ok(OpenBaoAuthConfig {
-            id: f.required("id").map_err(|e| e.to_string())?,
-            mount_path: f.required("mount_path").map_err(|e| e.to_string())?,
+            id: f.required("id")?,
+            mount_path: f.required("mount_path")?,
         })
     }
 }
@@ -106,7 +106,7 @@ impl Wire for OpenBaoConfig {
                 .build(),
         }
     }
-    fn from_wire(value: &Value) -> Result<Self, String> {
+    fn from_wire(value: &Value) -> Result<Self, ValueError> {
         let inner = |value: &Value| -> Result<Self, DecodeError> {
             let f = Fields::new(value, &[])?;
             match f.tag("type")? {
@@ -136,7 +136,7 @@ impl Wire for OpenBaoConfig {
                 }),
             }
         };
-        inner(value).map_err(|e| e.to_string())
+        inner(value).map_err(ValueError::from)
     }
 }
 
@@ -156,14 +156,14 @@ impl Wire for CryptPadConfig {
                 .build(),
         }
     }
-    fn from_wire(value: &Value) -> Result<Self, String> {
-        let f = Fields::new(value, &[]).map_err(|e| e.to_string())?;
-        match f.tag("type").map_err(|e| e.to_string())? {
+    fn from_wire(value: &Value) -> Result<Self, ValueError> {
+        let f = Fields::new(value, &[])?;
+        match f.tag("type")? {
             "DISABLED" => Ok(CryptPadConfig::Disabled),
             "ENABLED" => Ok(CryptPadConfig::Enabled {
-                server_url: f.required("server_url").map_err(|e| e.to_string())?,
+                server_url: f.required("server_url")?,
             }),
-            other => Err(format!("unknown CryptPadConfig `{other}`")),
+            other => Err(ValueError::Invalid(format!("unknown CryptPadConfig `{other}`"))),
         }
     }
 }
@@ -198,16 +198,16 @@ impl AdvisoryDeviceFileProtection {
 }
 
 impl FromStr for AdvisoryDeviceFileProtection {
-    type Err = String;
+    type Err = ValueError;
     /// Case-sensitive; `TOTP+PASSWORD`, `PASSWORD+DUMMY`, `""` are refused.
-    fn from_str(s: &str) -> Result<Self, String> {
+    fn from_str(s: &str) -> Result<Self, ValueError> {
         let (primary, totp) = match s.strip_suffix("+TOTP") {
             Some(primary) => (primary, true),
             None => (s, false),
         };
         let primary = primary
             .parse()
-            .map_err(|_| format!("unknown device file protection `{s}`"))?;
+            .map_err(|_| ValueError::Invalid(format!("unknown device file protection `{s}`")))?;
         Ok(AdvisoryDeviceFileProtection { primary, totp })
     }
 }

@@ -1,7 +1,9 @@
 //! The `password` device file (libparsec's `DeviceFilePassword`).
 
 use crate::crypto::{CryptoError, SecretKey};
-use crate::protocol::codec::{Bytes, DecodeError, Fields, MapBuilder, Wire, bin_array, decode_value, encode_value};
+use crate::protocol::codec::{
+    Bytes, DecodeError, Fields, MapBuilder, ValueError, Wire, bin_array, decode_value, encode_value,
+};
 use crate::protocol::{DateTime, DeviceID, HumanHandle, OrganizationID, TOTPOpaqueKeyID, UserID};
 use rmpv::Value;
 
@@ -48,7 +50,7 @@ impl Wire for PasswordAlgorithm {
             .raw("salt", Value::Binary(self.salt.to_vec()))
             .build()
     }
-    fn from_wire(value: &Value) -> Result<Self, String> {
+    fn from_wire(value: &Value) -> Result<Self, ValueError> {
         let read = || -> Result<Self, DecodeError> {
             let f = Fields::new(value, &["type", "memlimit_kb", "opslimit", "parallelism", "salt"])?;
             match f.tag("type")? {
@@ -68,7 +70,7 @@ impl Wire for PasswordAlgorithm {
                 parallelism: f.required("parallelism")?,
             })
         };
-        read().map_err(|e| e.to_string())
+        read().map_err(ValueError::from)
     }
 }
 

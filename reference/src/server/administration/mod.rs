@@ -135,7 +135,7 @@ pub fn user_selection(user_id: &Option<String>, user_email: &Option<String>) -> 
         .as_deref()
         .map(UserID::from_hex)
         .transpose()
-        .map_err(|e| unprocessable("value_error", &e))?;
+        .map_err(|e| unprocessable("value_error", &e.to_string()))?;
     if let Some(email) = user_email
         && crate::protocol::HumanHandle::new(email, "x").is_err()
     {
