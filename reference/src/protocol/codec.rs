@@ -143,7 +143,7 @@ impl Wire for bool {
     fn from_wire(value: &Value) -> Result<Self, ValueError> {
         value
             .as_bool()
-            .ok_or_else(|| ValueError::Invalid(format!("expected a boolean, found {}", kind_of(value))))
+            .ok_or_else(|| ValueError::wrong_kind("a boolean", value))
     }
 }
 
@@ -154,7 +154,7 @@ impl Wire for u64 {
     fn from_wire(value: &Value) -> Result<Self, ValueError> {
         value
             .as_u64()
-            .ok_or_else(|| ValueError::Invalid(format!("expected an unsigned integer, found {}", kind_of(value))))
+            .ok_or_else(|| ValueError::wrong_kind("an unsigned integer", value))
     }
 }
 

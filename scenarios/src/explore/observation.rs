@@ -77,11 +77,6 @@ impl Observation {
             _ => self == other,
         }
     }
-
-    /// One line for people.
-    pub fn describe(&self) -> String {
-        serde_json::to_string(self).unwrap_or_else(|_| format!("{self:?}"))
-    }
 }
 
 impl From<&ConnectionError> for Observation {

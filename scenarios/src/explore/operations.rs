@@ -239,8 +239,7 @@ pub fn op(users: u8, max_advance: u32) -> BoxedStrategy<Op> {
     proptest::strategy::Union::new_weighted(choices).boxed()
 }
 
-/// A sequence of `len` operations; proptest's shrinking is not used (see
-/// `shrink`), only its seeded generation.
+/// A sequence of `len` operations, drawn from proptest's seeded generation.
 pub fn sequence(len: usize, users: u8, max_advance: u32) -> BoxedStrategy<Vec<Op>> {
     proptest::collection::vec(op(users, max_advance), len).boxed()
 }

@@ -795,44 +795,30 @@ mod tests {
         );
     }
 
+    /// A `cmd=` target with this command line (never started).
+    fn command_target(template: &str) -> Launched {
+        Launched::new(
+            "cmd",
+            ServerKind::Command {
+                template: template.into(),
+            },
+            "t",
+            PathBuf::new(),
+            Duration::from_secs(1),
+        )
+    }
+
     #[test]
     fn commands_get_per_scenario_config_only_with_the_advice_placeholder() {
-        let fixed = Launched::new(
-            "cmd",
-            ServerKind::Command {
-                template: "server --port {port}".into(),
-            },
-            "t",
-            PathBuf::new(),
-            Duration::from_secs(1),
-        );
+        let fixed = command_target("server --port {port}");
         assert!(!fixed.capabilities().per_scenario_config);
-        let configurable = Launched::new(
-            "cmd",
-            ServerKind::Command {
-                template: "server --port {port} {advice_flags}".into(),
-            },
-            "t",
-            PathBuf::new(),
-            Duration::from_secs(1),
-        );
+        let configurable = command_target("server --port {port} {advice_flags}");
         assert!(configurable.capabilities().per_scenario_config);
     }
 
     #[test]
     fn commands_get_the_clock_control_of_their_libfaketime_mode() {
-        let command = |mode| {
-            Launched::new(
-                "cmd",
-                ServerKind::Command {
-                    template: "server --port {port}".into(),
-                },
-                "t",
-                PathBuf::new(),
-                Duration::from_secs(1),
-            )
-            .with_faketime(mode)
-        };
+        let command = |mode| command_target("server --port {port}").with_faketime(mode);
         assert_eq!(command(FaketimeMode::Exact).capabilities().clock, ClockControl::Exact);
         assert_eq!(command(FaketimeMode::Offset).capabilities().clock, ClockControl::Offset);
         assert_eq!(command(FaketimeMode::Off).capabilities().clock, ClockControl::None);

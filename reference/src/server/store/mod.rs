@@ -38,6 +38,13 @@ pub enum StorageConfig {
 #[error("storage failure: {0}")]
 pub struct StorageError(pub String);
 
+/// A stored id or profile the protocol's parser refuses: the file is damaged.
+impl From<crate::protocol::ValueError> for StorageError {
+    fn from(error: crate::protocol::ValueError) -> Self {
+        StorageError(error.to_string())
+    }
+}
+
 struct Inner {
     organizations: HashMap<OrganizationID, Organization>,
     sqlite: Option<sqlite::Database>,

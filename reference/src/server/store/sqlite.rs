@@ -4,9 +4,7 @@
 use super::model::{Device, OpaqueKey, Organization, OrganizationRow, TotpState, User};
 use super::{Change, StorageError};
 use crate::crypto::{SecretKey, VerifyKey};
-use crate::protocol::{
-    AccessToken, DateTime, DeviceID, HumanHandle, OrganizationID, TOTPOpaqueKeyID, UserID, ValueError,
-};
+use crate::protocol::{AccessToken, DateTime, DeviceID, HumanHandle, OrganizationID, TOTPOpaqueKeyID, UserID};
 use rusqlite::{Connection, params};
 use std::collections::HashMap;
 use std::path::Path;
@@ -172,7 +170,7 @@ impl Database {
             .map_err(err)?;
         for row in rows {
             let (id, token, root, expired, limit, outsider, created, last) = row.map_err(err)?;
-            let id: OrganizationID = id.parse().map_err(|e: ValueError| StorageError(e.to_string()))?;
+            let id: OrganizationID = id.parse()?;
             let row = OrganizationRow {
                 id: id.clone(),
                 bootstrap_token: token.map(array).transpose()?.map(AccessToken),
@@ -201,13 +199,8 @@ impl Database {
                 human_handle: HumanHandle::new(
                     &r.get::<_, String>(2).map_err(err)?,
                     &r.get::<_, String>(3).map_err(err)?,
-                )
-                .map_err(|e: ValueError| StorageError(e.to_string()))?,
-                profile: r
-                    .get::<_, String>(4)
-                    .map_err(err)?
-                    .parse()
-                    .map_err(|e: ValueError| StorageError(e.to_string()))?,
+                )?,
+                profile: r.get::<_, String>(4).map_err(err)?.parse()?,
                 created_on: DateTime::from_micros(r.get(5).map_err(err)?),
                 revoked_on: r.get::<_, Option<i64>>(6).map_err(err)?.map(DateTime::from_micros),
                 frozen: r.get(7).map_err(err)?,
@@ -224,10 +217,7 @@ impl Database {
                         .map(AccessToken),
                 },
             };
-            if let Some(o) = orgs.get_mut(
-                &org.parse::<OrganizationID>()
-                    .map_err(|e: ValueError| StorageError(e.to_string()))?,
-            ) {
+            if let Some(o) = orgs.get_mut(&org.parse::<OrganizationID>()?) {
                 o.users.insert(user.user_id, user);
             }
         }
@@ -247,10 +237,7 @@ impl Database {
                 device_certificate: r.get(5).map_err(err)?,
                 redacted_device_certificate: r.get(6).map_err(err)?,
             };
-            if let Some(o) = orgs.get_mut(
-                &org.parse::<OrganizationID>()
-                    .map_err(|e: ValueError| StorageError(e.to_string()))?,
-            ) {
+            if let Some(o) = orgs.get_mut(&org.parse::<OrganizationID>()?) {
                 o.devices.insert(device.device_id, device);
             }
         }
@@ -269,10 +256,7 @@ impl Database {
                 failed_attempts: r.get(4).map_err(err)?,
                 last_failed_attempt: r.get::<_, Option<i64>>(5).map_err(err)?.map(DateTime::from_micros),
             };
-            if let Some(o) = orgs.get_mut(
-                &org.parse::<OrganizationID>()
-                    .map_err(|e: ValueError| StorageError(e.to_string()))?,
-            ) {
+            if let Some(o) = orgs.get_mut(&org.parse::<OrganizationID>()?) {
                 o.opaque_keys.insert(key.id, key);
             }
         }
