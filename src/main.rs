@@ -29,6 +29,11 @@ enum Command {
     /// server (the throttle, parallel guesses, the accepted codes) and write
     /// the odds over a year next to the throttle rule's.
     Attack(commands::attack::AttackArgs),
+    /// Find divergences nobody wrote a scenario for: random operation
+    /// sequences run against a Parsec server and the reference model in
+    /// lockstep; the first unexpected divergence is shrunk and written as
+    /// a scenario.
+    Explore(commands::explore::ExploreArgs),
     /// Run the features against the reference server with each deliberate
     /// defect, in each profile, and write the kill matrix.
     SelfCheck(commands::self_check::SelfCheckArgs),
@@ -77,6 +82,7 @@ fn main() -> ExitCode {
             Command::Conformance(args) => commands::conformance::run_conformance(args).await,
             Command::SelfCheck(args) => commands::self_check::run(args).await,
             Command::Attack(args) => commands::attack::run(args).await,
+            Command::Explore(args) => commands::explore::run(args).await,
             Command::Serve(args) => commands::serve::run(args)
                 .await
                 .map_err(|e| Failure::general(format!("{e:#}"))),

@@ -525,6 +525,8 @@ pub struct MfaWorld {
     pub command: Option<crate::steps::command_line::CommandRun>,
     /// The `Reset URL:` the administrator's command printed.
     pub printed_reset_url: Option<String>,
+    /// What the explorer knows of the server, in a scenario it wrote.
+    pub explorer: Option<crate::explore::side::Side>,
 }
 
 impl std::fmt::Debug for MfaWorld {

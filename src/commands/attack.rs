@@ -6,9 +6,8 @@
 //! puts them on one plot.
 
 use super::failure::{Failure, exit};
-use super::targets::{TargetArgs, TargetChoice, parse_targets, prepare, target_help, usage};
+use super::targets::{TargetArgs, TargetChoice, check_faults, parse_targets, prepare, report_name, target_help, usage};
 use clap::Args;
-use parsec_mfa_reference::server::Faults;
 use parsec_mfa_scenarios::attack::model::AttackReport;
 use parsec_mfa_scenarios::attack::{DEFAULT_PARALLELISMS, MAX_PARALLELISM, run_attack};
 use parsec_mfa_scenarios::report::attack::{ATTACK_HTML_FILE, ATTACK_JSON_FILE, attack_html, terminal_summary};
@@ -36,17 +35,6 @@ pub struct AttackArgs {
     compare: bool,
 }
 
-/// The report folder: the target's, or with its defects in the name (never
-/// mistaken for the faultless target's).
-fn report_name(choice: &TargetChoice, faults: &[String]) -> String {
-    let mut name = choice.report_name();
-    for fault in faults {
-        name.push('-');
-        name.push_str(fault);
-    }
-    name
-}
-
 pub async fn run(args: AttackArgs) -> Result<(), Failure> {
     let given = if args.target.targets.is_empty() && !args.compare {
         vec!["reference".to_owned()]
@@ -54,18 +42,7 @@ pub async fn run(args: AttackArgs) -> Result<(), Failure> {
         args.target.targets.clone()
     };
     let choices = parse_targets(&given).map_err(usage)?;
-    if let Some(unknown) = args.faults.iter().find(|f| !Faults::NAMES.contains(&f.as_str())) {
-        return Err(usage(format!(
-            "--inject-fault {unknown}: not a defect of the reference server (known: {})",
-            Faults::NAMES.join(", ")
-        )));
-    }
-    if let Some(choice) = choices.iter().find(|c| !args.faults.is_empty() && !c.takes_faults()) {
-        return Err(usage(format!(
-            "--inject-fault: {} is not the reference server (--target reference or in-process)",
-            choice.report_name()
-        )));
-    }
+    check_faults(&choices, &args.faults)?;
     if args.target.start_timeout == 0 {
         return Err(usage("--start-timeout must be at least 1"));
     }
@@ -182,18 +159,4 @@ fn write_reports(dir: &Path, reports: &[AttackReport], json: bool) -> Result<(),
         ATTACK_HTML_FILE,
         &attack_html(reports).map_err(|e| Failure::general(e.to_string()))?,
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_faulty_target_reports_in_a_folder_of_its_own() {
-        assert_eq!(report_name(&TargetChoice::Reference, &[]), "reference");
-        assert_eq!(
-            report_name(&TargetChoice::InProcess, &["lockout-disabled".into()]),
-            "reference-in-process-lockout-disabled"
-        );
-    }
 }

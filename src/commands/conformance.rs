@@ -9,7 +9,9 @@
 //! slices run on several machines back together.
 
 use super::failure::{Failure, exit};
-use super::targets::{TargetArgs, TargetChoice, parse_targets, prepare_in, target_help, usage};
+use super::targets::{
+    TargetArgs, TargetChoice, check_faults, parse_targets, prepare_in, report_name, target_help, usage,
+};
 use clap::Args;
 use futures::StreamExt as _;
 use parsec_mfa_scenarios::client::ClientChoice;
@@ -85,6 +87,11 @@ pub struct ConformanceArgs {
     /// with `compare.html` for several targets and one exit code.
     #[arg(long, value_name = "FOLDER", num_args = 1..)]
     merge: Vec<PathBuf>,
+    /// A deliberate defect of the reference server (repeatable; `reference`
+    /// and `in-process` targets only), e.g. to replay a scenario that
+    /// `explore` wrote. The reports go to `<reports>/<target>-<defect>/`.
+    #[arg(long = "inject-fault", value_name = "NAME")]
+    faults: Vec<String>,
 }
 
 pub async fn run_conformance(args: ConformanceArgs) -> Result<(), Failure> {
@@ -97,6 +104,7 @@ pub async fn run_conformance(args: ConformanceArgs) -> Result<(), Failure> {
         args.target.targets.clone()
     };
     let choices = parse_targets(&given).map_err(usage)?;
+    check_faults(&choices, &args.faults)?;
     if !args.features.exists() {
         return Err(usage(format!(
             "{}: no such features folder or file",
@@ -201,8 +209,8 @@ async fn run_target(
     quiet: bool,
 ) -> TargetRun {
     let name = match args.client.report_suffix() {
-        None => choice.report_name(),
-        Some(suffix) => format!("{}+{suffix}", choice.report_name()),
+        None => report_name(choice, &args.faults),
+        Some(suffix) => format!("{}+{suffix}", report_name(choice, &args.faults)),
     };
     let target_folder = args.target.reports.join(&name);
     let expected = expectations.and_then(|e| e.for_target(&name)).cloned();
@@ -271,7 +279,15 @@ async fn run_once(
     if !quiet {
         println!("=== conformance: {name} ===");
     }
-    let factory = match prepare_in(choice, &choice.report_name(), &args.target, &[], folder).await {
+    let factory = match prepare_in(
+        choice,
+        &report_name(choice, &args.faults),
+        &args.target,
+        &args.faults,
+        folder,
+    )
+    .await
+    {
         Ok(factory) => factory,
         Err(failure) => {
             eprintln!("Error: {name}: {}", failure.message);

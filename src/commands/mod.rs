@@ -1,5 +1,5 @@
 //! The commands of `parsec-mfa`, one file each: the harness (`conformance`,
-//! `self-check`, `attack`), the reference server (`serve`) and its load
+//! `self-check`, `attack`, `explore`), the reference server (`serve`) and its load
 //! test (`bench`), the client and administrator commands. Each returns a
 //! [`failure::Failure`] with its own exit code.
 
@@ -9,6 +9,7 @@ pub mod client_faults;
 pub mod common;
 pub mod conformance;
 pub mod device;
+pub mod explore;
 pub mod failure;
 pub mod input;
 pub mod login;

@@ -122,6 +122,24 @@ pub enum TargetChoice {
 }
 
 impl TargetChoice {
+    /// The `--target` flag that chooses it, quoted for a shell, with the
+    /// `--inject-fault` flags of `faults`: what a replay command says.
+    pub fn flags(&self, faults: &[String]) -> String {
+        let value = match self {
+            TargetChoice::InProcess => "in-process".to_owned(),
+            TargetChoice::Reference => "reference".to_owned(),
+            TargetChoice::Official(version) => format!("official={version}"),
+            TargetChoice::Url(url) => format!("url={url}"),
+            TargetChoice::Command(command) => format!("'cmd={}'", command.replace('\'', r"'\''")),
+            TargetChoice::Image(reference) => format!("image={reference}"),
+        };
+        let mut flags = format!("--target {value}");
+        for fault in faults {
+            flags.push_str(&format!(" --inject-fault {fault}"));
+        }
+        flags
+    }
+
     /// The report folder's name.
     pub fn report_name(&self) -> String {
         match self {
@@ -236,6 +254,37 @@ pub fn usage(message: impl std::fmt::Display) -> Failure {
 /// Exit 9: a target could not be started, reached, or is not a Parsec server.
 pub fn unusable(why: impl std::fmt::Display) -> Failure {
     Failure::new(exit::TARGET_UNUSABLE, why.to_string())
+}
+
+/// The report folder: the target's, or with its defects in the name (never
+/// mistaken for the faultless target's).
+/// Checks `--inject-fault`: known defects, on targets that take them.
+pub fn check_faults(choices: &[TargetChoice], faults: &[String]) -> Result<(), Failure> {
+    if let Some(unknown) = faults
+        .iter()
+        .find(|f| !parsec_mfa_reference::server::Faults::NAMES.contains(&f.as_str()))
+    {
+        return Err(usage(format!(
+            "--inject-fault {unknown}: not a defect of the reference server (known: {})",
+            parsec_mfa_reference::server::Faults::NAMES.join(", ")
+        )));
+    }
+    if let Some(choice) = choices.iter().find(|c| !faults.is_empty() && !c.takes_faults()) {
+        return Err(usage(format!(
+            "--inject-fault: {} is not the reference server (--target reference or in-process)",
+            choice.report_name()
+        )));
+    }
+    Ok(())
+}
+
+pub fn report_name(choice: &TargetChoice, faults: &[String]) -> String {
+    let mut name = choice.report_name();
+    for fault in faults {
+        name.push('-');
+        name.push_str(fault);
+    }
+    name
 }
 
 /// Builds the target named `name` (its report folder, where its servers'
@@ -393,6 +442,15 @@ mod tests {
 
     fn parse(list: &[&str]) -> Result<Vec<TargetChoice>, BadTarget> {
         parse_targets(&list.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn a_faulty_target_reports_in_a_folder_of_its_own() {
+        assert_eq!(report_name(&TargetChoice::Reference, &[]), "reference");
+        assert_eq!(
+            report_name(&TargetChoice::InProcess, &["lockout-disabled".into()]),
+            "reference-in-process-lockout-disabled"
+        );
     }
 
     #[test]

@@ -31,6 +31,12 @@ pub enum Observation {
     /// A key opened: whether it is the one created for that id.
     KeyFetched {
         equals_created: bool,
+        /// Whether it is another key the explorer knows (someone else's).
+        someone_elses: bool,
+    },
+    /// The administrator froze or unfroze: the state the server reports.
+    Frozen {
+        frozen: bool,
     },
     InvalidCode,
     /// Throttled: `wait_until` minus the clock at sending, in seconds.
@@ -56,6 +62,11 @@ pub enum Observation {
     /// A command's status the client does not know.
     UnknownStatus {
         status: String,
+    },
+    /// The operation could not be carried out on that server (its
+    /// organization could not be made, …): why.
+    Failed {
+        why: String,
     },
     /// Burst outcomes: how many of each, in a fixed order.
     Burst {

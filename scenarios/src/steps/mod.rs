@@ -14,6 +14,7 @@ pub mod attacker;
 pub mod clock;
 pub mod command_line;
 pub mod enable_mfa;
+pub mod explore;
 pub mod login;
 pub mod mailbox;
 pub mod network;
@@ -41,6 +42,7 @@ pub fn link() -> usize {
         clock::ANCHOR,
         command_line::ANCHOR,
         enable_mfa::ANCHOR,
+        explore::ANCHOR,
         login::ANCHOR,
         mailbox::ANCHOR,
         network::ANCHOR,

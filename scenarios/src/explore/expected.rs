@@ -1,0 +1,145 @@
+//! Known divergences as data (`parsec-mfa explore --expect FILE`): an
+//! exploration stays green while every divergence it meets is one of
+//! these, each with its reason. See `expectations/explore-*.toml`.
+
+use super::lockstep::Divergence;
+use super::observation::Observation;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// The largest expectation file read.
+const MAX_FILE_BYTES: u64 = 1 << 20;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectedDivergence {
+    /// The target's report name (`official-3.9.3`, …) it is known on.
+    pub target: String,
+    /// The operation's kind (`wrong-burst`, …).
+    pub operation: String,
+    /// The kind of what the reference model sees, where it matters.
+    #[serde(default)]
+    pub reference: Option<String>,
+    /// The kind of what the target is seen to do, where it matters.
+    #[serde(default)]
+    pub seen: Option<String>,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectationFile {
+    #[serde(default)]
+    pub divergence: Vec<ExpectedDivergence>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExpectationError {
+    #[error("{path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("{path}: larger than {MAX_FILE_BYTES} bytes")]
+    TooLarge { path: String },
+    #[error("{path}: {source}")]
+    Parse { path: String, source: toml::de::Error },
+}
+
+/// Reads expectation files, each at most [`MAX_FILE_BYTES`].
+pub fn read(paths: &[impl AsRef<Path>]) -> Result<Vec<ExpectedDivergence>, ExpectationError> {
+    use std::io::Read as _;
+    let mut all = Vec::new();
+    for path in paths {
+        let path = path.as_ref();
+        let shown = path.display().to_string();
+        let file = std::fs::File::open(path).map_err(|source| ExpectationError::Read {
+            path: shown.clone(),
+            source,
+        })?;
+        let mut text = String::new();
+        file.take(MAX_FILE_BYTES + 1)
+            .read_to_string(&mut text)
+            .map_err(|source| ExpectationError::Read {
+                path: shown.clone(),
+                source,
+            })?;
+        if text.len() as u64 > MAX_FILE_BYTES {
+            return Err(ExpectationError::TooLarge { path: shown });
+        }
+        let parsed: ExpectationFile = toml::from_str(&text).map_err(|source| ExpectationError::Parse {
+            path: shown.clone(),
+            source,
+        })?;
+        all.extend(parsed.divergence);
+    }
+    Ok(all)
+}
+
+/// The kind of an observation, as expectation files name it.
+pub fn kind(observation: &Observation) -> String {
+    match serde_json::to_value(observation) {
+        Ok(serde_json::Value::Object(map)) => map.get("kind").and_then(|k| k.as_str()).unwrap_or_default().to_owned(),
+        _ => String::new(),
+    }
+}
+
+/// The expectation `divergence` on `target` is, if any.
+pub fn matching<'a>(
+    expected: &'a [ExpectedDivergence],
+    target: &str,
+    divergence: &Divergence,
+) -> Option<&'a ExpectedDivergence> {
+    expected.iter().find(|e| {
+        e.target == target
+            && e.operation == divergence.operation.kind()
+            && e.reference.as_ref().is_none_or(|k| *k == kind(&divergence.reference))
+            && e.seen.as_ref().is_none_or(|k| *k == kind(&divergence.target))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::explore::operations::Op;
+
+    #[test]
+    fn an_expectation_matches_its_target_operation_and_kinds_only() {
+        let file: ExpectationFile = toml::from_str(
+            r#"
+            [[divergence]]
+            target = "official-3.9.3-postgresql"
+            operation = "wrong-burst"
+            seen = "burst"
+            reason = "concurrent failures lost"
+            "#,
+        )
+        .unwrap();
+        let burst = Observation::Burst {
+            invalid: 4,
+            throttled: 0,
+            opened: 0,
+            other: 0,
+        };
+        let divergence = Divergence {
+            index: 3,
+            operation: Op::WrongBurst {
+                user: 0,
+                key: 0,
+                count: 4,
+            },
+            reference: Observation::Burst {
+                invalid: 2,
+                throttled: 2,
+                opened: 0,
+                other: 0,
+            },
+            target: burst,
+        };
+        assert!(matching(&file.divergence, "official-3.9.3-postgresql", &divergence).is_some());
+        assert!(matching(&file.divergence, "official-3.9.3", &divergence).is_none());
+        let other = Divergence {
+            target: Observation::InvalidCode,
+            ..divergence
+        };
+        assert!(matching(&file.divergence, "official-3.9.3-postgresql", &other).is_none());
+        assert!(toml::from_str::<ExpectationFile>("[[divergence]]\ntarget = \"x\"").is_err());
+    }
+}
