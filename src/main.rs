@@ -29,10 +29,8 @@ enum Command {
     /// server (the throttle, parallel guesses, the accepted codes) and write
     /// the odds over a year next to the throttle rule's.
     Attack(commands::attack::AttackArgs),
-    /// Find divergences nobody wrote a scenario for: random operation
-    /// sequences run against a Parsec server and the reference model in
-    /// lockstep; the first unexpected divergence is shrunk and written as
-    /// a scenario.
+    /// Find divergences nobody wrote a scenario for: random operations,
+    /// run against a Parsec server and the reference model in lockstep
     Explore(commands::explore::ExploreArgs),
     /// Run the features against the reference server with each deliberate
     /// defect, in each profile, and write the kill matrix.

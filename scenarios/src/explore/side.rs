@@ -395,6 +395,11 @@ impl Side {
                 right(phone, at)
             }
             Code::OldSecret => right(self.users[user].old_phone.as_deref(), unix),
+            Code::Truncated => {
+                let mut code = right(phone, unix);
+                code.truncate(3);
+                code
+            }
             Code::OtherUsers => {
                 let other = self
                     .others_in_organization(user)

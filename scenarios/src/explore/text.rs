@@ -15,6 +15,7 @@ impl fmt::Display for Code {
             Code::Skewed(steps) => write!(f, "skewed({steps:+})"),
             Code::OldSecret => f.write_str("old-secret"),
             Code::OtherUsers => f.write_str("other-users"),
+            Code::Truncated => f.write_str("truncated"),
         }
     }
 }
@@ -85,6 +86,7 @@ impl std::str::FromStr for Code {
             "wrong" => Code::Wrong,
             "old-secret" => Code::OldSecret,
             "other-users" => Code::OtherUsers,
+            "truncated" => Code::Truncated,
             _ => {
                 let steps = s.strip_prefix("skewed(").and_then(|r| r.strip_suffix(')')).ok_or(())?;
                 Code::Skewed(steps.parse().map_err(|_| ())?)
