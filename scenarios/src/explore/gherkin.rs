@@ -53,8 +53,9 @@ pub fn feature(
     }
     text.push_str(&format!("  {}\n", tags.join(" ")));
     text.push_str(&format!(
-        "  Scenario: {} after {} operations (seed {})\n",
+        "  Scenario: {} sees {} after {} operations (seed {})\n",
         divergence.operation.kind(),
+        super::expected::kind(&divergence.reference),
         operations.len() - 1,
         provenance.sequence_seed
     ));
