@@ -6,6 +6,8 @@
 //!   exploration alone, shrunk to a few operations, written as a feature
 //!   that fails on the defective server and passes on the reference (the
 //!   tool's own check, then run again here through `conformance`);
+//! - the self-check's `explore` column: a defect found and checked, one
+//!   listed as unexplorable not found and not a problem;
 //! - the command: exit 1 and `explore.json` with a divergence; its
 //!   `divergence.feature` replayed by `conformance`;
 //! - the scenario kept in `features/explored.feature` (written by the
@@ -260,6 +262,30 @@ fn kept_scenario() -> Result<String, String> {
     Ok("fails on reset-token-of-any-user, passes on the reference".into())
 }
 
+async fn self_check_column() -> Result<String, String> {
+    use parsec_mfa_scenarios::self_check::explored::{ExploreBudget, explore_fault};
+    let budget = ExploreBudget {
+        seed: 1,
+        sequences: 40,
+        seconds: 120,
+    };
+    let folder = reports().join("self-check-column");
+    let found = explore_fault("confirm-ignores-code", budget, &folder).await;
+    ensure(found.found && found.checked && found.problem.is_none(), || {
+        format!("confirm-ignores-code: {found:?}")
+    })?;
+    let listed = explore_fault("signature-unchecked", budget, &folder).await;
+    ensure(
+        !listed.found && listed.reason.is_some() && listed.problem.is_none(),
+        || format!("signature-unchecked: {listed:?}"),
+    )?;
+    Ok(format!(
+        "found in {} operations; signature-unchecked not explorable: {}",
+        found.operations,
+        listed.reason.unwrap_or_default()
+    ))
+}
+
 fn official() -> Result<String, String> {
     let folder = reports().join("official").display().to_string();
     let args = [
@@ -306,6 +332,9 @@ fn main() -> ExitCode {
     for fault in DEFECTS {
         timed(format!("found: {fault}"), &mut || runtime.block_on(defect_found(fault)));
     }
+    timed("the self-check's explore column".into(), &mut || {
+        runtime.block_on(self_check_column())
+    });
     timed("the command".into(), &mut command_finds_and_writes);
     timed("features/explored.feature".into(), &mut kept_scenario);
     let official_here = available(

@@ -8,6 +8,7 @@ use super::failure::{Failure, exit};
 use clap::Args;
 use parsec_mfa_reference::client::faults::ClientFault;
 use parsec_mfa_reference::server::Faults;
+use parsec_mfa_scenarios::self_check::explored::ExploreBudget;
 use parsec_mfa_scenarios::self_check::matrix::{Matrix, Outcome, Scope};
 use parsec_mfa_scenarios::self_check::{FaultCase, Profile, SelfCheckError, SelfCheckOptions, run_self_check};
 use std::path::PathBuf;
@@ -48,6 +49,20 @@ pub struct SelfCheckArgs {
     /// Seconds a launched server has to answer.
     #[arg(long, default_value_t = 60)]
     start_timeout: u64,
+    /// Also the `explore` column: each server defect looked for by
+    /// `parsec-mfa explore` alone, against the reference in process, in
+    /// --explore-sequences sequences from --explore-seed, for at most this
+    /// many seconds each; found ones are shrunk, written and checked as
+    /// scenarios, the others listed with their reason or reported as
+    /// problems.
+    #[arg(long, value_name = "SECONDS")]
+    explore: Option<u64>,
+    /// Sequences the `explore` column draws per defect.
+    #[arg(long, value_name = "N", default_value_t = 600)]
+    explore_sequences: usize,
+    /// The seed of the `explore` column's sequences.
+    #[arg(long, value_name = "SEED", default_value_t = 1)]
+    explore_seed: u64,
     /// Runs every defect this many times, as if there were that many times
     /// more (to measure how the run time scales).
     #[arg(long, default_value_t = 1, hide = true)]
@@ -126,6 +141,11 @@ pub async fn run(args: SelfCheckArgs) -> Result<(), Failure> {
         runs_at_once: args.runs_at_once,
         concurrency: args.concurrency,
         start_timeout: Duration::from_secs(args.start_timeout),
+        explore: args.explore.map(|seconds| ExploreBudget {
+            seed: args.explore_seed,
+            sequences: args.explore_sequences,
+            seconds,
+        }),
     };
     let dir = options.reports.clone();
     println!(
@@ -186,6 +206,9 @@ fn print_summary(matrix: &Matrix) {
     for info in &matrix.profiles {
         header.push_str(&format!("  {:<22}", info.profile.name()));
     }
+    if matrix.explore.is_some() {
+        header.push_str("  explore");
+    }
     println!("{header}");
     let mut baseline = format!("{:<width$}", "faultless reference");
     for info in &matrix.profiles {
@@ -219,6 +242,14 @@ fn print_summary(matrix: &Matrix) {
                 None => "not run".into(),
             };
             line.push_str(&format!("  {text:<22}"));
+        }
+        if let Some(cell) = &row.explore {
+            let text = match (cell.shrunk_to, &cell.reason) {
+                (Some(length), _) => format!("found, {length} op(s), {:.1} s", cell.seconds),
+                (None, Some(_)) => "not explorable".into(),
+                (None, None) => "NOT FOUND".into(),
+            };
+            line.push_str(&format!("  {text}"));
         }
         println!("{line}");
     }

@@ -4,6 +4,7 @@
 //! from the model goes through [`escape`]; the page has no other input, so
 //! it can move to templates that escape by default as it is.
 
+use super::explored::ExploreCell;
 use super::matrix::{Cell, Matrix, Outcome, RunRecord, Scope};
 use std::fmt::Write as _;
 
@@ -97,6 +98,13 @@ pub fn page(matrix: &Matrix) -> String {
             escape(info.profile.name()),
         );
     }
+    if let Some(budget) = &matrix.explore {
+        let _ = write!(
+            html,
+            "<th title=\"each defect looked for by parsec-mfa explore alone, against the reference in process\">explore<br><span class=\"profile-name\">{} sequences each (at most {} s), seed {}</span></th>",
+            budget.sequences, budget.seconds, budget.seed
+        );
+    }
     html.push_str("</tr>\n</thead>\n<tbody>\n<tr class=\"baseline\"><th>faultless reference</th>");
     for info in &matrix.profiles {
         let baseline = matrix.baselines.iter().find(|b| b.profile == info.profile);
@@ -123,6 +131,9 @@ pub fn page(matrix: &Matrix) -> String {
         }
         html.push_str("</td>");
     }
+    if matrix.explore.is_some() {
+        html.push_str("<td data-profile=\"explore\">the model itself</td>");
+    }
     html.push_str("</tr>\n");
     for row in &matrix.faults {
         let _ = write!(
@@ -136,6 +147,9 @@ pub fn page(matrix: &Matrix) -> String {
                 Some(cell) => cell_html(&mut html, cell),
                 None => html.push_str("<td>not run</td>"),
             }
+        }
+        if matrix.explore.is_some() {
+            explore_cell_html(&mut html, row.explore.as_ref());
         }
         html.push_str("</tr>\n");
     }
@@ -164,6 +178,55 @@ fn report_link(html: &mut String, run: &RunRecord) {
         escape(&run.report),
         run.seconds
     );
+}
+
+/// The `explore` column's cell: found (shrunk, written, checked), not
+/// explorable with its reason, or a problem.
+fn explore_cell_html(html: &mut String, cell: Option<&ExploreCell>) {
+    let Some(cell) = cell else {
+        html.push_str("<td data-profile=\"explore\">a client's defect: not explored</td>");
+        return;
+    };
+    let class = match (cell.found, &cell.reason) {
+        (true, _) => "killed",
+        (false, Some(_)) => "unobservable",
+        (false, None) => "survived",
+    };
+    let flagged = if cell.problem.is_some() { " problem" } else { "" };
+    let _ = write!(
+        html,
+        "<td class=\"{class}{flagged}\" data-profile=\"explore\" data-outcome=\"{class}\">"
+    );
+    match (&cell.operation, cell.shrunk_to) {
+        (Some(operation), Some(length)) => {
+            let _ = write!(
+                html,
+                "found at <code>{}</code>, shrunk to {length} operation{}",
+                escape(operation),
+                if length == 1 { "" } else { "s" }
+            );
+        }
+        _ => html.push_str("not found"),
+    }
+    let _ = write!(
+        html,
+        "<span class=\"note\">{} operations, {} sequences, {:.1} s{}</span>",
+        cell.operations,
+        cell.sequences,
+        cell.seconds,
+        if cell.found && cell.checked {
+            "; its scenario fails on the defect, passes on the reference"
+        } else {
+            ""
+        }
+    );
+    if let Some(reason) = &cell.reason {
+        let _ = write!(html, "<span class=\"note\">{}</span>", escape(reason));
+    }
+    if let Some(problem) = &cell.problem {
+        let _ = write!(html, "<span class=\"note\">{}</span>", escape(problem));
+    }
+    html.push_str("</td>");
 }
 
 fn cell_html(html: &mut String, cell: &Cell) {
@@ -279,6 +342,7 @@ mod tests {
             report: "in-process/fault-x/index.html".into(),
         };
         let matrix = Matrix {
+            explore: None,
             format: FORMAT.into(),
             profiles: vec![ProfileInfo {
                 profile: Profile::InProcess,
@@ -300,6 +364,7 @@ mod tests {
                 fault: "x".into(),
                 client: false,
                 cells: vec![Cell::judge("x", Profile::InProcess, Ok::<_, &str>(run), &[])],
+                explore: None,
             }],
             list_problems: vec![],
             settings: RunSettings {

@@ -151,6 +151,9 @@ pub struct FaultRow {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub client: bool,
     pub cells: Vec<Cell>,
+    /// The `explore` column's cell (`self-check --explore`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explore: Option<super::explored::ExploreCell>,
 }
 
 /// The faultless reference in one profile: every scenario it can run must
@@ -216,6 +219,9 @@ pub struct Matrix {
     /// Problems of the unobservable list itself (stale names).
     pub list_problems: Vec<String>,
     pub settings: RunSettings,
+    /// The `explore` column's budget, where it was made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explore: Option<super::explored::ExploreBudget>,
     /// Whether the self-check passes: no problem anywhere.
     pub ok: bool,
 }
@@ -231,6 +237,11 @@ impl Matrix {
                 self.faults
                     .iter()
                     .flat_map(|row| row.cells.iter().filter_map(|c| c.problem.clone())),
+            )
+            .chain(
+                self.faults
+                    .iter()
+                    .filter_map(|row| row.explore.as_ref().and_then(|e| e.problem.clone())),
             )
             .collect()
     }
@@ -374,6 +385,7 @@ mod tests {
     #[test]
     fn the_json_reads_back() {
         let matrix = Matrix {
+            explore: None,
             format: FORMAT.into(),
             profiles: vec![],
             baselines: vec![Baseline {
@@ -386,6 +398,7 @@ mod tests {
                 fault: "f".into(),
                 client: false,
                 cells: vec![Cell::judge("f", Profile::InProcess, Ok::<_, &str>(run(80, 3)), &[])],
+                explore: None,
             }],
             list_problems: vec![],
             settings: RunSettings {

@@ -23,6 +23,7 @@
 //! how many were tried), otherwise every scenario runs. [`Scope::Full`]
 //! runs every scenario everywhere.
 
+pub mod explored;
 pub mod html;
 pub mod matrix;
 pub mod unobservable;
@@ -164,6 +165,9 @@ pub struct SelfCheckOptions {
     pub concurrency: usize,
     /// How long a launched server has to answer.
     pub start_timeout: Duration,
+    /// The `explore` column: each server defect looked for by exploration
+    /// alone within this budget (`None`: no column).
+    pub explore: Option<explored::ExploreBudget>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -253,7 +257,11 @@ pub async fn run_self_check(options: SelfCheckOptions, stop: watch::Receiver<boo
             .collect(),
         baselines: baseline_records,
         faults: rows,
-        list_problems: unobservable::stale_entries(UNOBSERVABLE, &known),
+        list_problems: unobservable::stale_entries(UNOBSERVABLE, &known)
+            .into_iter()
+            .chain(explored::stale_entries(parsec_mfa_reference::server::Faults::NAMES))
+            .collect(),
+        explore: shared.options.explore,
         settings: RunSettings {
             scope: shared.options.scope,
             runs_at_once,
@@ -327,11 +335,20 @@ async fn fault_row(shared: Arc<Shared>, case: FaultCase) -> Result<FaultRow, Sel
         cells.push(Cell::judge(&case.fault, profile, run, UNOBSERVABLE));
     }
     cells.sort_by_key(|c| c.profile);
+    let explore = match shared.options.explore {
+        Some(budget) if !case.client => {
+            let _slot = shared.slots.acquire().await.map_err(|_| SelfCheckError::Interrupted)?;
+            let folder = shared.options.reports.join("explore");
+            Some(explored::explore_fault(&case.fault, budget, &folder).await)
+        }
+        _ => None,
+    };
     Ok(FaultRow {
         label: case.label,
         fault: case.fault,
         client: case.client,
         cells,
+        explore,
     })
 }
 
