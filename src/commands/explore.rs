@@ -3,7 +3,7 @@
 //! lockstep (the same targets and flags as `conformance`); the first
 //! divergence nobody expected is shrunk and written as a scenario, checked
 //! against both servers. Per target, `<reports>/<target>/explore/`:
-//! `explore.json` and `divergence.feature`.
+//! `explore.json`, `explore.html` and `divergence.feature`.
 
 use super::failure::{Failure, exit};
 use super::targets::{TargetArgs, TargetChoice, check_faults, parse_targets, prepare, report_name, target_help, usage};
@@ -91,6 +91,8 @@ pub async fn run(args: ExploreArgs) -> Result<(), Failure> {
         match explored {
             Ok(report) => {
                 print_report(&report);
+                let folder = args.target.reports.join(&name).join("explore");
+                println!("Report: {} (and explore.json)", folder.join("explore.html").display());
                 diverged |= !report.passed();
             }
             Err(failure) => {

@@ -46,6 +46,8 @@ pub enum LockstepError {
     },
     #[error("the reference model failed (a harness bug): {0}")]
     Model(SideError),
+    #[error("the reference model did not answer `{operation}` ({why}): the harness is overloaded or broken")]
+    Unreachable { operation: Op, why: String },
     /// The target's time could not be moved (over the real-time budget,
     /// its clock control gone).
     #[error("{0}")]
@@ -75,11 +77,7 @@ impl Started {
     }
 
     fn server(&self) -> Server<'_> {
-        Server {
-            target: self.target.as_ref(),
-            route: &self.route,
-            admin: &self.admin,
-        }
+        Server::new(self.target.as_ref(), &self.route, &self.admin)
     }
 }
 
@@ -126,6 +124,13 @@ pub async fn run_sequence(
             tested_side.perform(&tested_server, op)
         );
         let expected = expected.map_err(LockstepError::Model)?;
+        if let Observation::Refused { why } = &expected
+            && (why == "unreachable" || why == "invalid_response")
+        {
+            // The model is in this process: not reaching it is the
+            // harness's failure, never the target's divergence.
+            return Err(LockstepError::Unreachable { operation: *op, why: why.clone() });
+        }
         let got = match got {
             Ok(got) => got,
             Err(SideError::Target(e)) => return Err(LockstepError::TargetClock(e)),

@@ -3,12 +3,13 @@
 //! against the target and the reference model in lockstep ([`lockstep`]),
 //! compared on normalized observations ([`observation`]). The first
 //! divergence nobody expected ([`expected`]) is shrunk ([`shrink`]),
-//! written as a feature ([`gherkin`]), and that feature is run against
+//! written as a feature ([`gherkin`]) and a page ([`html`]), and that feature is run against
 //! both servers before it is shown: it must fail on the target and pass
 //! on the reference.
 
 pub mod expected;
 pub mod gherkin;
+pub mod html;
 pub mod lockstep;
 pub mod observation;
 pub mod operations;
@@ -238,6 +239,7 @@ pub async fn explore(
         source: std::io::Error::other(e),
     })?;
     write(&config.reports.join(EXPLORE_JSON_FILE), &json)?;
+    write(&config.reports.join(html::EXPLORE_HTML_FILE), &html::page(&report))?;
     Ok(report)
 }
 

@@ -34,20 +34,36 @@ const EMAIL_WAIT: Duration = Duration::from_secs(5);
 pub const MAX_BURST: usize = 16;
 
 /// What a side needs of its server: the target, the route to it, its
-/// administration API.
+/// administration API, and one HTTP client for every request of the
+/// sequence.
 pub struct Server<'a> {
     pub target: &'a dyn Target,
     pub route: &'a Route,
     pub admin: &'a AdminClient,
+    /// Shared by the side's connections so that they reuse its pooled TCP
+    /// connections: a client per request would open thousands a second,
+    /// and the closed ones' ports (TIME_WAIT) run out within a minute.
+    pub http: reqwest::Client,
 }
 
-impl Server<'_> {
+impl<'a> Server<'a> {
+    pub fn new(target: &'a dyn Target, route: &'a Route, admin: &'a AdminClient) -> Self {
+        Server {
+            target,
+            route,
+            admin,
+            http: route.http(),
+        }
+    }
+
     fn connection(&self, organization: &OrganizationID) -> Connection {
-        self.route.connection(
+        Connection::new(
+            self.route.server.clone(),
             organization.clone(),
             retry_policy(crate::network::Condition::Up),
             self.target.clock(),
         )
+        .with_http(self.http.clone())
     }
 
     fn mailbox(&self) -> &Mailbox {

@@ -21,10 +21,6 @@ pub const UNEXPLORABLE: &[(&str, &str)] = &[
         "needs a user whose id is taken by another organization's bootstrap; the explorer's organizations get ids of their own",
     ),
     (
-        "frozen-attempts-counted",
-        "needs wrong codes sent while frozen, then the lockout read after unfreezing, on the same key: not drawn in the budget",
-    ),
-    (
         "throttle-capped",
         "needs more than 12 failures in a row on one key (a wait over an hour) before a right code: not drawn in the budget",
     ),
@@ -164,7 +160,16 @@ pub async fn explore_fault(fault: &str, budget: ExploreBudget, reports: &Path) -
         .as_ref()
         .and_then(|f| f.check.as_ref())
         .is_some_and(|c| c.fails_on_target && c.passes_on_reference);
+    let unreachable = report.found.as_ref().is_some_and(|f| {
+        matches!(&f.divergence.target, crate::explore::observation::Observation::Refused { why } if why == "unreachable")
+    });
     let problem = match (&report.found, &listed) {
+        // Both servers are in this process: not reaching one is the
+        // harness's failure (an overloaded machine), not the defect.
+        (Some(found), _) if unreachable => Some(format!(
+            "{fault}: the defective server in this process did not answer `{}`: the machine is overloaded",
+            found.divergence.operation
+        )),
         (Some(_), Some(_)) => Some(format!(
             "{fault}: found by exploration, yet listed as unexplorable (self_check/explored.rs): remove it from the list"
         )),

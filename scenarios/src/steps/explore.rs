@@ -17,11 +17,7 @@ const FLOWING_CLOCK_SLACK: i64 = 2;
 #[given(expr = "the explorer's first organization")]
 async fn first_organization(world: &mut MfaWorld) {
     let env = world.env().await;
-    let server = Server {
-        target: env.target.as_ref(),
-        route: &env.route,
-        admin: &env.admin,
-    };
+    let server = Server::new(env.target.as_ref(), &env.route, &env.admin);
     let side = Side::start(&server)
         .await
         .unwrap_or_else(|e| panic!("the explorer's organization: {e}"));
@@ -41,11 +37,7 @@ async fn does_and_sees(world: &mut MfaWorld, operation: String, expected: String
         .explorer
         .as_mut()
         .expect("the explorer's first organization comes first");
-    let server = Server {
-        target: env.target.as_ref(),
-        route: &env.route,
-        admin: &env.admin,
-    };
+    let server = Server::new(env.target.as_ref(), &env.route, &env.admin);
     let seen = side
         .perform(&server, &op)
         .await
