@@ -1,7 +1,7 @@
 //! `parsec-mfa bench` works end to end against a spawned reference server:
 //! it sets up an organization with MFA and fetches the key without error.
 //! Only the counts are checked, never the timing: the figures themselves
-//! are measured by hand (README, Benchmark).
+//! are measured by hand (docs/measurements.md, `parsec-mfa bench`).
 
 use parsec_mfa_scenarios::servers::free_port;
 use parsec_mfa_scenarios::testing::ADMIN_TOKEN;

@@ -28,8 +28,10 @@ mod snapshots;
 mod transcript;
 mod types_vectors;
 
-// The catalogue (docs/spec.md) and the features' tags; the README's
-// command-line examples (trycmd).
+// The generated pages (docs/spec.md's traceability table, docs/divergences.md),
+// the docs' relative links, and docs/reference.md's command-line examples (trycmd).
+mod divergences;
+mod doc_links;
 mod readme_cli;
 mod traceability;
 

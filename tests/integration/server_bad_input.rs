@@ -240,7 +240,7 @@ async fn a_huge_content_length_gives_413_at_once() {
             );
         }
         // The two largest values are the HTTP layer's own markers: it
-        // refuses them itself, with 431 (README, known divergences).
+        // refuses them itself, with 431 (docs/reference.md, wire-level differences).
         let mut request = request_head(&path, &format!("{auth}Content-Length: 18446744073709551615\r\n"));
         request.push(0x80);
         assert_eq!(raw(&s, &request, false).await.0, 431, "{path}");
@@ -429,7 +429,7 @@ fn python_urllib_reads_the_official_servers_413_too() {
 #[tokio::test]
 async fn an_unparsable_content_length_gives_400() {
     // The official server answers 413; the HTTP layer here refuses the
-    // request before the handshake (README, known divergences).
+    // request before the handshake (docs/reference.md, wire-level differences).
     let s = TestServer::start().await;
     for length in ["99999999999999999999999", "abc", "-1", "1, 2"] {
         let mut request = request_head(&s.anonymous_path(), &format!("Content-Length: {length}\r\n"));
