@@ -198,9 +198,10 @@ fn command_finds_and_writes() -> Result<String, String> {
         format!("the replay command: {}", found.replay)
     })?;
     let page = std::fs::read_to_string(dir.join("explore.html")).map_err(|e| e.to_string())?;
-    ensure(page.contains("The divergence") && page.contains("Checked: it fails on the target"), || {
-        "explore.html does not show the checked divergence".to_owned()
-    })?;
+    ensure(
+        page.contains("The divergence") && page.contains("Checked: it fails on the target"),
+        || "explore.html does not show the checked divergence".to_owned(),
+    )?;
     let feature = std::fs::read_to_string(dir.join("divergence.feature")).map_err(|e| e.to_string())?;
     ensure(
         feature.contains("# Replay: parsec-mfa conformance --target in-process --inject-fault reset-link-reusable"),

@@ -10,13 +10,14 @@ use std::path::Path;
 
 const PAGE: &str = "docs/divergences.md";
 
-/// The page from the expectation files of the conformance runs (the
-/// explorer's `explore-*.toml` are of another kind), sorted by file name.
+/// The page from the expectation files, sorted by file name: the
+/// conformance runs' scenarios, then the explorer's divergences
+/// (`explore-*.toml`, another format).
 fn divergences_page(root: &Path) -> String {
     let mut files: Vec<_> = std::fs::read_dir(root.join("expectations"))
         .unwrap()
         .map(|entry| entry.unwrap().file_name().into_string().unwrap())
-        .filter(|name| name.ends_with(".toml") && !name.starts_with("explore-"))
+        .filter(|name| name.ends_with(".toml"))
         .collect();
     files.sort();
     let mut out = String::from(
@@ -31,6 +32,7 @@ fn divergences_page(root: &Path) -> String {
          | file | target | expected | scenarios | reason |\n\
          | --- | --- | --- | --- | --- |\n",
     );
+    let (explored, files): (Vec<String>, Vec<String>) = files.into_iter().partition(|f| f.starts_with("explore-"));
     for file in &files {
         let text = std::fs::read_to_string(root.join("expectations").join(file)).unwrap();
         let expectations = Expectations::parse(&text, file).unwrap();
@@ -52,6 +54,33 @@ fn divergences_page(root: &Path) -> String {
                 let reason = reason.replace('|', "\\|");
                 writeln!(out, "| `{file}` | `{target}` | {outcome} | {scenarios} | {reason} |").unwrap();
             }
+        }
+    }
+    out.push_str(
+        "\nThe explorer's (`parsec-mfa explore --expect`, [explore.md](explore.md)): a\n\
+         divergence listed is allowed, not required.\n\n\
+         | file | target | operation | model sees / target does | reason |\n\
+         | --- | --- | --- | --- | --- |\n",
+    );
+    for file in &explored {
+        let path = root.join("expectations").join(file);
+        let divergences = parsec_mfa_scenarios::explore::expected::read(&[&path]).unwrap();
+        if divergences.is_empty() {
+            writeln!(out, "| `{file}` | | none known | | |").unwrap();
+        }
+        for d in divergences {
+            let kinds = format!(
+                "{} / {}",
+                d.reference.as_deref().unwrap_or("any"),
+                d.seen.as_deref().unwrap_or("any")
+            );
+            let reason = d.reason.replace('|', "\\|");
+            writeln!(
+                out,
+                "| `{file}` | `{}` | `{}` | {kinds} | {reason} |",
+                d.target, d.operation
+            )
+            .unwrap();
         }
     }
     out

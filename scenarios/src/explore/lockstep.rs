@@ -129,7 +129,10 @@ pub async fn run_sequence(
         {
             // The model is in this process: not reaching it is the
             // harness's failure, never the target's divergence.
-            return Err(LockstepError::Unreachable { operation: *op, why: why.clone() });
+            return Err(LockstepError::Unreachable {
+                operation: *op,
+                why: why.clone(),
+            });
         }
         let got = match got {
             Ok(got) => got,
