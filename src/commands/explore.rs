@@ -159,12 +159,18 @@ fn print_report(report: &ExploreReport) {
         "{} operations in {} sequences, {:.1} s ({:.0} operations/s)",
         report.operations, report.sequences, report.seconds, report.operations_per_second
     );
+    // Each known divergence's reason once, however often it was met.
+    let mut reasons_shown = std::collections::HashSet::new();
     for seen in &report.expected {
+        let reason = if reasons_shown.insert(&seen.reason) {
+            seen.reason.as_str()
+        } else {
+            "as above"
+        };
         println!(
-            "expected divergence (sequence {}): {} — {}",
+            "expected divergence (sequence {}): {} — {reason}",
             seen.sequence_seed,
             seen.divergence.operation.kind(),
-            seen.reason
         );
     }
     match &report.found {

@@ -70,17 +70,19 @@ fn divergences_page(root: &Path) -> String {
         }
         for d in divergences {
             let kinds = format!(
-                "{} / {}",
+                "{}{} / {}",
                 d.reference.as_deref().unwrap_or("any"),
+                d.why.as_deref().map(|w| format!(" ({w})")).unwrap_or_default(),
                 d.seen.as_deref().unwrap_or("any")
             );
+            let operation = match (&d.operation, &d.after) {
+                (Some(op), None) => format!("`{op}`"),
+                (Some(op), Some(after)) => format!("`{op}` after `{after}`"),
+                (None, Some(after)) => format!("any after `{after}`"),
+                (None, None) => "any".to_owned(),
+            };
             let reason = d.reason.replace('|', "\\|");
-            writeln!(
-                out,
-                "| `{file}` | `{}` | `{}` | {kinds} | {reason} |",
-                d.target, d.operation
-            )
-            .unwrap();
+            writeln!(out, "| `{file}` | `{}` | {operation} | {kinds} | {reason} |", d.target).unwrap();
         }
     }
     out

@@ -4,6 +4,7 @@
 
 use super::lockstep::Divergence;
 use super::observation::Observation;
+use super::operations::Op;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -15,11 +16,20 @@ const MAX_FILE_BYTES: u64 = 1 << 20;
 pub struct ExpectedDivergence {
     /// The target's report name (`official-3.9.3`, …) it is known on.
     pub target: String,
-    /// The operation's kind (`wrong-burst`, …).
-    pub operation: String,
+    /// The operation's kind (`wrong-burst`, …); any operation when absent.
+    #[serde(default)]
+    pub operation: Option<String>,
+    /// The kind of the operation just before it (`freeze`, …), where it
+    /// matters: a divergence that only follows some operation.
+    #[serde(default)]
+    pub after: Option<String>,
     /// The kind of what the reference model sees, where it matters.
     #[serde(default)]
     pub reference: Option<String>,
+    /// The reason the reference model gives for refusing (`user_frozen`,
+    /// …), where it matters.
+    #[serde(default)]
+    pub why: Option<String>,
     /// The kind of what the target is seen to do, where it matters.
     #[serde(default)]
     pub seen: Option<String>,
@@ -75,22 +85,31 @@ pub fn read(paths: &[impl AsRef<Path>]) -> Result<Vec<ExpectedDivergence>, Expec
 
 /// The kind of an observation, as expectation files name it.
 pub fn kind(observation: &Observation) -> String {
+    field(observation, "kind")
+}
+
+/// One text field of an observation's JSON form (empty when absent).
+fn field(observation: &Observation, name: &str) -> String {
     match serde_json::to_value(observation) {
-        Ok(serde_json::Value::Object(map)) => map.get("kind").and_then(|k| k.as_str()).unwrap_or_default().to_owned(),
+        Ok(serde_json::Value::Object(map)) => map.get(name).and_then(|k| k.as_str()).unwrap_or_default().to_owned(),
         _ => String::new(),
     }
 }
 
-/// The expectation `divergence` on `target` is, if any.
+/// The expectation `divergence` on `target` is, if any; `previous` is the
+/// operation carried out just before it in its sequence.
 pub fn matching<'a>(
     expected: &'a [ExpectedDivergence],
     target: &str,
     divergence: &Divergence,
+    previous: Option<&Op>,
 ) -> Option<&'a ExpectedDivergence> {
     expected.iter().find(|e| {
         e.target == target
-            && e.operation == divergence.operation.kind()
+            && e.operation.as_ref().is_none_or(|k| k == divergence.operation.kind())
+            && e.after.as_ref().is_none_or(|k| previous.is_some_and(|p| k == p.kind()))
             && e.reference.as_ref().is_none_or(|k| *k == kind(&divergence.reference))
+            && e.why.as_ref().is_none_or(|k| *k == field(&divergence.reference, "why"))
             && e.seen.as_ref().is_none_or(|k| *k == kind(&divergence.target))
     })
 }
@@ -98,7 +117,6 @@ pub fn matching<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::explore::operations::Op;
 
     #[test]
     fn an_expectation_matches_its_target_operation_and_kinds_only() {
@@ -133,13 +151,51 @@ mod tests {
             },
             target: burst,
         };
-        assert!(matching(&file.divergence, "official-3.9.3-postgresql", &divergence).is_some());
-        assert!(matching(&file.divergence, "official-3.9.3", &divergence).is_none());
+        assert!(matching(&file.divergence, "official-3.9.3-postgresql", &divergence, None).is_some());
+        assert!(matching(&file.divergence, "official-3.9.3", &divergence, None).is_none());
         let other = Divergence {
             target: Observation::InvalidCode,
             ..divergence
         };
-        assert!(matching(&file.divergence, "official-3.9.3-postgresql", &other).is_none());
+        assert!(matching(&file.divergence, "official-3.9.3-postgresql", &other, None).is_none());
         assert!(toml::from_str::<ExpectationFile>("[[divergence]]\ntarget = \"x\"").is_err());
+    }
+
+    #[test]
+    fn an_expectation_after_an_operation_matches_only_after_it() {
+        let file: ExpectationFile = toml::from_str(
+            r#"
+            [[divergence]]
+            target = "official-3.9.3"
+            after = "freeze"
+            reference = "refused"
+            why = "user_frozen"
+            reason = "freezing takes effect a moment later"
+            "#,
+        )
+        .unwrap();
+        let divergence = Divergence {
+            index: 1,
+            operation: Op::CreateKey { user: 0 },
+            reference: Observation::Refused {
+                why: "user_frozen".into(),
+            },
+            target: Observation::KeyCreated { reused: false },
+        };
+        let freeze = Op::Freeze { user: 0, frozen: true };
+        let found = |d: &Divergence, p: Option<&Op>| matching(&file.divergence, "official-3.9.3", d, p).is_some();
+        assert!(found(&divergence, Some(&freeze)));
+        assert!(!found(&divergence, None), "no operation before it");
+        assert!(
+            !found(&divergence, Some(&Op::CreateKey { user: 0 })),
+            "after another operation"
+        );
+        let revoked = Divergence {
+            reference: Observation::Refused {
+                why: "user_revoked".into(),
+            },
+            ..divergence.clone()
+        };
+        assert!(!found(&revoked, Some(&freeze)), "another reason");
     }
 }

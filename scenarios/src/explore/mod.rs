@@ -202,7 +202,8 @@ pub async fn explore(
         sequences += 1;
         operations += outcome.operations;
         if let Some(divergence) = &outcome.divergence {
-            match expected::matching(&config.expected, &config.target_name, divergence) {
+            let previous = divergence.index.checked_sub(1).and_then(|i| outcome.ops.get(i));
+            match expected::matching(&config.expected, &config.target_name, divergence, previous) {
                 Some(e) => expected_seen.push(ExpectedSeen {
                     sequence_seed: outcome.sequence_seed,
                     divergence: divergence.clone(),
