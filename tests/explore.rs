@@ -74,6 +74,7 @@ fn config(name: &str, sequences: usize) -> ExploreConfig {
         target_flags: format!("--target {name}"),
         command: "tests/explore.rs".into(),
         reports: reports().join(name),
+        shard: None,
     }
 }
 
@@ -246,6 +247,72 @@ fn command_finds_and_writes() -> Result<String, String> {
     ))
 }
 
+/// Two shards of a run, merged: the same sequences, operations and
+/// divergence as the run unsharded; a missing shard refused.
+fn shards_merged() -> Result<String, String> {
+    let folder = reports().join("shards");
+    let _ = std::fs::remove_dir_all(&folder);
+    let read = |dir: &Path| -> Result<ExploreReport, String> {
+        let path = dir
+            .join("reference-in-process-lockout-disabled")
+            .join("explore")
+            .join("explore.json");
+        let json = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        serde_json::from_str(&json).map_err(|e| e.to_string())
+    };
+    let explore = |extra: &[&str], out: &Path, log: &str| {
+        let shown = out.display().to_string();
+        let mut args = vec![
+            "explore",
+            "--target",
+            "in-process",
+            "--inject-fault",
+            "lockout-disabled",
+            "--seed",
+            "1",
+            "--sequences",
+            "12",
+            "--reports",
+            &shown,
+        ];
+        args.extend_from_slice(extra);
+        run(&args, log)
+    };
+    let whole = folder.join("whole");
+    let code = explore(&[], &whole, "shards-whole")?;
+    ensure(code == Some(1), || format!("the unsharded run exited {code:?}"))?;
+    for k in ["1/2", "2/2"] {
+        let out = folder.join(k.replace('/', "-of-"));
+        let code = explore(&["--shard", k], &out, &format!("shard-{}", k.replace('/', "-of-")))?;
+        ensure(code.is_some_and(|c| c <= 1), || format!("shard {k} exited {code:?}"))?;
+    }
+    let merged = folder.join("merged");
+    let (one, two, to) = (
+        folder.join("1-of-2").display().to_string(),
+        folder.join("2-of-2").display().to_string(),
+        merged.display().to_string(),
+    );
+    let code = run(&["explore", "--merge", &one, &two, "--reports", &to], "shards-merge")?;
+    ensure(code == Some(1), || format!("the merge exited {code:?}"))?;
+    let (whole, merged) = (read(&whole)?, read(&merged)?);
+    let seeds = |r: &ExploreReport| r.found.as_ref().map(|f| f.sequence_seed);
+    ensure(merged.merged.len() == 2 && seeds(&merged) == seeds(&whole), || {
+        format!(
+            "merged: {} shards, divergence at sequence {:?}; unsharded: {:?}",
+            merged.merged.len(),
+            seeds(&merged),
+            seeds(&whole)
+        )
+    })?;
+    let code = run(&["explore", "--merge", &one, "--reports", &to], "shards-merge-missing")?;
+    ensure(code == Some(1), || format!("merging one shard of two exited {code:?}"))?;
+    Ok(format!(
+        "2 shards merged: {} sequences, the divergence at sequence {:?} as unsharded",
+        merged.sequences,
+        seeds(&merged)
+    ))
+}
+
 fn kept_scenario() -> Result<String, String> {
     let feature = "features/explored.feature";
     let on_defect = conformance(
@@ -341,6 +408,7 @@ fn main() -> ExitCode {
         runtime.block_on(self_check_column())
     });
     timed("the command".into(), &mut command_finds_and_writes);
+    timed("shards merged".into(), &mut shards_merged);
     timed("features/explored.feature".into(), &mut kept_scenario);
     let official_here = available(
         "the official server",

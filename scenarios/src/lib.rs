@@ -30,6 +30,7 @@ pub mod report;
 pub mod runner;
 pub mod self_check;
 pub mod servers;
+pub mod shard;
 pub mod steps;
 pub mod targets;
 pub mod testing;

@@ -148,70 +148,7 @@ pub async fn run_judged_with(
     run_inner(options, controls, expectations).await
 }
 
-/// A deterministic slice of the scenarios, `--shard K/N` (K from 1 to N):
-/// the scenarios of the features, every Scenario Outline row counted as
-/// one, sorted by feature file (as the reports name it) then line; the
-/// shard K takes those whose index in that list, counted from 0, is K - 1
-/// modulo N. The N shards of one set of features therefore hold each
-/// scenario exactly once, whatever the machine, and differ in size by one
-/// at most. The other filters (`--tags`, `--name`) apply within the shard.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Shard {
-    /// From 1 to `count`.
-    pub index: usize,
-    pub count: usize,
-}
-
-impl std::fmt::Display for Shard {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}", self.index, self.count)
-    }
-}
-
-/// Not `K/N` with K from 1 to N.
-#[derive(Debug, thiserror::Error)]
-#[error("`{0}` is not a shard K/N (K from 1 to N)")]
-pub struct BadShard(String);
-
-impl std::str::FromStr for Shard {
-    type Err = BadShard;
-
-    fn from_str(text: &str) -> Result<Self, BadShard> {
-        let bad = || BadShard(text.to_owned());
-        let (index, count) = text.split_once('/').ok_or_else(bad)?;
-        let index: usize = index.trim().parse().map_err(|_| bad())?;
-        let count: usize = count.trim().parse().map_err(|_| bad())?;
-        if index == 0 || index > count {
-            return Err(bad());
-        }
-        Ok(Shard { index, count })
-    }
-}
-
-impl serde::Serialize for Shard {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for Shard {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        String::deserialize(deserializer)?
-            .parse()
-            .map_err(serde::de::Error::custom)
-    }
-}
-
-impl Shard {
-    /// The scenarios of this shard, from the sorted list of all of them.
-    pub fn select(&self, all: &BTreeSet<ScenarioAt>) -> BTreeSet<ScenarioAt> {
-        all.iter()
-            .enumerate()
-            .filter(|(i, _)| i % self.count == self.index - 1)
-            .map(|(_, at)| at.clone())
-            .collect()
-    }
-}
+pub use crate::shard::{BadShard, Shard};
 
 /// Every scenario of the features (each Scenario Outline row on its own),
 /// as cucumber's parser reads them for the run, by feature file and line.

@@ -9,7 +9,8 @@ use super::failure::{Failure, exit};
 use super::targets::{TargetArgs, TargetChoice, check_faults, parse_targets, prepare, report_name, target_help, usage};
 use clap::Args;
 use parsec_mfa_scenarios::explore::shrink::ShrinkBudget;
-use parsec_mfa_scenarios::explore::{Budget, ExploreConfig, ExploreReport, expected, explore};
+use parsec_mfa_scenarios::explore::{Budget, ExploreConfig, ExploreReport, expected, explore, merge, write_report};
+use parsec_mfa_scenarios::shard::Shard;
 use parsec_mfa_scenarios::targets::{ClockControl, InProcess, TargetFactory};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -59,9 +60,28 @@ pub struct ExploreArgs {
     /// and `in-process` targets only): what exploration finds of it.
     #[arg(long = "inject-fault", value_name = "NAME")]
     faults: Vec<String>,
+    /// Run the K-th of N slices of the sequences (sequence i when i mod N
+    /// is K - 1), the same on every machine; --seed is required and
+    /// --sequences counts all the shards' together. Merge the shards'
+    /// explore.json with --merge.
+    #[arg(long, value_name = "K/N")]
+    shard: Option<Shard>,
+    /// Merge the explore.json of shard runs (each folder a run's, or a
+    /// reports folder of several) into one report per target under
+    /// --reports, judged as one run. Runs nothing.
+    #[arg(long, value_name = "FOLDER", num_args = 1..)]
+    merge: Vec<PathBuf>,
 }
 
 pub async fn run(args: ExploreArgs) -> Result<(), Failure> {
+    if !args.merge.is_empty() {
+        return run_merge(&args);
+    }
+    if args.shard.is_some() && args.seed.is_none() {
+        return Err(usage(
+            "--shard needs --seed: every shard draws its sequences from the same one",
+        ));
+    }
     let given = if args.target.targets.is_empty() {
         vec!["reference".to_owned()]
     } else {
@@ -147,6 +167,7 @@ async fn explore_one(
             .collect::<Vec<_>>()
             .join(" "),
         reports: args.target.reports.join(name).join("explore"),
+        shard: args.shard,
     };
     let reference: Arc<dyn TargetFactory> = Arc::new(InProcess::default());
     explore(reference, target, &config)
@@ -159,6 +180,12 @@ fn print_report(report: &ExploreReport) {
         "{} operations in {} sequences, {:.1} s ({:.0} operations/s)",
         report.operations, report.sequences, report.seconds, report.operations_per_second
     );
+    if let Some(shard) = report.shard {
+        println!("Shard {shard} of the sequences: merge the shards' explore.json with --merge.");
+    }
+    if !report.merged.is_empty() {
+        println!("Merged from {} shards.", report.merged.len());
+    }
     // Each known divergence's reason once, however often it was met.
     let mut reasons_shown = std::collections::HashSet::new();
     for seen in &report.expected {
@@ -217,4 +244,42 @@ fn print_report(report: &ExploreReport) {
             println!("Replay the sequence: {}", found.replay);
         }
     }
+}
+
+/// `--merge`: the shards' `explore.json` merged, one report per target,
+/// written under `--reports`; exit 1 if any holds an unexpected divergence.
+fn run_merge(args: &ExploreArgs) -> Result<(), Failure> {
+    if !args.target.targets.is_empty()
+        || args.seed.is_some()
+        || args.shard.is_some()
+        || args.steps.is_some()
+        || args.time.is_some()
+        || args.sequences.is_some()
+        || !args.expect.is_empty()
+        || !args.faults.is_empty()
+    {
+        return Err(usage(
+            "--merge reads saved runs: it takes no --target, --seed, --shard, --steps, --time, --sequences, --expect or --inject-fault",
+        ));
+    }
+    let mut reports = Vec::new();
+    for folder in &args.merge {
+        for file in merge::find(folder).map_err(|e| usage(format!("--merge {e}")))? {
+            reports.push(merge::read(&file).map_err(|e| Failure::general(format!("--merge: {e}")))?);
+        }
+    }
+    let merged = merge::merge(reports).map_err(|e| Failure::general(format!("--merge: {e}")))?;
+    let mut diverged = false;
+    for report in &merged {
+        println!("=== explore: {} (seed {}), merged ===", report.target, report.seed);
+        print_report(report);
+        let folder = args.target.reports.join(&report.target).join("explore");
+        write_report(report, &folder).map_err(|e| Failure::general(format!("--merge: {e}")))?;
+        println!("Report: {} (and explore.json)", folder.join("explore.html").display());
+        diverged |= !report.passed();
+    }
+    if diverged {
+        return Err(Failure::new(exit::GENERAL, ""));
+    }
+    Ok(())
 }

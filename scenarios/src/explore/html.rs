@@ -31,6 +31,12 @@ pub fn page(report: &ExploreReport) -> String {
                     @if report.passed() { span.ok { "No unexpected divergence." } }
                     @else { span.bad { "An unexpected divergence." } }
                 }
+                @if let Some(shard) = report.shard {
+                    p { "Shard " (shard) " of the sequences (--shard): the other shards' runs complete it (--merge)." }
+                }
+                @if !report.merged.is_empty() {
+                    p { "Merged from " (report.merged.len()) " shards (--merge)." }
+                }
                 @if !report.expected.is_empty() {
                     h2 { "Expected divergences met" }
                     table {

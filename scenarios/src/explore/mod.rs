@@ -5,18 +5,21 @@
 //! divergence nobody expected ([`expected`]) is shrunk ([`shrink`]),
 //! written as a feature ([`gherkin`]) and a page ([`html`]), and that feature is run against
 //! both servers before it is shown: it must fail on the target and pass
-//! on the reference.
+//! on the reference. `--shard K/N` runs a slice of the sequences, and
+//! [`merge`] puts the slices' reports back together.
 
 pub mod expected;
 pub mod gherkin;
 pub mod html;
 pub mod lockstep;
+pub mod merge;
 pub mod observation;
 pub mod operations;
 pub mod shrink;
 pub mod side;
 pub mod text;
 
+use crate::shard::Shard;
 use crate::targets::TargetFactory;
 use expected::ExpectedDivergence;
 use lockstep::{Divergence, LockstepError, run_sequence};
@@ -69,6 +72,9 @@ pub struct ExploreConfig {
     pub command: String,
     /// Where `explore.json` and the written scenario go.
     pub reports: PathBuf,
+    /// The slice of the sequences run (`--shard K/N`: sequence `i`, seed
+    /// `seed + i`, when [`Shard::takes`] `i`); `None`: all of them.
+    pub shard: Option<Shard>,
 }
 
 /// A divergence met and expected.
@@ -112,6 +118,20 @@ pub struct Found {
 pub struct ExploreReport {
     pub target: String,
     pub seed: u64,
+    /// Operations per sequence, user indices and the longest clock move
+    /// drawn: with the seed, what makes the sequences.
+    #[serde(default)]
+    pub length: usize,
+    #[serde(default)]
+    pub users: u8,
+    #[serde(default)]
+    pub max_advance: u32,
+    /// The slice run (`--shard K/N`); `None`: all of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<Shard>,
+    /// The shards this report merges (`--merge`), empty for a run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merged: Vec<Shard>,
     pub sequences: usize,
     pub operations: usize,
     pub seconds: f64,
@@ -177,8 +197,13 @@ pub async fn explore(
             && limit.operations.is_none_or(|cap| operations < cap)
             && limit.time.is_none_or(|cap| started.elapsed() < cap);
         if budget_left && running.len() < config.concurrency.max(1) {
-            let sequence_seed = config.seed.wrapping_add(next);
+            let index = next;
             next += 1;
+            // Another shard's sequence: counted for `--sequences`, not run.
+            if config.shard.is_some_and(|shard| !shard.takes(index as usize)) {
+                continue;
+            }
+            let sequence_seed = config.seed.wrapping_add(index);
             let ops = draw(sequence_seed, config.length, config.users, config.max_advance);
             let (reference, target) = (reference.clone(), target.clone());
             running.spawn(async move {
@@ -224,6 +249,11 @@ pub async fn explore(
     let report = ExploreReport {
         target: config.target_name.clone(),
         seed: config.seed,
+        length: config.length,
+        users: config.users,
+        max_advance: config.max_advance,
+        shard: config.shard,
+        merged: Vec::new(),
         sequences,
         operations,
         seconds,
@@ -235,13 +265,18 @@ pub async fn explore(
         expected: expected_seen,
         found,
     };
-    let json = serde_json::to_string_pretty(&report).map_err(|e| ExploreError::Io {
+    write_report(&report, &config.reports)?;
+    Ok(report)
+}
+
+/// Writes `explore.json` and `explore.html` into `folder`.
+pub fn write_report(report: &ExploreReport, folder: &Path) -> Result<(), ExploreError> {
+    let json = serde_json::to_string_pretty(report).map_err(|e| ExploreError::Io {
         what: EXPLORE_JSON_FILE.into(),
         source: std::io::Error::other(e),
     })?;
-    write(&config.reports.join(EXPLORE_JSON_FILE), &json)?;
-    write(&config.reports.join(html::EXPLORE_HTML_FILE), &html::page(&report))?;
-    Ok(report)
+    write(&folder.join(EXPLORE_JSON_FILE), &json)?;
+    write(&folder.join(html::EXPLORE_HTML_FILE), &html::page(report))
 }
 
 fn write(path: &Path, text: &str) -> Result<(), ExploreError> {

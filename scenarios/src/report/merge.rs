@@ -1,5 +1,5 @@
 //! `--merge`: the `results.json` of runs made on several machines, each a
-//! shard of the scenarios (`--shard K/N`, see [`crate::runner::Shard`]),
+//! shard of the scenarios (`--shard K/N`, see [`crate::shard::Shard`]),
 //! put back together: one report per target, as if one run had made it.
 //! Every shard of a target must be there exactly once, and no scenario
 //! twice: a merge of an incomplete or overlapping set is refused, since
@@ -133,7 +133,7 @@ fn merge_target(target: &str, mut parts: Vec<TargetReport>) -> Result<TargetRepo
 mod tests {
     use super::*;
     use crate::report::model::{ScenarioResult, Status};
-    use crate::runner::Shard;
+    use crate::shard::Shard;
 
     fn shard(target: &str, shard: Option<(usize, usize)>, lines: &[u32]) -> TargetReport {
         let mut report = TargetReport::new(target, "d");

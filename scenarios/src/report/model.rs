@@ -436,7 +436,7 @@ pub struct TargetReport {
     /// The slice of the scenarios the run was given (`--shard K/N`);
     /// `None`: all of them (a merge of every shard too).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub shard: Option<crate::runner::Shard>,
+    pub shard: Option<crate::shard::Shard>,
     /// The target's short name, e.g. `reference-in-process`.
     pub target: String,
 }

@@ -137,6 +137,7 @@ pub async fn explore_fault(fault: &str, budget: ExploreBudget, reports: &Path) -
             budget.seconds, budget.sequences, budget.seed
         ),
         reports: reports.join(fault),
+        shard: None,
     };
     let report = match explore(reference, target, &config).await {
         Ok(report) => report,
