@@ -21,6 +21,7 @@ pub mod attack;
 pub mod authenticator;
 pub mod catalogue;
 pub mod client;
+pub mod exchange;
 pub mod expectations;
 pub mod explore;
 pub mod faketime;

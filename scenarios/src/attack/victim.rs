@@ -6,9 +6,9 @@
 //! right.
 
 use super::AttackError;
+use crate::exchange::retry_policy;
 use crate::network::Condition;
 use crate::targets::Target;
-use crate::world::retry_policy;
 use parsec_mfa_reference::client::enrollment::{NewIdentity, bootstrap_organization};
 use parsec_mfa_reference::client::mfa::{self, MfaError, SetupStatus};
 use parsec_mfa_reference::client::{Connection, RetryPolicy, Signer};

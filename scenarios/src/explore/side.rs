@@ -9,9 +9,9 @@
 
 use super::observation::Observation;
 use super::operations::{Code, Link, Op};
+use crate::exchange::{retry_policy, signer};
 use crate::mailbox::Mailbox;
 use crate::targets::{Route, Target, TargetError};
-use crate::world::{retry_policy, signer};
 use parsec_mfa_reference::client::Connection;
 use parsec_mfa_reference::client::admin::{AdminClient, UserRef};
 use parsec_mfa_reference::client::enrollment::{

@@ -6,7 +6,7 @@
 //! that stands still) or the real time plus the offset it set (a clock that
 //! flows); a server that ignores libfaketime answers with the real time.
 
-use crate::world::plain_http;
+use crate::exchange::plain_http;
 use parsec_mfa_reference::client::admin::{AdminClient, AdminError};
 use parsec_mfa_reference::client::enrollment::{NewIdentity, bootstrap_request};
 use parsec_mfa_reference::client::{Connection, ConnectionError, RetryPolicy};

@@ -343,7 +343,7 @@ impl Route {
         use parsec_mfa_reference::protocol::addr::ServerAddr;
         let route = match tls {
             None => Route {
-                server: crate::world::plain_http(via),
+                server: crate::exchange::plain_http(via),
                 settings: HttpSettings::default(),
             },
             Some(tls) => Route {
@@ -384,7 +384,7 @@ impl Route {
     pub fn admin(&self, token: &str) -> parsec_mfa_reference::client::admin::AdminClient {
         parsec_mfa_reference::client::admin::AdminClient::new(self.server.clone(), token)
             .with_http(self.http())
-            .with_timeout(crate::world::request_timeout())
+            .with_timeout(crate::exchange::request_timeout())
     }
 }
 
