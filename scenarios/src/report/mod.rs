@@ -3,8 +3,9 @@
 //! - [`model`]: the report as typed data ([`TargetReport`], one
 //!   [`ScenarioResult`] per scenario, [`Totals`]), which is `results.json`;
 //! - [`collect`]: cucumber's event stream into that model (a cucumber
-//!   `Writer`), and the scenarios the runner skips ([`Skips`]), which
-//!   cucumber's own JSON report is told of too;
+//!   `Writer`), with the scenarios the runner skips added;
+//! - [`skips`]: those scenarios ([`Skips`]), which cucumber's own JSON
+//!   report is told of too; [`names`]: how both name features and scenarios;
 //! - [`junit`], [`html`], [`compare`]: `junit.xml`, `index.html`, and the
 //!   page comparing targets side by side, each from the model alone;
 //! - [`attack`], [`plot`]: `attack.html` of `parsec-mfa attack` (the
@@ -22,8 +23,10 @@ pub mod junit;
 pub mod living;
 pub mod merge;
 pub mod model;
+pub mod names;
 pub mod plot;
 pub mod repeat;
+pub mod skips;
 
 pub use collect::{Collector, SKIPPED_TAG, Skips};
 pub use compare::{ComparePage, compare_html, compare_page};
