@@ -413,6 +413,17 @@ mod tests {
         assert!(row("Extra").contains("data-status=\"missing\">Not in this report</td>"));
         assert!(row("A step nobody wrote").starts_with("\" "));
         assert!(html.contains("data-differs=\"3\""));
+        // Each column headed by its target's name, linking to its
+        // description below the table; the descriptions only there.
+        let (head, rest) = html.split_once("</thead>").unwrap();
+        assert!(head.contains("<th scope=\"col\" data-target=\"official\">official <a class=\"about\" href=\"#about-official\" title=\"what this target is\">about</a></th>"), "{head}");
+        assert!(
+            !head.contains("The reference server") && !head.contains("The official server"),
+            "{head}"
+        );
+        let targets = rest.split_once("</table>").unwrap().1;
+        assert!(targets.contains("<dt id=\"about-reference\" data-target=\"reference\">reference</dt><dd class=\"description\">The reference server</dd>"), "{targets}");
+        assert!(targets.contains("<dt id=\"about-official\" data-target=\"official\">official</dt><dd class=\"description\">The official server</dd>"), "{targets}");
         // Each target's totals in the header.
         assert!(html.contains("data-target=\"reference\" data-passed=\"1\" data-failed=\"5\" data-skipped=\"0\">1 passed, 5 failed, 0 skipped</td>"));
         assert!(html.contains("data-target=\"official\" data-passed=\"2\" data-failed=\"3\" data-skipped=\"2\">2 passed, 3 failed, 2 skipped</td>"));
