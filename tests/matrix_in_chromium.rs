@@ -7,8 +7,10 @@
 //! skips (as that release gives them) and one scenario of 3.9.0 into a
 //! failure. `parsec-mfa conformance --compare` writes the page; headless
 //! Chromium must show one column per release, each heading linking to that
-//! release's report (which must exist and open), one row per scenario, and
-//! exactly the altered rows highlighted, with each altered cell's status.
+//! release's report (which must exist and open) and to its description in
+//! the list below the table (the headings name the releases only), one row
+//! per scenario, and exactly the altered rows highlighted, with each altered
+//! cell's status.
 //! The screenshot is kept: reports/matrix-chromium-check/matrix.png.
 //!
 //! The checks are derived from the reports the page was built from (every
@@ -185,7 +187,8 @@ struct Shown {
 
 /// `dir/compare.html` in headless Chromium, against the release reports
 /// beside it (`dir/official-*/results.json`): the heading names the
-/// releases; one column per release, linking to its report, which opens;
+/// releases; one column per release, linking to its report, which opens,
+/// and to its description below the table, the only place it is shown;
 /// one row per scenario of any release; each cell the status of that
 /// release's result (or "missing"); a row highlighted exactly where the
 /// releases' statuses differ.
@@ -200,11 +203,30 @@ fn check_matrix(chromium: &Path, dir: &Path) -> Result<Shown, String> {
     if heading != expected {
         return Err(format!("the heading is `{heading}`, not `{expected}`"));
     }
+    let head = between(&dom, "<thead>", "</thead>").unwrap_or_default();
+    if head.contains("class=\"description\"") {
+        return Err("a column heading holds its target's description".into());
+    }
     for (_, report) in &reports {
         let target = &report.target;
         let link = format!("<th scope=\"col\" data-target=\"{target}\"><a href=\"{target}/index.html\">{target}</a>");
         if !dom.contains(&link) {
             return Err(format!("no column heading linking to {target}'s report"));
+        }
+        // Release names are fragments as they are: the anchor is the name.
+        let about = format!("{link} <a class=\"about\" href=\"#about-{target}\"");
+        if !head.contains(&about) {
+            return Err(format!("{target}'s column heading does not link to its description"));
+        }
+        let entry = format!(
+            "<dt id=\"about-{target}\" data-target=\"{target}\"><a href=\"{target}/index.html\">{target}</a></dt><dd class=\"description\">"
+        );
+        let described = between(&dom, &entry, "</dd>").map(unescape);
+        if described.as_deref() != Some(report.description.as_str()) {
+            return Err(format!(
+                "{target}'s description below the table is {described:?}, not {:?}",
+                report.description
+            ));
         }
         if !dir.join(target).join("index.html").exists() {
             return Err(format!("{target}'s report {target}/index.html does not exist"));

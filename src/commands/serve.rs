@@ -140,8 +140,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     };
     let mut faults = Faults::default();
     for fault in &args.inject_fault {
-        // The reference crate reports an unknown fault as text.
-        faults.enable(fault).map_err(anyhow::Error::msg)?;
+        faults.enable(fault)?;
     }
     let storage = storage_config(args.db.as_deref())?;
     let store = Store::open(&storage)?;

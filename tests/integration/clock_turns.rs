@@ -1,4 +1,4 @@
-//! Clock servers taken in turns (`scenarios/src/targets/launched.rs`): once a
+//! Clock servers taken in turns (`scenarios/src/targets/launched/pool.rs`): once a
 //! clock scenario ends, its server serves the next one, its clock moved
 //! forward to the start of the next TOTP step (never back); no two
 //! scenarios hold one at the same time, and at most `CLOCK_SERVERS` run at

@@ -195,6 +195,18 @@ pub struct Faults {
     enabled: BTreeSet<Fault>,
 }
 
+/// A defect asked for by a name no defect has (`--inject-fault`, a target's
+/// faults): the message lists the known names.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FaultError {
+    #[error("unknown fault `{name}` (known: {})", .known.join(", "))]
+    UnknownFault {
+        name: String,
+        /// Every defect's name ([`Faults::NAMES`]).
+        known: &'static [&'static str],
+    },
+}
+
 /// Where a user comes to the server: the doors a revoked or frozen user is
 /// turned away from (FRZ-1 to FRZ-6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -222,9 +234,11 @@ impl Faults {
     }
 
     /// Turns the defect `name` on.
-    pub fn enable(&mut self, name: &str) -> Result<(), String> {
-        let fault = Fault::from_name(name)
-            .ok_or_else(|| format!("unknown fault `{name}` (known: {})", Self::NAMES.join(", ")))?;
+    pub fn enable(&mut self, name: &str) -> Result<(), FaultError> {
+        let fault = Fault::from_name(name).ok_or_else(|| FaultError::UnknownFault {
+            name: name.to_owned(),
+            known: Self::NAMES,
+        })?;
         self.enabled.insert(fault);
         Ok(())
     }
@@ -661,6 +675,13 @@ mod tests {
     #[test]
     fn unknown_names_are_refused_with_the_list() {
         let error = Faults::default().enable("no-such-fault").unwrap_err();
-        assert!(error.contains("lockout-disabled"), "{error}");
+        assert!(matches!(&error, FaultError::UnknownFault { name, .. } if name == "no-such-fault"));
+        let message = error.to_string();
+        assert!(
+            message.starts_with("unknown fault `no-such-fault` (known: wide-clock-window, no-clock-window, "),
+            "{message}"
+        );
+        assert!(message.ends_with(", advice-not-served)"), "{message}");
+        assert!(message.contains("lockout-disabled"), "{message}");
     }
 }

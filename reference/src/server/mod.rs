@@ -26,7 +26,7 @@ mod test_clock;
 pub mod tls;
 
 pub use crate::clock::{Clock, ManualClock, OffsetClock, SystemClock};
-pub use faults::{Fault, Faults};
+pub use faults::{Fault, FaultError, Faults};
 pub use mailer::EmailConfig;
 pub use rules::Barred;
 pub use store::{StorageConfig, Store};

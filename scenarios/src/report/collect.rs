@@ -1,8 +1,8 @@
 //! From cucumber's event stream to the report: [`Collector`], a cucumber
 //! [`Writer`] that turns each scenario's events into a [`ScenarioResult`],
-//! and [`Skips`], the scenarios the runner's filter kept from cucumber
-//! (with their reasons), which the collector adds at the end and
-//! [`with_skips`] gives cucumber's own JSON writer as events of their own.
+//! and adds at the end the [`Skips`], the scenarios the runner's filter kept
+//! from cucumber (with their reasons; [`super::skips`], which also tells
+//! cucumber's own JSON writer of them).
 //!
 //! Nothing is skipped silently: a step cucumber skipped or could not match
 //! makes its scenario *failed* (the runner fails on them), and a scenario the
@@ -10,173 +10,17 @@
 
 use super::living::AttachmentSink;
 use super::model::{ScenarioResult, Status, StepOutcome, StepRecord, TargetReport};
-use cucumber::event::{self, Cucumber, Hook, HookType, RetryableScenario, Scenario, Source, StepError};
+use super::names::plain;
+use super::skips::Skip;
+use cucumber::event::{self, Cucumber, Hook, HookType, RetryableScenario, Scenario, StepError};
 use cucumber::gherkin;
 use cucumber::{Event, World, Writer, parser};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 
-/// The tag of the scenarios [`with_skips`] gives cucumber's JSON writer:
-/// they were not run.
-pub const SKIPPED_TAG: &str = "skipped-by-harness";
-
-/// The file a feature came from, named as cucumber's own reports name it
-/// (its path less the project directory, by cucumber's rule, which it
-/// keeps private), so that the scenarios the runner skips join the same
-/// feature as those it ran.
-pub fn feature_file(path: Option<&std::path::Path>) -> String {
-    let path = path.map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
-    let project = std::env::var("CARGO_WORKSPACE_DIR")
-        .or_else(|_| std::env::var("CARGO_MANIFEST_DIR"))
-        .unwrap_or_else(|_| {
-            std::env::current_dir()
-                .map(|d| d.display().to_string())
-                .unwrap_or_default()
-        });
-    path.trim_start_matches(project.as_str())
-        .trim_start_matches(['/', '\\'])
-        .to_owned()
-}
-
-/// The name of one row of a Scenario Outline that has no Examples values:
-/// the outline's name and the row's line.
-pub fn row_name(outline: &str, line: u32) -> String {
-    format!("{outline} (line {line})")
-}
-
-fn is_outline(scenario: &gherkin::Scenario) -> bool {
-    scenario.keyword.contains("Outline") || scenario.keyword.contains("Template")
-}
-
-/// `The wait doubles (failures 3, wait 4)`: a row of a Scenario Outline
-/// named by its Examples values (cucumber gives every row the outline's
-/// name); `None` for a plain scenario.
-pub fn outline_row_name(scenario: &gherkin::Scenario) -> Option<String> {
-    if !is_outline(scenario) {
-        return None;
-    }
-    // cucumber leaves each expanded row its Examples' header and its own values.
-    let values = scenario.examples.first().and_then(|examples| {
-        let table = examples.table.as_ref()?;
-        let [header, row] = table.rows.as_slice() else {
-            return None;
-        };
-        Some(
-            header
-                .iter()
-                .zip(row)
-                .map(|(h, v)| format!("{h} {v}"))
-                .collect::<Vec<_>>()
-                .join(", "),
-        )
-    });
-    Some(match values {
-        Some(values) => format!("{} ({values})", scenario.name),
-        None => row_name(&scenario.name, scenario.position.line as u32),
-    })
-}
-
-/// Text from a step or a panic, fit for any report: no terminal colours.
-fn plain(text: &str) -> String {
-    strip_ansi_escapes::strip_str(text)
-}
-
-// ----- the scenarios the runner skips -----
-
-/// A scenario the runner's filter kept from cucumber, and why.
-#[derive(Debug, Clone)]
-pub struct Skip {
-    feature: Source<gherkin::Feature>,
-    scenario: gherkin::Scenario,
-    /// As the reports name it: an outline row after its values.
-    name: String,
-    reason: String,
-}
-
-impl Skip {
-    fn line(&self) -> u32 {
-        self.scenario.position.line as u32
-    }
-
-    fn feature_file(&self) -> String {
-        feature_file(self.feature.path.as_deref())
-    }
-
-    fn result(&self) -> ScenarioResult {
-        let feature = &self.feature;
-        ScenarioResult::skipped(
-            plain(&feature.name),
-            self.feature_file(),
-            plain(&self.name),
-            self.line(),
-            plain(&self.reason),
-        )
-    }
-
-    /// The scenario as cucumber's writers see it: one step, skipped, that
-    /// says why; tagged [`SKIPPED_TAG`].
-    fn as_cucumber_scenario(&self) -> (Source<gherkin::Scenario>, Source<gherkin::Step>) {
-        let position = self.scenario.position;
-        let step = gherkin::Step {
-            keyword: "* ".into(),
-            ty: gherkin::StepType::Given,
-            value: format!("not run against this target: {}", self.reason),
-            docstring: None,
-            table: None,
-            span: self.scenario.span,
-            position,
-        };
-        let scenario = gherkin::Scenario {
-            keyword: "Scenario".into(),
-            name: self.name.clone(),
-            tags: vec![SKIPPED_TAG.into()],
-            steps: vec![step.clone()],
-            examples: Vec::new(),
-            ..self.scenario.clone()
-        };
-        (Source::new(scenario), Source::new(step))
-    }
-}
-
-/// The scenarios the runner's filter kept from cucumber, in the order it
-/// met them. Shared between the filter, which adds to it, and the writers,
-/// which read it.
-#[derive(Debug, Clone, Default)]
-pub struct Skips(Arc<Mutex<Vec<Skip>>>);
-
-impl Skips {
-    /// Records that `scenario` is not run, and why (once, however often the
-    /// filter is asked).
-    pub fn add(&self, feature: &gherkin::Feature, scenario: &gherkin::Scenario, reason: String) {
-        let mut skips = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        let line = scenario.position.line;
-        let path = feature.path.as_deref();
-        if skips
-            .iter()
-            .any(|s| s.feature.path.as_deref() == path && s.scenario.position.line == line)
-        {
-            return;
-        }
-        // One copy of each feature, shared by its skipped scenarios.
-        let feature = skips
-            .iter()
-            .find(|s| s.feature.path.as_deref() == path && s.feature.name == feature.name)
-            .map(|s| s.feature.clone())
-            .unwrap_or_else(|| Source::new(feature.clone()));
-        skips.push(Skip {
-            feature,
-            scenario: scenario.clone(),
-            name: outline_row_name(scenario).unwrap_or_else(|| scenario.name.clone()),
-            reason,
-        });
-    }
-
-    fn all(&self) -> Vec<Skip> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).clone()
-    }
-}
-
-// ----- the collector -----
+// Where callers have always found them (the runner imports them from here).
+pub use super::names::{feature_file, outline_row_name, row_name};
+pub use super::skips::{SKIPPED_TAG, Skips, WithSkips, with_skips};
 
 /// What one step or hook did.
 struct Outcome {
@@ -531,132 +375,13 @@ impl<W: World> Writer<W> for Collector {
 
 impl cucumber::writer::NonTransforming for Collector {}
 
-// ----- the skipped scenarios in cucumber's own JSON report -----
-
-/// A cucumber writer (its JSON writer) that is also told, as events, of
-/// the scenarios the runner skipped: each where it belongs (before the
-/// first scenario of its feature with a later line, or at the feature's
-/// end), so that cucumber's own report lists them with their reason.
-pub struct WithSkips<Wr> {
-    inner: Wr,
-    skips: Skips,
-    /// The skips already told, by (feature file, line).
-    told: Vec<(String, u32)>,
-}
-
-/// `inner` told of the [`Skips`] too.
-pub fn with_skips<Wr>(inner: Wr, skips: Skips) -> WithSkips<Wr> {
-    WithSkips {
-        inner,
-        skips,
-        told: Vec::new(),
-    }
-}
-
-impl<Wr> WithSkips<Wr> {
-    /// The skips of `file` not told yet whose line is before `before`.
-    fn due(&mut self, file: Option<&str>, before: u32) -> Vec<Skip> {
-        let mut due: Vec<Skip> = self
-            .skips
-            .all()
-            .into_iter()
-            .filter(|s| file.is_none_or(|f| s.feature_file() == f) && s.line() < before)
-            .filter(|s| !self.told.contains(&(s.feature_file(), s.line())))
-            .collect();
-        due.sort_by_key(|s| (s.feature_file(), s.line()));
-        self.told.extend(due.iter().map(|s| (s.feature_file(), s.line())));
-        due
-    }
-}
-
-impl<W: World, Wr: Writer<W>> Writer<W> for WithSkips<Wr> {
-    type Cli = Wr::Cli;
-
-    async fn handle_event(&mut self, event: parser::Result<Event<Cucumber<W>>>, cli: &Self::Cli) {
-        let due = match event.as_ref().map(|e| &e.value) {
-            Ok(Cucumber::Feature(feature, event::Feature::Scenario(scenario, RetryableScenario { event, .. })))
-            | Ok(Cucumber::Feature(
-                feature,
-                event::Feature::Rule(_, event::Rule::Scenario(scenario, RetryableScenario { event, .. })),
-            )) if matches!(event, Scenario::Started) => {
-                let file = feature_file(feature.path.as_deref());
-                self.due(Some(&file), scenario.position.line as u32)
-            }
-            Ok(Cucumber::Feature(feature, event::Feature::Finished)) => {
-                let file = feature_file(feature.path.as_deref());
-                self.due(Some(&file), u32::MAX)
-            }
-            Ok(Cucumber::Finished) => self.due(None, u32::MAX),
-            _ => Vec::new(),
-        };
-        for skip in due {
-            let (scenario, step) = skip.as_cucumber_scenario();
-            let told = |event: Scenario<W>| {
-                Ok(Event::new(Cucumber::scenario(
-                    skip.feature.clone(),
-                    None::<Source<gherkin::Rule>>,
-                    scenario.clone(),
-                    event.with_retries(None),
-                )))
-            };
-            self.inner.handle_event(told(Scenario::Started), cli).await;
-            self.inner
-                .handle_event(told(Scenario::Step(step.clone(), event::Step::Started)), cli)
-                .await;
-            self.inner
-                .handle_event(told(Scenario::Step(step.clone(), event::Step::Skipped)), cli)
-                .await;
-            self.inner.handle_event(told(Scenario::Finished), cli).await;
-        }
-        self.inner.handle_event(event, cli).await;
-    }
-}
-
-impl<Wr: cucumber::writer::NonTransforming> cucumber::writer::NonTransforming for WithSkips<Wr> {}
-
 #[cfg(test)]
 mod tests {
+    use super::super::skips::tests::feature;
     use super::*;
     use crate::world::MfaWorld;
-    use cucumber::feature::Ext as _;
+    use cucumber::event::Source;
     use cucumber::step::Location;
-
-    const FEATURE: &str = "\
-Feature: Guessing codes
-
-  Background:
-    Given an organization
-
-  Scenario Outline: The wait doubles
-    Then <n> waits
-
-    Examples:
-      | n |
-      | 1 |
-      | 2 |
-
-  Scenario: A step nobody wrote
-    When Alice dances
-
-  Scenario: Same name
-    Then it works
-
-  Scenario: Same name
-    Then it works
-
-  Rule: Bob's rules
-    Scenario: Bob's scenario
-      Then it works
-";
-
-    fn feature() -> Source<gherkin::Feature> {
-        let mut feature = gherkin::Feature::parse(FEATURE, gherkin::GherkinEnv::default())
-            .expect("the feature parses")
-            .expand_examples()
-            .expect("the outline expands");
-        feature.path = Some("features/f.feature".into());
-        Source::new(feature)
-    }
 
     /// What a test step does.
     enum Does {
@@ -829,97 +554,5 @@ Feature: Guessing codes
             result.detail.as_deref().unwrap().starts_with("scenario: "),
             "{result:?}"
         );
-    }
-
-    #[test]
-    fn outline_rows_are_named_after_their_examples_values() {
-        let text = "Feature: F\n\n  Scenario Outline: Waits\n    Then <n> and <m>\n\n    Examples:\n      | n | m |\n      | 1 | one |\n\n    @clock\n    Examples: more\n      | n | m |\n      | 3 | three |\n      | 4 | four |\n\n  Scenario: Plain\n    Then 5 and five\n";
-        let feature = gherkin::Feature::parse(text, gherkin::GherkinEnv::default())
-            .expect("the feature parses")
-            .expand_examples()
-            .expect("the outline expands");
-        let names: Vec<Option<String>> = feature.scenarios.iter().map(outline_row_name).collect();
-        assert_eq!(
-            names,
-            [
-                Some("Waits (n 1, m one)".to_owned()),
-                Some("Waits (n 3, m three)".to_owned()),
-                Some("Waits (n 4, m four)".to_owned()),
-                None,
-            ]
-        );
-        let tags: Vec<Vec<String>> = feature.scenarios.iter().map(|s| s.tags.clone()).collect();
-        assert_eq!(tags[0], Vec::<String>::new());
-        assert_eq!(tags[1], ["clock"], "an Examples' tags reach its rows");
-    }
-
-    /// A file both the JSON writer and the test can reach.
-    #[derive(Clone, Default)]
-    struct Shared(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Shared {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    #[test]
-    fn cucumber_json_is_told_of_the_skipped_scenarios_in_their_place() {
-        let feature = feature();
-        let skips = Skips::default();
-        skips.add(&feature, &feature.scenarios[1], "needs <clock> control".into());
-        skips.add(&feature, &feature.scenarios[4], "no advice".into());
-        let out = Shared::default();
-        let mut json = with_skips(cucumber::writer::Json::raw(out.clone()), skips);
-        for index in [0, 2] {
-            let scenario = Source::new(feature.scenarios[index].clone());
-            let step = Source::new(scenario.steps[0].clone());
-            for e in [
-                Scenario::Started,
-                Scenario::Step(step.clone(), event::Step::Started),
-                Scenario::Step(step, event::Step::Failed(None, None, None, StepError::NotFound)),
-                Scenario::Finished,
-            ] {
-                let e = Cucumber::scenario(
-                    feature.clone(),
-                    None::<Source<gherkin::Rule>>,
-                    scenario.clone(),
-                    e.with_retries(None),
-                );
-                futures::executor::block_on(Writer::<MfaWorld>::handle_event(
-                    &mut json,
-                    Ok(Event::new(e)),
-                    &cucumber::cli::Empty,
-                ));
-            }
-        }
-        for e in [
-            Cucumber::Feature(feature.clone(), event::Feature::Finished),
-            Cucumber::Finished,
-        ] {
-            futures::executor::block_on(Writer::<MfaWorld>::handle_event(
-                &mut json,
-                Ok(Event::<Cucumber<MfaWorld>>::new(e)),
-                &cucumber::cli::Empty,
-            ));
-        }
-        let written: serde_json::Value = serde_json::from_slice(&out.0.lock().unwrap()).expect("JSON");
-        let elements = written[0]["elements"].as_array().expect("the feature's elements");
-        let lines: Vec<u64> = elements.iter().map(|e| e["line"].as_u64().unwrap()).collect();
-        assert_eq!(lines, [11, 12, 14, 20], "each skipped scenario in its place");
-        let skipped = &elements[1];
-        assert_eq!(skipped["name"], "The wait doubles (n 2)");
-        assert_eq!(skipped["tags"][0]["name"], SKIPPED_TAG);
-        assert_eq!(skipped["steps"][0]["result"]["status"], "skipped");
-        assert_eq!(
-            skipped["steps"][0]["name"],
-            "not run against this target: needs <clock> control"
-        );
-        assert_eq!(elements[3]["name"], "Same name");
     }
 }

@@ -3,8 +3,13 @@
 //! disagree have the class `differs` and say so. The same page, titled and
 //! with each column linking to its target's report, is the release matrix
 //! of `--target official=all` ([`ComparePage`]).
+//!
+//! A column's heading is its target's name only, with a link to the
+//! target's description in the list below the table: a description is
+//! long (the server, its storage, its clock), and several of them above
+//! the first row hid the matrix.
 
-use super::html::{legend, page, verdict_note};
+use super::html::{legend, page_styled, verdict_note};
 use super::model::{ScenarioResult, TargetReport, Verdict};
 use maud::{Markup, html};
 use std::collections::BTreeMap;
@@ -54,6 +59,7 @@ pub fn compare_page(reports: &[TargetReport], options: &ComparePage) -> String {
     }
     let disagreements = rows.values().filter(|row| row.differs()).count();
     let names: Vec<&str> = reports.iter().map(|r| r.target.as_str()).collect();
+    let anchors = anchors(&names);
 
     let files: Vec<&str> = rows.keys().map(|(file, _)| *file).collect();
     let heading = match &options.title {
@@ -75,11 +81,8 @@ pub fn compare_page(reports: &[TargetReport], options: &ComparePage) -> String {
                     th scope="col" { "Scenario" }
                     @for (t, report) in reports.iter().enumerate() {
                         th scope="col" data-target=(report.target) {
-                            @match options.links.get(t) {
-                                Some(link) => a href=(link) { (report.target) },
-                                None => (report.target),
-                            }
-                            br; span class="description" { (report.description) }
+                            (target_name(report, options.links.get(t).map(String::as_str))) " "
+                            a class="about" href=(format!("#{}", anchors[t])) title="what this target is" { "about" }
                         }
                     }
                 } "\n"
@@ -109,12 +112,64 @@ pub fn compare_page(reports: &[TargetReport], options: &ComparePage) -> String {
                 }
             } "\n"
         } "\n"
+        section class="targets" id="targets" { "\n"
+            h2 { "The targets" } "\n"
+            dl class="targets" { "\n"
+                @for (t, report) in reports.iter().enumerate() {
+                    dt id=(anchors[t]) data-target=(report.target) { (target_name(report, options.links.get(t).map(String::as_str))) }
+                    dd class="description" { (report.description) } "\n"
+                }
+            } "\n"
+        } "\n"
     };
     let title = options
         .title
         .clone()
         .unwrap_or_else(|| "Parsec MFA conformance: targets compared".into());
-    page(&title, body)
+    page_styled(&title, STYLE, body)
+}
+
+/// The headings' links to the descriptions, and the list of them.
+const STYLE: &str = "\
+thead th[data-target] { white-space: nowrap; }
+th a.about { display: block; font-weight: normal; font-size: .8rem; }
+dl.targets dt { font-weight: bold; margin-top: .6rem; }
+dl.targets dd { margin: .1rem 0 0 1.5rem; }
+dl.targets dt:target, dl.targets dt:target + dd { background: #fff1a8; }
+";
+
+/// A target's name, linking to its own report where the page knows it.
+fn target_name(report: &TargetReport, link: Option<&str>) -> Markup {
+    html! {
+        @match link {
+            Some(link) => a href=(link) { (report.target) },
+            None => (report.target),
+        }
+    }
+}
+
+/// Each target's id in the list of descriptions: `about-` and its name,
+/// kept to the characters a URL fragment takes as they are; one name twice
+/// (a target compared with itself) gets a number.
+fn anchors(names: &[&str]) -> Vec<String> {
+    let mut anchors: Vec<String> = Vec::with_capacity(names.len());
+    for name in names {
+        let slug: String = name
+            .chars()
+            .map(|c| match c {
+                'a'..='z' | 'A'..='Z' | '0'..='9' | '-' | '_' | '.' => c,
+                _ => '-',
+            })
+            .collect();
+        let mut anchor = format!("about-{slug}");
+        let mut n = 2;
+        while anchors.contains(&anchor) {
+            anchor = format!("about-{slug}-{n}");
+            n += 1;
+        }
+        anchors.push(anchor);
+    }
+    anchors
 }
 
 fn feature_row(file: &str, feature: &str, columns: usize) -> Markup {
@@ -181,4 +236,23 @@ fn cell_class(result: &ScenarioResult) -> String {
         class.push_str(&verdict.css_class());
     }
     class
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn anchors_are_fragments_and_unique() {
+        assert_eq!(
+            anchors(&["official-3.9.3", "<target & co>", "r", "r", "r-2"]),
+            [
+                "about-official-3.9.3",
+                "about--target---co-",
+                "about-r",
+                "about-r-2",
+                "about-r-2-2"
+            ]
+        );
+    }
 }

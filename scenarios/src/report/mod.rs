@@ -3,8 +3,9 @@
 //! - [`model`]: the report as typed data ([`TargetReport`], one
 //!   [`ScenarioResult`] per scenario, [`Totals`]), which is `results.json`;
 //! - [`collect`]: cucumber's event stream into that model (a cucumber
-//!   `Writer`), and the scenarios the runner skips ([`Skips`]), which
-//!   cucumber's own JSON report is told of too;
+//!   `Writer`), with the scenarios the runner skips added;
+//! - [`skips`]: those scenarios ([`Skips`]), which cucumber's own JSON
+//!   report is told of too; [`names`]: how both name features and scenarios;
 //! - [`junit`], [`html`], [`compare`]: `junit.xml`, `index.html`, and the
 //!   page comparing targets side by side, each from the model alone;
 //! - [`attack`], [`plot`]: `attack.html` of `parsec-mfa attack` (the
@@ -22,8 +23,10 @@ pub mod junit;
 pub mod living;
 pub mod merge;
 pub mod model;
+pub mod names;
 pub mod plot;
 pub mod repeat;
+pub mod skips;
 
 pub use collect::{Collector, SKIPPED_TAG, Skips};
 pub use compare::{ComparePage, compare_html, compare_page};
@@ -410,6 +413,17 @@ mod tests {
         assert!(row("Extra").contains("data-status=\"missing\">Not in this report</td>"));
         assert!(row("A step nobody wrote").starts_with("\" "));
         assert!(html.contains("data-differs=\"3\""));
+        // Each column headed by its target's name, linking to its
+        // description below the table; the descriptions only there.
+        let (head, rest) = html.split_once("</thead>").unwrap();
+        assert!(head.contains("<th scope=\"col\" data-target=\"official\">official <a class=\"about\" href=\"#about-official\" title=\"what this target is\">about</a></th>"), "{head}");
+        assert!(
+            !head.contains("The reference server") && !head.contains("The official server"),
+            "{head}"
+        );
+        let targets = rest.split_once("</table>").unwrap().1;
+        assert!(targets.contains("<dt id=\"about-reference\" data-target=\"reference\">reference</dt><dd class=\"description\">The reference server</dd>"), "{targets}");
+        assert!(targets.contains("<dt id=\"about-official\" data-target=\"official\">official</dt><dd class=\"description\">The official server</dd>"), "{targets}");
         // Each target's totals in the header.
         assert!(html.contains("data-target=\"reference\" data-passed=\"1\" data-failed=\"5\" data-skipped=\"0\">1 passed, 5 failed, 0 skipped</td>"));
         assert!(html.contains("data-target=\"official\" data-passed=\"2\" data-failed=\"3\" data-skipped=\"2\">2 passed, 3 failed, 2 skipped</td>"));

@@ -64,7 +64,7 @@ impl TargetFactory for InProcess {
                 .map_err(|e: ValueError| TargetError::Config(e.to_string()))?;
             let mut faults = Faults::default();
             for fault in spec.faults.iter().chain(&self.faults) {
-                faults.enable(fault).map_err(TargetError::Config)?;
+                faults.enable(fault)?;
             }
             let server = InProcessServer::start(clock, Store::memory(), faults, |config| {
                 config.email = EmailConfig::Smtp {

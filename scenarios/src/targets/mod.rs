@@ -79,10 +79,13 @@ pub enum TargetError {
     HttpClient(#[from] HttpClientError),
     #[error(transparent)]
     InProcess(#[from] crate::testing::server::InProcessServerError),
-    /// A configuration the reference crate refused (an advice, a fault, a
-    /// CA file): its parsers and loaders report text.
+    /// A configuration the reference crate refused (an advice, a CA
+    /// file): its parsers and loaders report text.
     #[error("{0}")]
     Config(String),
+    /// A deliberate defect no defect is named after.
+    #[error(transparent)]
+    Fault(#[from] parsec_mfa_reference::server::FaultError),
     /// Something of the harness's own: a folder, the mailbox's port.
     #[error("{what}: {source}")]
     Io { what: String, source: std::io::Error },

@@ -8,25 +8,37 @@
 //! not, the target falls back to real time and says why. A clock server
 //! serves one scenario at a time, then the next: a few of them, taken in
 //! turns, serve all the clock scenarios of a run.
+//!
+//! Here the target and its servers' start; in `clock` how a server's
+//! clock is moved and checked, in `pool` the servers kept between
+//! scenarios, in `command` a `cmd=` target's command line.
 
-use super::clock_check::{ClockCheckError, server_time};
+mod clock;
+mod command;
+mod pool;
+
+use self::clock::{ExactSetter, ServerClock, check_exact, check_offset, step_start};
+use self::pool::{ClockTurn, IdleClockServers, Running, SharedServers, give_back, start_permits, take_idle};
 use super::{
     BoxFuture, Capabilities, ClockControl, DEFAULT_REAL_TIME_BUDGET, Target, TargetError, TargetFactory, TargetSpec,
     loopback, wait_for_real,
 };
 use crate::faketime::{Faketime, find_library};
 use crate::mailbox::Mailbox;
-use crate::servers::postgresql::{Cluster, OfficialDb};
+use crate::servers::postgresql::OfficialDb;
 use crate::servers::{ServerError, ServerOptions, ServerProcess, free_port, official_command, reference_command};
 use parsec_mfa_reference::clock::{Clock, ManualClock, OffsetClock, SystemClock};
 use parsec_mfa_reference::protocol::DateTime;
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
-use tokio::sync::{Mutex, OnceCell};
+use tokio::sync::Mutex;
+
+// Where callers have always found them (`launched::PLACEHOLDERS`…).
+pub use self::command::{PLACEHOLDERS, expand_template};
+pub use self::pool::CLOCK_SERVERS;
 
 /// Which server to start.
 #[derive(Debug, Clone)]
@@ -46,22 +58,6 @@ pub enum ServerKind {
     /// `sh -c <template>` with the placeholders of [`PLACEHOLDERS`].
     Command { template: String },
 }
-
-/// The placeholders of a `cmd=` target, replaced before the command runs.
-pub const PLACEHOLDERS: &[(&str, &str)] = &[
-    ("{port}", "the TCP port the server must listen on (127.0.0.1)"),
-    ("{server_addr}", "parsec3://127.0.0.1:<port>?no_ssl=true"),
-    ("{admin_token}", "the administration token the harness uses"),
-    (
-        "{smtp_host}",
-        "the SMTP host the server must send its email to (127.0.0.1)",
-    ),
-    ("{smtp_port}", "the SMTP port of the harness's mailbox"),
-    (
-        "{advice_flags}",
-        "one `--advisory-device-file-protection <P>` per advised protection (optional: with it, the @advice scenarios run)",
-    ),
-];
 
 impl ServerKind {
     fn label(&self) -> &'static str {
@@ -87,37 +83,6 @@ pub enum FaketimeMode {
     Off,
 }
 
-/// How a running server's time is moved, and how the harness mirrors it.
-enum ServerClock {
-    Real,
-    /// Stands still; moved by `setter`.
-    Exact {
-        mirror: ManualClock,
-        setter: ExactSetter,
-    },
-    /// libfaketime's relative offset: flows.
-    Offset {
-        mirror: OffsetClock,
-        faketime: Faketime,
-    },
-}
-
-enum ExactSetter {
-    /// The reference's `--test-clock`: `POST /testing/clock`.
-    TestClock(String),
-    /// libfaketime's absolute instant.
-    Faketime(Faketime),
-}
-
-impl ExactSetter {
-    async fn set(&self, at: DateTime) -> Result<(), TargetError> {
-        match self {
-            ExactSetter::TestClock(control) => set_test_clock(control, at).await,
-            ExactSetter::Faketime(faketime) => Ok(faketime.freeze_at(at)?),
-        }
-    }
-}
-
 /// What the check of the clock control found (see [`Launched::start_default`]).
 #[derive(Debug, Clone)]
 enum ClockVerdict {
@@ -126,26 +91,6 @@ enum ClockVerdict {
     /// Real time, and why.
     Fallback(String),
 }
-
-struct Running {
-    process: ServerProcess,
-    mailbox: Mailbox,
-    clock: ServerClock,
-    /// The cluster that holds this server's database, kept running until
-    /// the server is stopped (fields drop in order).
-    _cluster: Option<Arc<Cluster>>,
-}
-
-/// Servers shared by scenarios, one per advice.
-type SharedServers = Mutex<HashMap<Vec<String>, Arc<OnceCell<Arc<Running>>>>>;
-
-/// Servers of clock scenarios whose scenario has ended, per advice, ready
-/// for the next clock scenario. A scenario needs a server whose clock no
-/// other scenario moves at the same time, not a new one: each works in its
-/// own organization with its own addresses, as on the shared servers. An
-/// official server's start costs seconds of CPU (a Python process importing
-/// its modules), and a run has dozens of clock scenarios per release.
-type IdleClockServers = Arc<std::sync::Mutex<HashMap<Vec<String>, Vec<Running>>>>;
 
 pub struct Launched {
     name: String,
@@ -436,157 +381,6 @@ impl Launched {
     }
 }
 
-impl Launched {
-    /// A clock server an ended scenario left, its clock moved to the start
-    /// of the next TOTP step, as a new server's check leaves it: "the same
-    /// step" is as well defined as on a new server, and time never goes
-    /// back for the server. `None` where there is none, or where the one
-    /// there no longer runs or answers the move (it is stopped).
-    async fn take_idle(&self, advice: &[String]) -> Option<Running> {
-        loop {
-            let mut running = {
-                let mut idle = self.idle_clock_servers.lock().ok()?;
-                idle.get_mut(advice)?.pop()?
-            };
-            if running.process.has_exited() {
-                continue;
-            }
-            if let ServerClock::Exact { mirror, setter } = &running.clock {
-                let next_step = DateTime::from_micros(step_start(mirror.now()).as_micros() + STEP_MICROS);
-                if setter.set(next_step).await.is_err() {
-                    continue;
-                }
-                mirror.set(next_step);
-            }
-            return Some(running);
-        }
-    }
-}
-
-/// How many clock scenarios of one target run at once. Under a controlled
-/// clock they take moments (their waits are clock moves), so a few servers
-/// taken in turns serve them all; each one more costs a start (seconds of
-/// CPU for the official server). Scenarios beyond it wait for a turn.
-pub const CLOCK_SERVERS: usize = 4;
-
-/// A TOTP step, in microseconds.
-const STEP_MICROS: i64 = parsec_mfa_reference::totp::STEP_SECONDS as i64 * 1_000_000;
-
-/// The start of the TOTP step `at` is in.
-fn step_start(at: DateTime) -> DateTime {
-    DateTime::from_micros(at.as_micros().div_euclid(STEP_MICROS) * STEP_MICROS)
-}
-
-fn give_back(idle: &IdleClockServers, advice: Vec<String>, running: Running) {
-    if let Ok(mut idle) = idle.lock() {
-        idle.entry(advice).or_default().push(running);
-    }
-}
-
-/// How many servers may be starting at once in this process: one per
-/// core, two at least. An official server's start is CPU-bound (a Python
-/// process importing its modules: seconds of CPU each); started all at
-/// once, one per clock scenario (and per target, when targets run side by
-/// side), dozens of them shared the cores so thinly that some exceeded
-/// --start-timeout on a loaded machine. In turns, each start gets its share
-/// of the machine, and the run takes no longer: the CPU work is the same.
-fn start_permits() -> &'static tokio::sync::Semaphore {
-    static PERMITS: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
-    PERMITS.get_or_init(|| {
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        tokio::sync::Semaphore::new(cores.max(2))
-    })
-}
-
-impl Running {
-    fn socket_addr(&self) -> SocketAddr {
-        loopback(self.process.port)
-    }
-}
-
-/// The server's time stands still where libfaketime was told, a second
-/// behind the mirror, then moves to the mirror's instant: the file is read,
-/// and read again when it changes.
-async fn check_exact(
-    addr: SocketAddr,
-    token: &str,
-    mirror: &ManualClock,
-    setter: &ExactSetter,
-) -> Result<(), TargetError> {
-    let start = mirror.now();
-    for at in [DateTime::from_micros(start.as_micros() - 1_000_000), start] {
-        setter.set(at).await?;
-        let seen = server_time(addr, token).await?;
-        if seen.server != at {
-            return Err(not_followed(format!("stopped at {at}"), seen.server, seen.answered).into());
-        }
-    }
-    Ok(())
-}
-
-/// The server's time is a day ahead of the real time, then back to it.
-async fn check_offset(addr: SocketAddr, token: &str, faketime: &Faketime) -> Result<(), TargetError> {
-    const DAY_MICROS: i64 = 86_400_000_000;
-    // libfaketime's offset goes through a `double`: a millisecond of slack.
-    const SLACK_MICROS: i64 = 1_000;
-    for offset in [DAY_MICROS, 0] {
-        faketime.offset_by(offset)?;
-        let seen = server_time(addr, token).await?;
-        if !seen.is_offset_by(offset, SLACK_MICROS) {
-            let expected = DateTime::from_micros(seen.answered.as_micros() + offset);
-            return Err(not_followed(
-                format!("offset by {} s (about {expected})", offset / 1_000_000),
-                seen.server,
-                seen.answered,
-            )
-            .into());
-        }
-    }
-    Ok(())
-}
-
-fn not_followed(set: String, server: DateTime, real: DateTime) -> ClockCheckError {
-    ClockCheckError::NotFollowed { set, server, real }
-}
-
-/// `template` with the placeholders replaced.
-pub fn expand_template(template: &str, port: u16, options: &ServerOptions) -> String {
-    let advice_flags = options
-        .advisory_device_file_protection
-        .iter()
-        .map(|a| format!("--advisory-device-file-protection '{a}'"))
-        .collect::<Vec<_>>()
-        .join(" ");
-    template
-        .replace("{port}", &port.to_string())
-        .replace("{server_addr}", &format!("parsec3://127.0.0.1:{port}?no_ssl=true"))
-        .replace("{admin_token}", &options.administration_token)
-        .replace("{smtp_host}", "127.0.0.1")
-        .replace("{smtp_port}", &options.smtp_port.unwrap_or_default().to_string())
-        .replace("{advice_flags}", &advice_flags)
-}
-
-async fn set_test_clock(control: &str, at: DateTime) -> Result<(), TargetError> {
-    parsec_mfa_reference::client::tls::install_crypto_provider();
-    let reply = reqwest::Client::new()
-        .post(control)
-        .json(&serde_json::json!({ "set_us": at.as_micros() }))
-        .timeout(Duration::from_secs(5))
-        .send()
-        .await
-        .map_err(|source| TargetError::TestClock {
-            control: control.to_owned(),
-            source,
-        })?;
-    if !reply.status().is_success() {
-        return Err(TargetError::TestClockRefused {
-            control: control.to_owned(),
-            status: reply.status(),
-        });
-    }
-    Ok(())
-}
-
 impl TargetFactory for Launched {
     fn name(&self) -> &str {
         &self.name
@@ -667,7 +461,7 @@ impl TargetFactory for Launched {
                     .acquire_owned()
                     // Never closed: the error cannot happen.
                     .await?;
-                let running = match self.take_idle(&advice).await {
+                let running = match take_idle(&self.idle_clock_servers, &advice).await {
                     Some(idle) => idle,
                     None => self.launch(&advice, true).await?,
                 };
@@ -701,14 +495,6 @@ struct LaunchedTarget {
     /// A clock scenario's: its server is its own for the scenario.
     turn: Option<ClockTurn>,
     real_time_budget: Duration,
-}
-
-/// A clock scenario's hold on a clock server: where the server goes back
-/// when the scenario ends, and the turn given back after it.
-struct ClockTurn {
-    idle: IdleClockServers,
-    advice: Vec<String>,
-    _permit: tokio::sync::OwnedSemaphorePermit,
 }
 
 impl LaunchedTarget {
@@ -777,23 +563,6 @@ impl Target for LaunchedTarget {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn every_placeholder_is_replaced() {
-        let options = ServerOptions {
-            administration_token: "tok".into(),
-            smtp_port: Some(2525),
-            advisory_device_file_protection: vec!["PASSWORD+TOTP".into(), "PKI".into()],
-            log_dir: PathBuf::new(),
-        };
-        let template: String = PLACEHOLDERS.iter().map(|(p, _)| *p).collect::<Vec<_>>().join(" ");
-        let line = expand_template(&template, 8123, &options);
-        assert_eq!(
-            line,
-            "8123 parsec3://127.0.0.1:8123?no_ssl=true tok 127.0.0.1 2525 \
-             --advisory-device-file-protection 'PASSWORD+TOTP' --advisory-device-file-protection 'PKI'"
-        );
-    }
 
     /// A `cmd=` target with this command line (never started).
     fn command_target(template: &str) -> Launched {
