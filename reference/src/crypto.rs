@@ -2,10 +2,8 @@
 //! combined mode, X25519 key pairs, XSalsa20-Poly1305 secret boxes
 //! (nonce-prefixed) and Argon2id password derivation.
 
-use crate::protocol::codec::{ValueError, Wire, bin_array};
 use crypto_secretbox::aead::{Aead, KeyInit};
 use ed25519_dalek::Signer as _;
-use rmpv::Value;
 use std::fmt;
 
 pub const SIGNATURE_SIZE: usize = 64;
@@ -58,15 +56,6 @@ macro_rules! key32 {
         impl $name {
             pub fn as_bytes(&self) -> &[u8; 32] {
                 &self.0
-            }
-        }
-
-        impl Wire for $name {
-            fn to_wire(&self) -> Value {
-                Value::Binary(self.0.to_vec())
-            }
-            fn from_wire(value: &Value) -> Result<Self, ValueError> {
-                bin_array::<32>(value).map($name)
             }
         }
     };

@@ -25,6 +25,7 @@ pub mod exchange;
 pub mod expectations;
 pub mod explore;
 pub mod faketime;
+pub mod lockstep;
 pub mod mailbox;
 pub mod network;
 pub mod report;

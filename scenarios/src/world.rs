@@ -481,11 +481,11 @@ pub struct MfaWorld {
     pub announced_wait: Option<DateTime>,
     pub server_advice: Option<Vec<String>>,
     /// The last command run through the `parsec-mfa` binary.
-    pub command: Option<crate::steps::command_line::CommandRun>,
+    pub command: Option<CommandRun>,
     /// The `Reset URL:` the administrator's command printed.
     pub printed_reset_url: Option<String>,
     /// What the explorer knows of the server, in a scenario it wrote.
-    pub explorer: Option<crate::explore::side::Side>,
+    pub explorer: Option<crate::lockstep::side::Side>,
 }
 
 impl std::fmt::Debug for MfaWorld {
@@ -621,4 +621,14 @@ impl MfaWorld {
     pub fn keys(&self, name: &str) -> LocalDevice {
         self.person_ref(name).device().keys().clone()
     }
+}
+
+/// What a command of the command-line steps did (`steps/command_line.rs`).
+#[derive(Debug, Clone)]
+pub struct CommandRun {
+    /// As shown to the reader: `parsec-mfa user totp-reset …`.
+    pub shown: String,
+    pub status: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
 }

@@ -29,9 +29,11 @@ mod transcript;
 mod types_vectors;
 
 // The generated pages (docs/spec.md's traceability table, docs/divergences.md),
-// the docs' relative links, and docs/reference.md's command-line examples (trycmd).
+// the docs' relative links, docs/reference.md's command-line examples (trycmd),
+// and the crates' module graphs (no import cycle).
 mod divergences;
 mod doc_links;
+mod module_graph;
 mod readme_cli;
 mod traceability;
 

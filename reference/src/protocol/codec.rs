@@ -444,6 +444,24 @@ impl UnknownStatus {
     }
 }
 
+/// The 32-byte keys of [`crate::crypto`] on the wire: msgpack binaries.
+/// Here, not in `crypto`, so that the primitives know nothing of the
+/// protocol that carries them.
+macro_rules! wire_key32 {
+    ($($name:ident),*) => {$(
+        impl Wire for crate::crypto::$name {
+            fn to_wire(&self) -> Value {
+                Value::Binary(self.0.to_vec())
+            }
+            fn from_wire(value: &Value) -> Result<Self, ValueError> {
+                bin_array::<32>(value).map(crate::crypto::$name)
+            }
+        }
+    )*};
+}
+
+wire_key32!(SigningKey, VerifyKey, PrivateKey, PublicKey, SecretKey);
+
 #[cfg(test)]
 mod tests {
     use super::*;

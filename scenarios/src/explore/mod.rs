@@ -11,13 +11,10 @@
 pub mod expected;
 pub mod gherkin;
 pub mod html;
-pub mod lockstep;
 pub mod merge;
-pub mod observation;
-pub mod operations;
-pub mod shrink;
-pub mod side;
-pub mod text;
+
+// The lockstep machinery, at the paths it had when it lived here.
+pub use crate::lockstep::{self, observation, operations, shrink, side, text};
 
 use crate::shard::Shard;
 use crate::targets::TargetFactory;

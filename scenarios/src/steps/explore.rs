@@ -3,9 +3,9 @@
 //! reference model made of it. Run against any target, a step fails when
 //! that target is seen to do otherwise.
 
-use crate::explore::observation::Observation;
-use crate::explore::operations::Op;
-use crate::explore::side::{Server, Side};
+use crate::lockstep::observation::Observation;
+use crate::lockstep::operations::Op;
+use crate::lockstep::side::{Server, Side};
 use crate::world::MfaWorld;
 use cucumber::{given, when};
 

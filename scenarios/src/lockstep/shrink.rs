@@ -9,8 +9,8 @@
 //! every candidate is a run against two fresh servers, so the number of
 //! runs is what counts.
 
-use super::lockstep::{Divergence, LockstepError, run_sequence};
 use super::operations::{Code, Link, Op};
+use super::{Divergence, LockstepError, run_sequence};
 use crate::targets::TargetFactory;
 use std::time::{Duration, Instant};
 

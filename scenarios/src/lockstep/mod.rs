@@ -1,13 +1,24 @@
 //! One sequence of operations run against two servers at once, operation
 //! by operation: the reference model and the target. The first operation
-//! whose normalized observations disagree is the divergence.
+//! whose normalized observations disagree is the divergence. The
+//! operations ([`operations`], written and read as text by [`text`]), what
+//! is compared of them ([`observation`]), each server's side of the run
+//! ([`side`]) and the shrinking of a divergent sequence ([`shrink`]).
+//! `explore` draws the sequences and reports; the steps of the scenarios
+//! it writes replay operations here, so nothing here runs features.
 
-use super::observation::Observation;
-use super::operations::Op;
-use super::side::{Server, Side, SideError};
+pub mod observation;
+pub mod operations;
+pub mod shrink;
+pub mod side;
+pub mod text;
+
 use crate::targets::{Route, Target, TargetError, TargetFactory, TargetSpec};
+use observation::Observation;
+use operations::Op;
 use parsec_mfa_reference::client::admin::AdminClient;
 use serde::{Deserialize, Serialize};
+use side::{Server, Side, SideError};
 
 /// Seconds of `wait_until` tolerated between the two sides where the
 /// target's clock flows between sending and reading (exact clocks: none).
