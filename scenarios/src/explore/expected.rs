@@ -19,8 +19,10 @@ pub struct ExpectedDivergence {
     /// The operation's kind (`wrong-burst`, …); any operation when absent.
     #[serde(default)]
     pub operation: Option<String>,
-    /// The kind of the operation just before it (`freeze`, …), where it
-    /// matters: a divergence that only follows some operation.
+    /// The kind of the last operation before it that sent the target a
+    /// request (`freeze`, …; clock moves and operations with nothing to act
+    /// on are passed over), where it matters: a divergence that only
+    /// follows some operation.
     #[serde(default)]
     pub after: Option<String>,
     /// The kind of what the reference model sees, where it matters.
@@ -97,7 +99,7 @@ fn field(observation: &Observation, name: &str) -> String {
 }
 
 /// The expectation `divergence` on `target` is, if any; `previous` is the
-/// operation carried out just before it in its sequence.
+/// last operation before it in its sequence that sent the target a request.
 pub fn matching<'a>(
     expected: &'a [ExpectedDivergence],
     target: &str,

@@ -20,6 +20,7 @@ use crate::shard::Shard;
 use crate::targets::TargetFactory;
 use expected::ExpectedDivergence;
 use lockstep::{Divergence, LockstepError, run_sequence};
+use observation::Observation;
 use operations::Op;
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{RngAlgorithm, TestRng, TestRunner};
@@ -169,7 +170,22 @@ struct Outcome {
     sequence_seed: u64,
     ops: Vec<Op>,
     operations: usize,
+    /// What the sides agreed on before the divergence, one per operation.
+    seen: Vec<Observation>,
     divergence: Option<Divergence>,
+}
+
+impl Outcome {
+    /// The last operation before the divergence that sent the target a
+    /// request: clock moves and operations with nothing to act on send none,
+    /// so they leave a race with the server's own tasks open (see
+    /// `after` in [`expected::ExpectedDivergence`]).
+    fn last_request_before(&self, index: usize) -> Option<&Op> {
+        (0..index.min(self.seen.len()))
+            .rev()
+            .map(|i| (&self.ops[i], &self.seen[i]))
+            .find_map(|(op, seen)| (!matches!(op, Op::Advance { .. }) && *seen != Observation::Nothing).then_some(op))
+    }
 }
 
 /// Explores `target` against `reference` (the reference model's factory).
@@ -209,6 +225,7 @@ pub async fn explore(
                     sequence_seed,
                     ops,
                     operations: run.operations,
+                    seen: run.seen,
                     divergence: run.divergence,
                 })
             });
@@ -224,7 +241,7 @@ pub async fn explore(
         sequences += 1;
         operations += outcome.operations;
         if let Some(divergence) = &outcome.divergence {
-            let previous = divergence.index.checked_sub(1).and_then(|i| outcome.ops.get(i));
+            let previous = outcome.last_request_before(divergence.index);
             match expected::matching(&config.expected, &config.target_name, divergence, previous) {
                 Some(e) => expected_seen.push(ExpectedSeen {
                     sequence_seed: outcome.sequence_seed,
@@ -383,4 +400,42 @@ async fn run_feature(
         ..Default::default()
     };
     crate::runner::run_with(options, controls).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_request_before_a_divergence_passes_over_clock_moves_and_nothing_done() {
+        let freeze = Op::Freeze { user: 1, frozen: true };
+        let outcome = Outcome {
+            sequence_seed: 1,
+            ops: vec![
+                Op::CreateKey { user: 0 },
+                freeze,
+                Op::Advance { seconds: 15 },
+                Op::FetchKey {
+                    user: 2,
+                    key: 5,
+                    code: operations::Code::Right,
+                },
+                Op::ConfirmSetup {
+                    user: 1,
+                    code: operations::Code::Right,
+                },
+            ],
+            operations: 5,
+            seen: vec![
+                Observation::KeyCreated { reused: false },
+                Observation::Frozen { frozen: true },
+                Observation::Ok,
+                Observation::Nothing,
+            ],
+            divergence: None,
+        };
+        assert_eq!(outcome.last_request_before(4), Some(&freeze));
+        assert_eq!(outcome.last_request_before(1), Some(&Op::CreateKey { user: 0 }));
+        assert_eq!(outcome.last_request_before(0), None);
+    }
 }
