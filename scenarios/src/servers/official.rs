@@ -59,9 +59,53 @@ pub fn install_official(target_dir: &Path, version: &str) -> Result<PathBuf, Ser
     if official_installed(target_dir, version) {
         return Ok(venv);
     }
+    // Beside the virtualenv (`with_extension` would read `3.9.3` as `3.9` and an extension).
+    let lock = target_dir.join("parsec-official").join(format!("{version}.lock"));
+    once_installed(
+        &lock,
+        || official_installed(target_dir, version),
+        || install_venv(&venv, version),
+    )?;
+    Ok(venv)
+}
+
+/// Runs `install` unless `installed` says it has run, holding an exclusive
+/// lock on the file `lock` meanwhile: two processes installing the same
+/// version at once (two test binaries, two commands) would otherwise build
+/// one virtualenv together; the second waits, then finds it installed.
+/// The operating system lets the lock go with its process, however it ends.
+fn once_installed(
+    lock: &Path,
+    installed: impl FnOnce() -> bool,
+    install: impl FnOnce() -> Result<(), ServerError>,
+) -> Result<(), ServerError> {
+    let io = |source| ServerError::Io {
+        path: lock.to_path_buf(),
+        source,
+    };
+    if let Some(parent) = lock.parent() {
+        std::fs::create_dir_all(parent).map_err(io)?;
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(lock)
+        .map_err(io)?;
+    file.lock().map_err(io)?;
+    if installed() {
+        return Ok(());
+    }
+    install()
+}
+
+/// Makes the virtualenv `venv` and installs `parsec-cloud==version` in it.
+fn install_venv(venv: &Path, version: &str) -> Result<(), ServerError> {
+    // A half-made virtualenv (a run killed while installing) goes first.
+    let _ = std::fs::remove_dir_all(venv);
     let python = find_python312()?;
     run_to_end(
-        Command::new(&python).args(["-m", "venv"]).arg(&venv),
+        Command::new(&python).args(["-m", "venv"]).arg(venv),
         "creating the virtualenv",
     )?;
     let installed = run_to_end(
@@ -72,12 +116,11 @@ pub fn install_official(target_dir: &Path, version: &str) -> Result<PathBuf, Ser
     );
     if installed.is_err() {
         // No half-made virtualenv left behind to be mistaken for one.
-        let _ = std::fs::remove_dir_all(&venv);
+        let _ = std::fs::remove_dir_all(venv);
     }
     installed?;
     let mark = venv.join(".installed");
-    std::fs::write(&mark, version).map_err(|source| ServerError::Io { path: mark, source })?;
-    Ok(venv)
+    std::fs::write(&mark, version).map_err(|source| ServerError::Io { path: mark, source })
 }
 
 /// Whether the official server in `venv` has the advice option (3.8.0 has
@@ -143,4 +186,38 @@ pub fn start_official(venv: &Path, options: &ServerOptions) -> Result<ServerProc
     let command = official_command(venv, port, options, None)?;
     let log = options.log_dir.join(format!("official-{port}.log"));
     ServerProcess::spawn("the official server", command, port, log, Duration::from_secs(60))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn installs_of_one_version_at_once_install_it_once() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let dir = std::env::temp_dir().join(format!("parsec-mfa-install-lock-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let (lock, mark) = (dir.join("3.9.3.lock"), dir.join("installed"));
+        let installs = AtomicUsize::new(0);
+        std::thread::scope(|scope| {
+            for _ in 0..4 {
+                scope.spawn(|| {
+                    once_installed(
+                        &lock,
+                        || mark.exists(),
+                        || {
+                            installs.fetch_add(1, Ordering::SeqCst);
+                            // Long enough for the others to be waiting.
+                            std::thread::sleep(Duration::from_millis(200));
+                            std::fs::write(&mark, "done").unwrap();
+                            Ok(())
+                        },
+                    )
+                    .unwrap();
+                });
+            }
+        });
+        assert_eq!(installs.load(Ordering::SeqCst), 1);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
