@@ -9,6 +9,7 @@
 //! - [`clock_check`]: whether a server's clock really follows the harness;
 //! - [`real_time`]: the real-time budget of targets without clock control.
 
+pub mod build;
 pub mod clock_check;
 #[cfg(feature = "containers")]
 pub mod container;
