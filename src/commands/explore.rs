@@ -186,18 +186,31 @@ fn print_report(report: &ExploreReport) {
     if !report.merged.is_empty() {
         println!("Merged from {} shards.", report.merged.len());
     }
-    // Each known divergence's reason once, however often it was met.
-    let mut reasons_shown = std::collections::HashSet::new();
+    // One line per known divergence met, however often: its count, the
+    // first sequences (each replays alone with --seed S --sequences 1), the
+    // operations it followed, its reason.
+    let mut by_reason: Vec<(&str, Vec<u64>, std::collections::BTreeSet<&str>)> = Vec::new();
     for seen in &report.expected {
-        let reason = if reasons_shown.insert(&seen.reason) {
-            seen.reason.as_str()
-        } else {
-            "as above"
+        let at = match by_reason.iter().position(|(reason, ..)| *reason == seen.reason) {
+            Some(at) => at,
+            None => {
+                by_reason.push((&seen.reason, Vec::new(), Default::default()));
+                by_reason.len() - 1
+            }
         };
+        by_reason[at].1.push(seen.sequence_seed);
+        by_reason[at].2.insert(seen.divergence.operation.kind());
+    }
+    for (reason, mut sequences, operations) in by_reason {
+        sequences.sort_unstable();
+        let count = sequences.len();
+        let shown: Vec<String> = sequences.iter().take(5).map(u64::to_string).collect();
+        let more = if count > 5 { ", …" } else { "" };
         println!(
-            "expected divergence (sequence {}): {} — {reason}",
-            seen.sequence_seed,
-            seen.divergence.operation.kind(),
+            "expected divergence, {count} time{} (sequence {}{more}; {}): {reason}",
+            if count == 1 { "" } else { "s" },
+            shown.join(", "),
+            operations.into_iter().collect::<Vec<_>>().join(", "),
         );
     }
     match &report.found {
