@@ -243,11 +243,9 @@ pub fn check_faults(choices: &[TargetChoice], faults: &[String]) -> Result<(), B
 /// and checks that it answers as a Parsec server.
 pub async fn build(config: &TargetConfig) -> Result<Arc<dyn TargetFactory>, BuildError> {
     let (choice, name, faults) = (&config.choice, config.name.as_str(), config.faults.as_slice());
-    if !faults.is_empty() && !choice.takes_faults() {
-        return Err(BuildError::Refused(format!(
-            "{name}: deliberate defects need the reference server (--target reference or in-process)"
-        )));
-    }
+    // The one check of the defects asked for (the commands call it first,
+    // over all their targets, to refuse before building any).
+    check_faults(std::slice::from_ref(choice), faults)?;
     crate::exchange::set_request_timeout(config.request_timeout);
     let folder = &config.folder;
     let work_dir = folder.join("servers");
@@ -455,5 +453,46 @@ mod tests {
         let choices = parse(&["reference", "in-process", "official", "url=http://h:1", "cmd=s {port}"]).unwrap();
         let takes: Vec<bool> = choices.iter().map(TargetChoice::takes_faults).collect();
         assert_eq!(takes, [true, true, false, false, false]);
+    }
+
+    #[test]
+    fn defects_are_refused_unknown_or_on_another_server() {
+        let faults = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+        let official = TargetChoice::Official(DEFAULT_OFFICIAL_VERSION.into());
+        assert!(check_faults(&[TargetChoice::Reference], &faults(&["lockout-disabled"])).is_ok());
+        assert!(check_faults(std::slice::from_ref(&official), &[]).is_ok());
+        let refused = |choices: &[TargetChoice], names: &[&str]| match check_faults(choices, &faults(names)) {
+            Err(BuildError::Refused(why)) => why,
+            other => panic!("{other:?}"),
+        };
+        assert!(refused(&[TargetChoice::InProcess], &["no-such-defect"]).contains("not a defect"));
+        assert!(
+            refused(&[TargetChoice::Reference, official], &["lockout-disabled"])
+                .contains("official-3.9.3 is not the reference server")
+        );
+    }
+
+    #[tokio::test]
+    async fn build_refuses_defects_on_the_official_server_before_installing_it() {
+        let config = TargetConfig {
+            choice: TargetChoice::Official("0.0.0-never-installed".into()),
+            name: "official".into(),
+            folder: std::env::temp_dir().join(format!("parsec-mfa-build-{}", std::process::id())),
+            faults: vec!["lockout-disabled".into()],
+            admin_token: "s3cr3t".into(),
+            ca_cert: None,
+            image_cmd: None,
+            smtp_listen: None,
+            official_db: None,
+            clock: FaketimeMode::Exact,
+            real_time_budget: Duration::from_secs(60),
+            start_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(5),
+        };
+        match build(&config).await {
+            Err(BuildError::Refused(why)) => assert!(why.contains("is not the reference server"), "{why}"),
+            Err(other) => panic!("{other}"),
+            Ok(_) => panic!("built"),
+        }
     }
 }
