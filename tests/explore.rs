@@ -20,9 +20,9 @@
 //! Each check prints its wall time; the commands' output goes to
 //! `reports/explore-check/`.
 
-use parsec_mfa_scenarios::explore::shrink::ShrinkBudget;
 use parsec_mfa_scenarios::explore::{Budget, ExploreConfig, ExploreReport, explore};
 use parsec_mfa_scenarios::faketime::find_library;
+use parsec_mfa_scenarios::lockstep::shrink::ShrinkBudget;
 use parsec_mfa_scenarios::servers::find_python312;
 use parsec_mfa_scenarios::targets::{InProcess, TargetFactory};
 use parsec_mfa_scenarios::testing::available;
@@ -305,7 +305,12 @@ fn shards_merged() -> Result<String, String> {
         )
     })?;
     let code = run(&["explore", "--merge", &one, "--reports", &to], "shards-merge-missing")?;
-    ensure(code == Some(1), || format!("merging one shard of two exited {code:?}"))?;
+    let console =
+        std::fs::read_to_string(reports().join("shards-merge-missing.console.log")).map_err(|e| e.to_string())?;
+    // Exit 1 is also a divergence's: the refusal must be the reason.
+    ensure(code == Some(1) && console.contains("shards missing: 2/2"), || {
+        format!("merging one shard of two exited {code:?}: {console}")
+    })?;
     Ok(format!(
         "2 shards merged: {} sequences, the divergence at sequence {:?} as unsharded",
         merged.sequences,

@@ -148,7 +148,7 @@ pub async fn run_judged_with(
     run_inner(options, controls, expectations).await
 }
 
-pub use crate::shard::{BadShard, Shard};
+use crate::shard::Shard;
 
 /// Every scenario of the features (each Scenario Outline row on its own),
 /// as cucumber's parser reads them for the run, by feature file and line.

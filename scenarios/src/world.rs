@@ -22,8 +22,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-// Re-exported: their home is `exchange`, below the targets and the World.
-pub use crate::exchange::{plain_http, request_timeout, retry_policy, set_request_timeout, signer};
+use crate::exchange::retry_policy;
 
 /// A person of the scenarios, as steps name them (`{person}`): an unknown
 /// name makes the step undefined (the run fails saying so), not a panic.

@@ -19,7 +19,8 @@ use parsec_mfa_scenarios::expectations::{Expectations, TargetExpectations, expec
 use parsec_mfa_scenarios::report::merge::merge_reports;
 use parsec_mfa_scenarios::report::repeat::{REPEAT_HTML_FILE, REPEAT_JSON_FILE, RepeatReport};
 use parsec_mfa_scenarios::report::{COMPARE_FILE, ComparePage, HTML_FILE, TargetReport, compare_page};
-use parsec_mfa_scenarios::runner::{RunControls, RunError, RunOptions, Shard, check_tags, run_judged_with};
+use parsec_mfa_scenarios::runner::{RunControls, RunError, RunOptions, check_tags, run_judged_with};
+use parsec_mfa_scenarios::shard::Shard;
 use std::path::{Path, PathBuf};
 
 #[derive(Args)]

@@ -8,8 +8,8 @@
 use super::failure::{Failure, exit};
 use super::targets::{TargetArgs, TargetChoice, check_faults, parse_targets, prepare, report_name, target_help, usage};
 use clap::Args;
-use parsec_mfa_scenarios::explore::shrink::ShrinkBudget;
 use parsec_mfa_scenarios::explore::{Budget, ExploreConfig, ExploreReport, expected, explore, merge, write_report};
+use parsec_mfa_scenarios::lockstep::shrink::ShrinkBudget;
 use parsec_mfa_scenarios::shard::Shard;
 use parsec_mfa_scenarios::targets::{ClockControl, InProcess, TargetFactory};
 use std::path::PathBuf;

@@ -2,9 +2,10 @@
 //! exploration stays green while every divergence it meets is one of
 //! these, each with its reason. See `expectations/explore-*.toml`.
 
-use super::lockstep::Divergence;
-use super::observation::Observation;
-use super::operations::Op;
+use super::{CappedRead, read_at_most};
+use crate::lockstep::Divergence;
+use crate::lockstep::observation::Observation;
+use crate::lockstep::operations::Op;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -57,25 +58,17 @@ pub enum ExpectationError {
 
 /// Reads expectation files, each at most [`MAX_FILE_BYTES`].
 pub fn read(paths: &[impl AsRef<Path>]) -> Result<Vec<ExpectedDivergence>, ExpectationError> {
-    use std::io::Read as _;
     let mut all = Vec::new();
     for path in paths {
         let path = path.as_ref();
         let shown = path.display().to_string();
-        let file = std::fs::File::open(path).map_err(|source| ExpectationError::Read {
-            path: shown.clone(),
-            source,
-        })?;
-        let mut text = String::new();
-        file.take(MAX_FILE_BYTES + 1)
-            .read_to_string(&mut text)
-            .map_err(|source| ExpectationError::Read {
+        let text = read_at_most(path, MAX_FILE_BYTES).map_err(|e| match e {
+            CappedRead::Io(source) => ExpectationError::Read {
                 path: shown.clone(),
                 source,
-            })?;
-        if text.len() as u64 > MAX_FILE_BYTES {
-            return Err(ExpectationError::TooLarge { path: shown });
-        }
+            },
+            CappedRead::TooLarge => ExpectationError::TooLarge { path: shown.clone() },
+        })?;
         let parsed: ExpectationFile = toml::from_str(&text).map_err(|source| ExpectationError::Parse {
             path: shown.clone(),
             source,

@@ -2,9 +2,9 @@
 //! keep in `features/`: the explorer's steps (`steps/explore.rs`), one per
 //! operation, each with what the reference model saw.
 
-use super::lockstep::Divergence;
-use super::observation::Observation;
-use super::operations::Op;
+use crate::lockstep::Divergence;
+use crate::lockstep::observation::Observation;
+use crate::lockstep::operations::Op;
 
 /// Where the scenario came from, for its comments.
 pub struct Provenance<'a> {

@@ -13,7 +13,7 @@ pre { background: #f4f4f4; padding: 1em; overflow-x: auto; }
 td, th { text-align: left; padding: 0.2em 0.8em; vertical-align: top; }";
 
 pub fn page(report: &ExploreReport) -> String {
-    let json = |o: &super::observation::Observation| serde_json::to_string(o).unwrap_or_default();
+    let json = |o: &crate::lockstep::observation::Observation| serde_json::to_string(o).unwrap_or_default();
     html! {
         (DOCTYPE)
         html lang="en" {

@@ -4,7 +4,7 @@
 //! judged it: the counts summed, the expected divergences met by all, and
 //! the unexpected divergence of the lowest sequence seed.
 
-use super::{EXPLORE_JSON_FILE, ExploreReport};
+use super::{CappedRead, EXPLORE_JSON_FILE, ExploreReport, read_at_most};
 use crate::shard::Shard;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -64,22 +64,14 @@ pub fn find(folder: &Path) -> Result<Vec<PathBuf>, MergeError> {
 
 /// Reads one `explore.json`, at most [`MAX_FILE_BYTES`].
 pub fn read(path: &Path) -> Result<ExploreReport, MergeError> {
-    use std::io::Read as _;
     let shown = path.display().to_string();
-    let file = std::fs::File::open(path).map_err(|source| MergeError::Read {
-        path: shown.clone(),
-        source,
-    })?;
-    let mut text = String::new();
-    file.take(MAX_FILE_BYTES + 1)
-        .read_to_string(&mut text)
-        .map_err(|source| MergeError::Read {
+    let text = read_at_most(path, MAX_FILE_BYTES).map_err(|e| match e {
+        CappedRead::Io(source) => MergeError::Read {
             path: shown.clone(),
             source,
-        })?;
-    if text.len() as u64 > MAX_FILE_BYTES {
-        return Err(MergeError::TooLarge { path: shown });
-    }
+        },
+        CappedRead::TooLarge => MergeError::TooLarge { path: shown.clone() },
+    })?;
     serde_json::from_str(&text).map_err(|source| MergeError::Parse { path: shown, source })
 }
 
@@ -171,11 +163,7 @@ fn merge_one(target: String, mut shards: Vec<ExploreReport>) -> Result<ExploreRe
         sequences,
         operations,
         seconds,
-        operations_per_second: if seconds > 0.0 {
-            operations as f64 / seconds
-        } else {
-            0.0
-        },
+        operations_per_second: ExploreReport::rate(operations, seconds),
         expected,
         found,
     })

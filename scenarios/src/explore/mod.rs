@@ -13,8 +13,7 @@ pub mod gherkin;
 pub mod html;
 pub mod merge;
 
-// The lockstep machinery, at the paths it had when it lived here.
-pub use crate::lockstep::{self, observation, operations, shrink, side, text};
+use crate::lockstep::{self, observation, operations, shrink};
 
 use crate::shard::Shard;
 use crate::targets::TargetFactory;
@@ -139,6 +138,15 @@ pub struct ExploreReport {
 }
 
 impl ExploreReport {
+    /// Operations a second over `seconds` of wall time (0 for none).
+    pub fn rate(operations: usize, seconds: f64) -> f64 {
+        if seconds > 0.0 {
+            operations as f64 / seconds
+        } else {
+            0.0
+        }
+    }
+
     /// Whether the run is green: nothing unexpected.
     pub fn passed(&self) -> bool {
         self.found.is_none()
@@ -271,16 +279,32 @@ pub async fn explore(
         sequences,
         operations,
         seconds,
-        operations_per_second: if seconds > 0.0 {
-            operations as f64 / seconds
-        } else {
-            0.0
-        },
+        operations_per_second: ExploreReport::rate(operations, seconds),
         expected: expected_seen,
         found,
     };
     write_report(&report, &config.reports)?;
     Ok(report)
+}
+
+/// Why [`read_at_most`] read nothing.
+pub(crate) enum CappedRead {
+    Io(std::io::Error),
+    TooLarge,
+}
+
+/// The text of the file `path`, refused past `max` bytes (never read
+/// further): the expectation files and the shards' `explore.json`.
+pub(crate) fn read_at_most(path: &Path, max: u64) -> Result<String, CappedRead> {
+    use std::io::Read as _;
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .and_then(|file| file.take(max + 1).read_to_string(&mut text))
+        .map_err(CappedRead::Io)?;
+    if text.len() as u64 > max {
+        return Err(CappedRead::TooLarge);
+    }
+    Ok(text)
 }
 
 /// Writes `explore.json` and `explore.html` into `folder`.

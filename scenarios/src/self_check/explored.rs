@@ -4,8 +4,8 @@
 //! in process. Found: shrunk, written and checked as a scenario. Not
 //! found: listed in [`UNEXPLORABLE`] with the reason, or a problem.
 
-use crate::explore::shrink::ShrinkBudget;
 use crate::explore::{Budget, ExploreConfig, explore};
+use crate::lockstep::shrink::ShrinkBudget;
 use crate::targets::{InProcess, TargetFactory};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -162,7 +162,7 @@ pub async fn explore_fault(fault: &str, budget: ExploreBudget, reports: &Path) -
         .and_then(|f| f.check.as_ref())
         .is_some_and(|c| c.fails_on_target && c.passes_on_reference);
     let unreachable = report.found.as_ref().is_some_and(|f| {
-        matches!(&f.divergence.target, crate::explore::observation::Observation::Refused { why } if why == "unreachable")
+        matches!(&f.divergence.target, crate::lockstep::observation::Observation::Refused { why } if why == "unreachable")
     });
     let problem = match (&report.found, &listed) {
         // Both servers are in this process: not reaching one is the

@@ -4,8 +4,9 @@
 //! organization, or of another one) using their own valid code.
 
 use super::user::{Refusal, app_code};
+use crate::exchange::signer;
 use crate::world::Name;
-use crate::world::{MfaWorld, Observed, signer};
+use crate::world::{MfaWorld, Observed};
 use cucumber::{then, when};
 use parsec_mfa_reference::client::Signer;
 use parsec_mfa_reference::client::device_file::unlock;

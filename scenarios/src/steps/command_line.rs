@@ -32,7 +32,7 @@ const EXAMPLE_USER_ID: &str = "940a380aedd44127863d952a66cfce1e";
 /// A command that hangs is a failure, not a stuck run.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 
-pub use crate::world::CommandRun;
+use crate::world::CommandRun;
 
 /// The program the command-line steps run, registered by the `parsec-mfa`
 /// main at start ([`register_program`]): this program, whatever its file

@@ -3,8 +3,9 @@
 
 use super::through_client::{self, command_client};
 use super::user::{app_code, line, phone_code, wrong_code};
+use crate::exchange::signer;
 use crate::report::model::Attachment;
-use crate::world::{Latest, MfaWorld, Name, signer};
+use crate::world::{Latest, MfaWorld, Name};
 use cucumber::gherkin::Step;
 use cucumber::{given, then, when};
 use parsec_mfa_reference::client::device_file::{KdfCost, protect};
